@@ -1,0 +1,3 @@
+#include "engine/cli_main.hpp"
+
+int main(int argc, char** argv) { return kv::engine::cli_main(argc, argv); }

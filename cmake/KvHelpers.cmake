@@ -1,0 +1,38 @@
+# Shared build settings for every target of ours.
+add_library(kv_build_flags INTERFACE)
+target_compile_options(kv_build_flags INTERFACE -Wall -Wextra -Wpedantic)
+if(KV_WERROR)
+  target_compile_options(kv_build_flags INTERFACE -Werror)
+endif()
+if(KV_SANITIZE)
+  string(REPLACE "," ";" _kv_san_list "${KV_SANITIZE}")
+  foreach(_s IN LISTS _kv_san_list)
+    if(NOT _s MATCHES "^(address|undefined|thread|leak)$")
+      message(FATAL_ERROR "KV_SANITIZE: unknown sanitizer '${_s}' (use address,undefined or thread)")
+    endif()
+  endforeach()
+  target_compile_options(kv_build_flags INTERFACE -fsanitize=${KV_SANITIZE} -fno-omit-frame-pointer
+                                                  -fno-sanitize-recover=all)
+  target_link_options(kv_build_flags INTERFACE -fsanitize=${KV_SANITIZE})
+endif()
+
+# kv_add_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Creates static library kv_<name>; headers are included as "<folder>/<file>.hpp" from src/.
+function(kv_add_module name)
+  cmake_parse_arguments(A "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(kv_${name} STATIC ${A_SOURCES})
+  target_include_directories(kv_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(kv_${name} PUBLIC kv_build_flags ${A_PUBLIC_DEPS} PRIVATE ${A_PRIVATE_DEPS})
+endfunction()
+
+# kv_add_test(<name> SOURCES ... DEPS ...): one GoogleTest executable per module, discovered by ctest.
+function(kv_add_test name)
+  cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(test_${name} ${A_SOURCES})
+  set_target_properties(test_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  target_link_libraries(test_${name} PRIVATE kv_build_flags ${A_DEPS} GTest::gtest_main GTest::gmock)
+  target_compile_definitions(test_${name} PRIVATE
+      KV_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"
+      KV_BIN_DIR="${CMAKE_BINARY_DIR}/bin")
+  gtest_discover_tests(test_${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${name})
+endfunction()
