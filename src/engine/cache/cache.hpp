@@ -1,0 +1,126 @@
+// The multi-tier KV cache (contract; owned by the tier/cache work). Faithful to
+// kv-cache-engine.md §4.1, §4.3, §4.6, §4.7 with the §4.8 leaks fixed:
+//   * tier order GPU → CPU → storage (absent tiers skipped); reservations under a lock;
+//   * _ensure_space rules: 0.8 target (terminal tier 1.0), 0.95 large-entry skip, 5 % near-empty,
+//     20 % / 50 % bail-out, LRU snapshot by (last_access, access_count), one refresh with drift
+//     recount, budget min(5000, max(1000, n + 100)), recursion limit 10; recursive demotion; terminal
+//     deletion (unlink); forced storage admission; no promotion on hit;
+//   * fixed: reservations of skipped demotions are released; a 0-capacity tier admits nothing (not
+//     even zero-byte entries); writes are counted after they succeed; failures are counted apart.
+// Thread-safe: many workers call allocate()/access() concurrently; no lock is held across tier I/O
+// except the entry's own lock (concurrent readers of one key serialise, as in the reference).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/io/payload.hpp"
+#include "engine/metrics/latency.hpp"
+#include "engine/metrics/timeseries.hpp"
+#include "engine/tier/tier.hpp"
+
+namespace kv::cache {
+
+enum class Phase { kPrefill, kDecode, kPrefillDecode };
+enum class CacheType { kUser, kSystem, kCommonPhrase, kMultiTurn };
+
+inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+
+struct CacheConfig {
+  std::uint64_t gpu_limit = 0;          // bytes (gpu_mem_gb × num_gpus), ignored if no GPU tier
+  std::uint64_t cpu_limit = 0;          // bytes
+  std::uint64_t storage_limit = kUnlimited;
+  double target_usage_ratio = 0.8;
+  double large_entry_limit_ratio = 0.95;
+  int max_recursion_depth = 10;
+  int max_evictions_hard_cap = 5000;
+  int max_evictions_min = 1000;
+  int max_concurrent_allocs = 0;        // 0 = unlimited; semaphore around allocate() only
+  int tensor_parallel = 1;
+  std::uint64_t bytes_per_token = 0;    // full (un-sharded) bytes per token of the model
+};
+
+struct AllocResult {
+  bool ok = false;
+  bool existed = false;  // key already cached: no I/O, latency 0
+  tier::TierId tier = tier::TierId::kStorage;
+  io::IoTiming timing;   // of this write only (eviction work excluded, as in the reference)
+  int error = 0;
+};
+
+struct AccessResult {
+  bool hit = false;
+  bool ok = false;       // hit and the read succeeded
+  tier::TierId tier = tier::TierId::kStorage;
+  io::IoTiming timing;
+  std::uint64_t bytes = 0;
+  int error = 0;
+};
+
+struct TierCounters {
+  std::uint64_t bytes_read = 0, bytes_written = 0;
+  std::uint64_t entries = 0, usage_bytes = 0;
+  std::uint64_t offloads = 0;            // entries admitted or demoted into this tier
+  std::uint64_t demotions_out = 0, demoted_bytes_out = 0;
+  std::uint64_t evictions = 0, evicted_bytes = 0;  // terminal deletions (storage) / GPU drops
+};
+
+struct CacheStats {
+  std::uint64_t cache_hits = 0, cache_misses = 0;
+  std::uint64_t system_prompt_hits = 0, common_phrase_hits = 0, user_cache_hits = 0,
+                multi_turn_hits = 0;
+  std::uint64_t prefill_writes = 0, decode_reads = 0;
+  std::uint64_t read_operations = 0, write_operations = 0;  // successful ones
+  std::uint64_t total_read_bytes = 0, total_write_bytes = 0;
+  std::uint64_t failed_reads = 0, failed_writes = 0, failed_demotions = 0;
+  std::uint64_t forced_storage_admissions = 0;
+  std::uint64_t storage_tokens_processed = 0;
+  std::uint64_t evictions = 0;  // all evictions (demotions + terminal deletions), as the reference
+  std::array<TierCounters, 3> tiers{};  // indexed by TierId
+  bool has_gpu = false;
+};
+
+// Latency recorders the cache fills (seconds). Reads/admissions only, as the reference; demotions
+// go to `demotion` (ours).
+struct CacheLatencies {
+  std::array<metrics::LatencyRecorder, 3> read, write;  // per TierId, total latency
+  metrics::LatencyRecorder storage_read_device, storage_read_host;
+  metrics::LatencyRecorder storage_write_device, storage_write_host;
+  metrics::LatencyRecorder demotion;  // one per demotion (source read + destination write)
+  void clear();
+};
+
+class MultiTierCache {
+ public:
+  // `tiers` in order (GPU optional, CPU optional if limit 0 it may still be passed; storage last and
+  // required). `series` may be null.
+  MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier::Tier>> tiers,
+                 const io::PayloadGenerator& gen, metrics::TimeSeries* series);
+  ~MultiTierCache();
+
+  // §4.3. `shape_tokens` gives the object size: cfg.bytes_per_token × tokens / TP (by elements).
+  AllocResult allocate(const std::string& key, std::uint64_t num_tokens, Phase phase = Phase::kPrefill);
+  // §4.7. Reads the whole object from its tier; updates LRU; no promotion.
+  AccessResult access(const std::string& key, Phase phase = Phase::kDecode,
+                      CacheType type = CacheType::kUser);
+  bool contains(const std::string& key) const;
+  std::vector<std::string> keys() const;
+
+  CacheStats stats() const;
+  const CacheLatencies& latencies() const;
+  // Zeroes counters and latencies; keeps entries and usage (as the reference's reset_stats()).
+  void reset_stats();
+  // Deletes every entry from every tier (files removed). Returns the number of entries removed.
+  std::size_t clear();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kv::cache

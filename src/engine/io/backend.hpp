@@ -1,0 +1,103 @@
+// Storage I/O backends behind one interface (contract). One file per object,
+// `<dir>/<key>.npy`, always a valid NumPy .npy v1.0 file (header + little-endian float16 payload).
+//
+// Engines (BackendOptions::engine):
+//   * kPosix — the reference-compatible path (kv-cache-engine.md §4.4): write = open(O_TRUNC),
+//     buffered write of header + payload streamed in chunks, then fsync (host = up to the end of the
+//     writes, device = fsync); read = posix_fadvise(DONTNEED) (host) then buffered reads of the whole
+//     file in chunks (device). Never holds a whole object in memory: chunks go through a bounded,
+//     reused buffer.
+//   * kIoUring — liburing, registered aligned buffers, several chunks of one object in flight,
+//     optional O_DIRECT (the .npy header is padded so the payload starts 4 KiB aligned).
+// Every backend reports failures as IoResult{ok = false, error = errno} — never throws on I/O errors —
+// so the caller counts the op as failed, not completed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace kv::io {
+
+struct IoTiming {
+  double total_s = 0;
+  double device_s = 0;
+  double host_s = 0;
+};
+
+struct IoResult {
+  bool ok = false;
+  int error = 0;         // errno of the first failure (ENOSPC, EIO, ...), 0 when ok
+  std::string message;   // what failed, with the path
+  IoTiming timing;
+  std::uint64_t bytes = 0;  // payload bytes transferred
+};
+
+// Produces an object's payload bytes chunk by chunk. fill() must be deterministic in (offset, size)
+// and thread-safe (const).
+class PayloadSource {
+ public:
+  virtual ~PayloadSource() = default;
+  virtual void fill(std::uint64_t offset, std::span<std::byte> out) const = 0;
+};
+
+// Receives payload bytes as they are read (for verification or a tier-to-tier copy).
+class PayloadSink {
+ public:
+  virtual ~PayloadSink() = default;
+  virtual void consume(std::uint64_t offset, std::span<const std::byte> in) = 0;
+};
+
+struct ObjectSpec {
+  std::string key;                   // file name stem; validated by the caller (no '/')
+  std::vector<std::uint64_t> shape;  // .npy shape; product × 2 == payload_bytes
+  std::uint64_t payload_bytes = 0;
+};
+
+// Called once per completed chunk I/O (device latency of that one system call / SQE).
+class ChunkObserver {
+ public:
+  virtual ~ChunkObserver() = default;
+  virtual void on_chunk(bool is_write, double seconds, std::uint64_t bytes) = 0;
+};
+
+enum class Engine { kPosix, kIoUring };
+enum class SyncMode { kFsync, kFdatasync, kNone };
+
+struct BackendOptions {
+  std::filesystem::path dir;
+  Engine engine = Engine::kPosix;
+  bool direct_io = false;
+  SyncMode sync = SyncMode::kFsync;
+  std::uint64_t chunk_bytes = 8ULL << 20;         // --io-chunk-mib
+  unsigned io_depth = 16;                          // --io-depth (io_uring)
+  std::uint64_t max_inflight_bytes = 512ULL << 20; // --max-inflight-mib, reads and writes together
+  ChunkObserver* chunk_observer = nullptr;         // may be null
+};
+
+class StorageBackend {
+ public:
+  virtual ~StorageBackend() = default;
+  virtual const char* name() const = 0;  // "posix", "io_uring", "io_uring+direct", "fault(...)"
+  virtual IoResult write(const ObjectSpec& spec, const PayloadSource& src) = 0;
+  // Reads the whole object; sink may be null (bytes discarded after the read, as a real consumer would).
+  virtual IoResult read(const ObjectSpec& spec, PayloadSink* sink) = 0;
+  virtual bool remove(const std::string& key) = 0;
+  virtual std::filesystem::path path_for(const std::string& key) const = 0;
+};
+
+// What make_backend() really chose (fallbacks are reported here and logged as one warning line).
+struct BackendChoice {
+  std::unique_ptr<StorageBackend> backend;
+  Engine engine = Engine::kPosix;
+  bool direct_io = false;
+  std::vector<std::string> fallbacks;  // e.g. "O_DIRECT refused by filesystem (tmpfs): buffered I/O"
+};
+
+BackendChoice make_backend(const BackendOptions& opts);
+
+}  // namespace kv::io
