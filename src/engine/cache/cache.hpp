@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/io/payload.hpp"
+#include "model/model.hpp"
 #include "engine/metrics/latency.hpp"
 #include "engine/metrics/timeseries.hpp"
 #include "engine/tier/tier.hpp"
@@ -42,7 +43,7 @@ struct CacheConfig {
   int max_evictions_min = 1000;
   int max_concurrent_allocs = 0;        // 0 = unlimited; semaphore around allocate() only
   int tensor_parallel = 1;
-  std::uint64_t bytes_per_token = 0;    // full (un-sharded) bytes per token of the model
+  model::ModelConfig model;             // object size and .npy shape come from here (§3.1)
 };
 
 struct AllocResult {
@@ -103,7 +104,7 @@ class MultiTierCache {
                  const io::PayloadGenerator& gen, metrics::TimeSeries* series);
   ~MultiTierCache();
 
-  // §4.3. `shape_tokens` gives the object size: cfg.bytes_per_token × tokens / TP (by elements).
+  // §4.3. Object = model.object_bytes(num_tokens, TP), shape model.npy_shape(num_tokens, TP).
   AllocResult allocate(const std::string& key, std::uint64_t num_tokens, Phase phase = Phase::kPrefill);
   // §4.7. Reads the whole object from its tier; updates LRU; no promotion.
   AccessResult access(const std::string& key, Phase phase = Phase::kDecode,
