@@ -24,6 +24,8 @@ class TimeSeries {
   nlohmann::json to_json(std::uint32_t seconds) const;
   // Sums another series (same second indexing, i.e. aligned windows) into this one.
   void merge_json(const nlohmann::json& other);
+  // Highest second index touched by add()/merge_json() plus one (0 when nothing was recorded).
+  std::uint32_t seconds_used() const;
 
  private:
   struct Impl;
