@@ -1,0 +1,45 @@
+// Internal helpers shared by the storage backends (not part of the contract).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "engine/io/backend.hpp"
+
+namespace kv::io::detail {
+
+inline constexpr std::uint64_t kDirectAlign = 4096;
+
+inline std::uint64_t round_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
+
+// Options with the chunk size rounded to 4 KiB and the budget at least one chunk.
+BackendOptions normalized(const BackendOptions& o);
+
+std::filesystem::path object_path(const std::filesystem::path& dir, const std::string& key);
+
+// Sets ok=false, error=err and "<what> <path>: <strerror>" (only the first failure is kept).
+void set_failure(IoResult& r, int err, std::string_view what, const std::filesystem::path& path);
+
+// pwrite/pread loops. write_full: 0 or errno (a write that makes no progress is EIO).
+int write_full(int fd, const std::byte* p, std::size_t n, std::uint64_t off);
+// read_full: reads up to n bytes (fewer only at EOF); *got = bytes read; 0 or errno.
+int read_full(int fd, std::byte* p, std::size_t n, std::uint64_t off, std::size_t* got);
+int sync_fd(int fd, SyncMode mode);  // 0 or errno
+
+// Checks the first bytes of a file against the spec (descr '<f2', C order, shape when given,
+// shape × 2 == payload_bytes). Returns the header size, or 0 with *why set. No heap on the common
+// path (our own header layouts are compared byte for byte first).
+std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::string* why);
+
+// Opens `<dir>/.kv_probe_direct.<pid>` with O_DIRECT and writes one aligned block: true when the
+// filesystem accepts O_DIRECT. *err gets the errno when refused.
+bool direct_io_supported(const std::filesystem::path& dir, int* err);
+
+std::unique_ptr<StorageBackend> make_posix_backend(const BackendOptions& opts);
+// nullptr (and *why set) when io_uring cannot be set up here.
+std::unique_ptr<StorageBackend> make_uring_backend(const BackendOptions& opts, std::string* why);
+
+}  // namespace kv::io::detail

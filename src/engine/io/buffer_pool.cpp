@@ -1,0 +1,72 @@
+#include "engine/io/buffer_pool.hpp"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace kv::io {
+
+namespace {
+constexpr std::uint64_t kAlign = 4096;
+}
+
+BufferPool::BufferPool(std::uint64_t buffer_bytes, std::uint64_t budget_bytes) {
+  buffer_bytes_ = std::max<std::uint64_t>(kAlign, (buffer_bytes + kAlign - 1) / kAlign * kAlign);
+  count_ = static_cast<std::size_t>(std::max<std::uint64_t>(1, budget_bytes / buffer_bytes_));
+  map_bytes_ = count_ * buffer_bytes_;
+  void* p = ::mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    throw Error(ExitCode::kFailure, "--max-inflight-mib: cannot reserve " + std::to_string(map_bytes_) +
+                                        " bytes of I/O buffers: " + std::strerror(errno));
+  }
+  base_ = static_cast<std::byte*>(p);
+  free_.reserve(count_);
+  for (std::size_t i = count_; i-- > 0;) free_.push_back(static_cast<int>(i));
+}
+
+BufferPool::~BufferPool() {
+  if (base_) ::munmap(base_, map_bytes_);
+}
+
+int BufferPool::acquire() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !free_.empty(); });
+  const int i = free_.back();
+  free_.pop_back();
+  max_out_ = std::max(max_out_, ++out_);
+  return i;
+}
+
+int BufferPool::try_acquire() {
+  std::lock_guard lk(mu_);
+  if (free_.empty()) return -1;
+  const int i = free_.back();
+  free_.pop_back();
+  max_out_ = std::max(max_out_, ++out_);
+  return i;
+}
+
+void BufferPool::release(int index) {
+  {
+    std::lock_guard lk(mu_);
+    free_.push_back(index);
+    --out_;
+  }
+  cv_.notify_one();
+}
+
+std::size_t BufferPool::outstanding() const {
+  std::lock_guard lk(mu_);
+  return out_;
+}
+
+std::size_t BufferPool::max_outstanding() const {
+  std::lock_guard lk(mu_);
+  return max_out_;
+}
+
+}  // namespace kv::io

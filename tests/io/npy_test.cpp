@@ -1,0 +1,93 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "engine/io/npy.hpp"
+
+namespace {
+
+using kv::io::npy_header;
+using kv::io::parse_npy_header;
+
+TEST(Npy, HeaderIs128BytesForA5DShape) {
+  const std::vector<std::uint64_t> shape{32, 2, 1000, 8, 128};
+  const auto h = npy_header(shape);
+  ASSERT_EQ(h.size(), 128U);
+  EXPECT_EQ(h.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
+  EXPECT_EQ(static_cast<unsigned char>(h[8]) | (static_cast<unsigned char>(h[9]) << 8), 118);
+  EXPECT_EQ(h.back(), '\n');
+  EXPECT_NE(h.find("{'descr': '<f2', 'fortran_order': False, 'shape': (32, 2, 1000, 8, 128), }"),
+            std::string::npos);
+  EXPECT_EQ(kv::io::npy_header_size(shape), 128U);
+}
+
+TEST(Npy, AlignedVariantIs4096AndParses) {
+  const std::vector<std::uint64_t> shape{80, 2, 123457, 8, 128};
+  const auto h = npy_header(shape, 4096);
+  ASSERT_EQ(h.size(), 4096U);
+  const auto info = parse_npy_header(h);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->shape, shape);
+  EXPECT_EQ(info->descr, "<f2");
+  EXPECT_FALSE(info->fortran_order);
+  EXPECT_EQ(info->header_bytes, 4096U);
+}
+
+TEST(Npy, RoundTripAndOneDimensionalShape) {
+  for (const std::vector<std::uint64_t>& shape :
+       {std::vector<std::uint64_t>{5}, {1, 2}, {}, {18446744073709551615ULL, 1}}) {
+    const auto h = npy_header(shape);
+    EXPECT_EQ(h.size() % 64, 0U);
+    const auto info = parse_npy_header(h);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->shape, shape);
+    EXPECT_EQ(info->header_bytes, h.size());
+  }
+  EXPECT_NE(npy_header({5}).find("(5,)"), std::string::npos);
+}
+
+TEST(Npy, RejectsBadHeaders) {
+  auto h = npy_header({2, 3});
+  EXPECT_FALSE(parse_npy_header(h.substr(0, 20)));  // truncated
+  auto bad = h;
+  bad[1] = 'X';
+  EXPECT_FALSE(parse_npy_header(bad));  // magic
+  bad = h;
+  bad[h.size() - 1] = ' ';
+  EXPECT_FALSE(parse_npy_header(bad));  // no trailing newline
+  bad = h;
+  bad.replace(bad.find("shape"), 5, "shapx");
+  EXPECT_FALSE(parse_npy_header(bad));  // unknown key, no shape
+  EXPECT_TRUE(parse_npy_header(npy_header({2, 3}, 4096)));
+}
+
+TEST(Npy, WriteIntoTooSmallBufferFails) {
+  std::vector<std::byte> small(64);
+  EXPECT_EQ(kv::io::write_npy_header(small, {32, 2, 1000, 8, 128}), 0U);
+  std::vector<std::byte> big(4096);
+  EXPECT_EQ(kv::io::write_npy_header(big, {32, 2, 1000, 8, 128}, 4096), 4096U);
+}
+
+// A standard reader accepts both layouts (skipped when python3 + numpy is not installed).
+TEST(Npy, NumpyLoadsBothLayouts) {
+  if (std::system("python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "numpy not installed";
+  const std::string dir = ::testing::TempDir();
+  for (std::size_t align : {64UL, 4096UL}) {
+    const std::string path = dir + "/kv_npy_" + std::to_string(align) + ".npy";
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << npy_header({2, 3, 4}, align);
+      for (int i = 0; i < 24; ++i) {
+        const unsigned short half = 0x3c00;  // 1.0 in float16
+        f.write(reinterpret_cast<const char*>(&half), 2);
+      }
+    }
+    const std::string cmd = "python3 -c \"import numpy as np; a=np.load('" + path +
+                            "'); assert a.shape==(2,3,4) and a.dtype==np.float16 and (a==1).all()\"";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << "align " << align;
+    std::remove(path.c_str());
+  }
+}
+
+}  // namespace

@@ -1,0 +1,57 @@
+// Shared helpers for the io tests: temp dirs, a verifying sink.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/io/backend.hpp"
+#include "engine/io/payload.hpp"
+
+namespace kvio_test {
+
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    static std::atomic<int> n{0};
+    path = base / ("kv_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Compares every byte it receives with the generated payload; records coverage.
+class VerifySink final : public kv::io::PayloadSink {
+ public:
+  VerifySink(const kv::io::PayloadGenerator& g, const std::string& key) : gen_(g), es_(g.entry_seed(key)) {}
+  void consume(std::uint64_t offset, std::span<const std::byte> in) override {
+    std::lock_guard lk(mu_);
+    expect_.resize(in.size());
+    gen_.fill(es_, offset, expect_);
+    if (std::memcmp(expect_.data(), in.data(), in.size()) != 0) ++mismatches;
+    if (offset != next_) ++out_of_order;
+    next_ = offset + in.size();
+    bytes += in.size();
+  }
+  int mismatches = 0;
+  int out_of_order = 0;
+  std::uint64_t bytes = 0;
+
+ private:
+  const kv::io::PayloadGenerator& gen_;
+  std::uint64_t es_;
+  std::vector<std::byte> expect_;
+  std::uint64_t next_ = 0;
+  std::mutex mu_;
+};
+
+}  // namespace kvio_test
