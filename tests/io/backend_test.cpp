@@ -107,3 +107,76 @@ TEST(Backend, ReadDetectsTruncatedAndForeignFiles) {
 }
 
 }  // namespace
+
+#include "engine/io/fault_backend.hpp"
+
+namespace {
+
+std::unique_ptr<FaultBackend> fault_over(const std::filesystem::path& dir) {
+  BackendOptions o;
+  o.dir = dir;
+  o.chunk_bytes = 4096;
+  return std::make_unique<FaultBackend>(make_backend(o).backend);
+}
+
+TEST(Fault, FailWritesAfterNWithErrnoAndLeaveNoFile) {
+  TempDir dir;
+  auto fb = fault_over(dir.path);
+  EXPECT_STREQ(fb->name(), "fault(posix)");
+  PayloadGenerator gen(3);
+  fb->fail_writes(ENOSPC, 2, 1);
+  for (int i = 0; i < 4; ++i) {
+    const auto spec = spec_for("w" + std::to_string(i), 10);
+    const auto r = fb->write(spec, GeneratedPayload(gen, spec.key));
+    if (i == 2) {
+      EXPECT_FALSE(r.ok);
+      EXPECT_EQ(r.error, ENOSPC);
+      EXPECT_FALSE(std::filesystem::exists(fb->path_for(spec.key)));
+    } else {
+      EXPECT_TRUE(r.ok) << i;
+      EXPECT_TRUE(std::filesystem::exists(fb->path_for(spec.key)));
+    }
+  }
+  EXPECT_EQ(fb->injected(), 1);
+  EXPECT_EQ(fb->writes_seen(), 4);
+}
+
+TEST(Fault, FailReadsForeverAndClear) {
+  TempDir dir;
+  auto fb = fault_over(dir.path);
+  PayloadGenerator gen(3);
+  const auto spec = spec_for("r", 10);
+  ASSERT_TRUE(fb->write(spec, GeneratedPayload(gen, "r")).ok);
+  fb->fail_reads(EIO);
+  for (int i = 0; i < 3; ++i) {
+    const auto r = fb->read(spec, nullptr);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, EIO);
+    EXPECT_EQ(r.bytes, 0U);
+  }
+  fb->clear();
+  EXPECT_TRUE(fb->read(spec, nullptr).ok);
+}
+
+TEST(Fault, ShortWriteReportedFailsAndSilentOneIsCaughtOnRead) {
+  TempDir dir;
+  auto fb = fault_over(dir.path);
+  PayloadGenerator gen(3);
+  const auto spec = spec_for("s", 100);
+  fb->short_write_next(1);
+  auto w = fb->write(spec, GeneratedPayload(gen, "s"));
+  EXPECT_FALSE(w.ok);
+  EXPECT_EQ(w.error, EIO);
+  EXPECT_FALSE(std::filesystem::exists(fb->path_for("s")));
+
+  fb->short_write_next(1, /*silent=*/true);
+  w = fb->write(spec, GeneratedPayload(gen, "s"));
+  EXPECT_TRUE(w.ok);  // the lie
+  const auto r = fb->read(spec, nullptr);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, EIO);
+  EXPECT_TRUE(fb->write(spec, GeneratedPayload(gen, "s")).ok);  // disarmed after count
+  EXPECT_TRUE(fb->read(spec, nullptr).ok);
+}
+
+}  // namespace
