@@ -1,0 +1,77 @@
+// The engine's validated configuration: every command-line flag (flags.hpp declares them in one
+// table with type, default, limits and help) plus the --config YAML settings (yaml_config.hpp).
+// Plain data; field defaults here are placeholders — the flag table's defaults are applied by
+// parse_flags(), so the table stays the one source of truth.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace kv::engine {
+
+struct EngineConfig {
+  // ---- reference flags (kv-cache-engine.md §2) ----
+  std::string log_level;
+  std::string model;
+  int num_users = 0;
+  int duration = 0;
+  double gpu_mem_gb = 0;
+  int num_gpus = 0;
+  int tensor_parallel = 0;
+  double cpu_mem_gb = 0;
+  std::string cache_dir;  // empty = None (temp dir)
+  std::string generation_mode;
+  std::string performance_profile;
+  bool disable_multi_turn = false;
+  bool disable_prefix_caching = false;
+  bool enable_rag = false;
+  int rag_num_docs = 0;
+  bool enable_autoscaling = false;
+  std::string autoscaler_mode;
+  double target_saturation = 0;
+  bool use_burst_trace = false;
+  std::string burst_trace_path;
+  std::string validation_trace;
+  std::string dataset_path;
+  int max_conversations = 0;
+  std::string output;  // empty = benchmark_results_<timestamp>.json
+  std::optional<std::int64_t> seed;
+  int max_concurrent_allocs = 0;
+  double request_rate = 0;
+  int max_requests = 0;
+  std::string xlsx_output;
+  std::string config_path;
+  double storage_capacity_gb = 0;
+  bool precondition = false;
+  double precondition_size_gb = 0;
+  int precondition_threads = 0;
+  double trace_speedup = 0;
+  int replay_cycles = 0;
+  bool prefill_only = false;
+  bool decode_only = false;
+  std::string io_trace_log;
+  std::string mooncake_trace;  // workload-modes issue #5
+  bool enable_latency_tracing = false;
+
+  // ---- ours ----
+  std::string gpu_backend;  // auto | simulated | none
+  double gpu_bandwidth_gbps = 0;
+  bool keep_cache = false;
+  bool quiet = false;
+  std::string io_engine;  // posix | io_uring
+  bool direct_io = false;
+  int io_depth = 0;
+  int io_chunk_mib = 0;
+  std::string sync_mode;  // fsync | fdatasync | none
+  int max_inflight_mib = 0;
+  bool probe = false;
+  bool probe_device = false;
+
+  // Flags given on the command line (canonical names, e.g. "--num-users").
+  std::set<std::string> given;
+  bool was_given(const std::string& flag) const { return given.count(flag) != 0; }
+};
+
+}  // namespace kv::engine

@@ -1,0 +1,37 @@
+// Open-loop arrivals (kv-cache-engine.md §5.1): every user sleeps its think time × U(0.8, 1.2), then
+// enqueues its next request, without waiting for the previous one to finish. The reference runs one
+// Python thread per user; we run ONE scheduler thread that keeps each user's next arrival time in a
+// min-heap, which gives the same per-user arrival process (fire_k = fire_{k-1} + think_k, from the
+// start time) for up to 100,000 users without 100,000 threads. Requests are built by the
+// RequestFactory (deterministic per seed) and stamped with submit time = actual enqueue time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <thread>
+
+#include "engine/workload/request_factory.hpp"
+#include "engine/workload/request_queue.hpp"
+#include "engine/workload/stop.hpp"
+
+namespace kv::workload {
+
+class ArrivalScheduler {
+ public:
+  ArrivalScheduler(RequestFactory& factory, RequestQueue& queue, StopFlag& stop);
+  ~ArrivalScheduler();
+  // Starts the thread; arrivals are timed from t0 (kv::mono_ns()).
+  void start(std::int64_t t0_ns);
+  void join();
+  std::uint64_t enqueued() const { return enqueued_.load(); }
+
+ private:
+  void loop(std::int64_t t0_ns);
+  RequestFactory& factory_;
+  RequestQueue& queue_;
+  StopFlag& stop_;
+  std::thread thread_;
+  std::atomic<std::uint64_t> enqueued_{0};
+};
+
+}  // namespace kv::workload
