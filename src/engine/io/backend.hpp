@@ -88,6 +88,9 @@ class StorageBackend {
   virtual IoResult read(const ObjectSpec& spec, PayloadSink* sink) = 0;
   virtual bool remove(const std::string& key) = 0;
   virtual std::filesystem::path path_for(const std::string& key) const = 0;
+  // Peak bytes of I/O buffers held at once since creation (<= max_inflight_bytes, rounded up to
+  // whole chunks); 0 when the backend does not track it.
+  virtual std::uint64_t peak_inflight_bytes() const { return 0; }
 };
 
 // What make_backend() really chose (fallbacks are reported here and logged as one warning line).

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/io/backend.hpp"
 
@@ -40,6 +41,8 @@ bool direct_io_supported(const std::filesystem::path& dir, int* err);
 
 std::unique_ptr<StorageBackend> make_posix_backend(const BackendOptions& opts);
 // nullptr (and *why set) when io_uring cannot be set up here.
-std::unique_ptr<StorageBackend> make_uring_backend(const BackendOptions& opts, std::string* why);
+// Notes about degraded features (e.g. fixed buffers refused) are appended to *notes.
+std::unique_ptr<StorageBackend> make_uring_backend(const BackendOptions& opts, std::string* why,
+                                                   std::vector<std::string>* notes);
 
 }  // namespace kv::io::detail

@@ -37,6 +37,7 @@ class FaultBackend final : public StorageBackend {
   IoResult read(const ObjectSpec& spec, PayloadSink* sink) override;
   bool remove(const std::string& key) override { return inner_->remove(key); }
   std::filesystem::path path_for(const std::string& key) const override { return inner_->path_for(key); }
+  std::uint64_t peak_inflight_bytes() const override { return inner_->peak_inflight_bytes(); }
 
  private:
   struct Arm {

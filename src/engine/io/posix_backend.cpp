@@ -31,6 +31,8 @@ class PosixBackend final : public StorageBackend {
   const char* name() const override { return opts_.direct_io ? "posix+direct" : "posix"; }
   std::filesystem::path path_for(const std::string& key) const override { return object_path(opts_.dir, key); }
 
+  std::uint64_t peak_inflight_bytes() const override { return pool_.max_outstanding() * pool_.buffer_bytes(); }
+
   bool remove(const std::string& key) override {
     return ::unlink(path_for(key).c_str()) == 0;
   }
