@@ -1,14 +1,16 @@
 // The multi-tier KV cache (contract; owned by the tier/cache work). Faithful to
-// kv-cache-engine.md §4.1, §4.3, §4.6, §4.7 with the §4.8 leaks fixed:
+// kv-cache-engine.md §4.1, §4.3, §4.6, §4.7 with the §4.8 leaks fixed (docs/cache.md):
 //   * tier order GPU → CPU → storage (absent tiers skipped); reservations under a lock;
 //   * _ensure_space rules: 0.8 target (terminal tier 1.0), 0.95 large-entry skip, 5 % near-empty,
-//     20 % / 50 % bail-out, LRU snapshot by (last_access, access_count), one refresh with drift
-//     recount, budget min(5000, max(1000, n + 100)), recursion limit 10; recursive demotion; terminal
-//     deletion (unlink); forced storage admission; no promotion on hit;
-//   * fixed: reservations of skipped demotions are released; a 0-capacity tier admits nothing (not
-//     even zero-byte entries); writes are counted after they succeed; failures are counted apart.
-// Thread-safe: many workers call allocate()/access() concurrently; no lock is held across tier I/O
-// except the entry's own lock (concurrent readers of one key serialise, as in the reference).
+//     20 % / 50 % bail-out, LRU snapshot by (last_access, access_count) on a logical clock, refresh
+//     with drift recount, budget min(5000, max(1000, n + 100)), recursion limit 10; recursive
+//     demotion; terminal deletion (unlink); forced storage admission; no promotion on hit;
+//   * fixed: reservations of skipped/failed demotions are released; a 0-capacity tier admits nothing
+//     (not even zero-byte entries); writes, reads and demotions are counted after they succeed;
+//     failures are counted apart (failed_*); usage = Σ entry sizes + in-flight reservations, always.
+// Thread-safe: many workers call allocate()/access() concurrently. The metadata lock is never held
+// across tier I/O; only the entry's own lock is (concurrent readers of one key serialise, as in the
+// reference; two allocations of one key serialise, the second one returns existed).
 #pragma once
 
 #include <array>
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +71,9 @@ struct TierCounters {
   std::uint64_t entries = 0, usage_bytes = 0;
   std::uint64_t offloads = 0;            // entries admitted or demoted into this tier
   std::uint64_t demotions_out = 0, demoted_bytes_out = 0;
-  std::uint64_t evictions = 0, evicted_bytes = 0;  // terminal deletions (storage) / GPU drops
+  std::uint64_t evictions = 0, evicted_bytes = 0;  // terminal deletions (storage)
+  std::uint64_t limit_bytes = 0;         // configured capacity (kUnlimited = no limit)
+  bool present = false;                  // tier exists in this cache
 };
 
 struct CacheStats {
@@ -79,9 +84,11 @@ struct CacheStats {
   std::uint64_t read_operations = 0, write_operations = 0;  // successful ones
   std::uint64_t total_read_bytes = 0, total_write_bytes = 0;
   std::uint64_t failed_reads = 0, failed_writes = 0, failed_demotions = 0;
-  std::uint64_t forced_storage_admissions = 0;
+  std::uint64_t forced_storage_admissions = 0;  // storage admitted over its limit (nothing to evict)
+  std::uint64_t skipped_demotions = 0;          // victim vanished/moved: reservation released
   std::uint64_t storage_tokens_processed = 0;
   std::uint64_t evictions = 0;  // all evictions (demotions + terminal deletions), as the reference
+  std::uint64_t demotions = 0, demoted_bytes = 0;
   std::array<TierCounters, 3> tiers{};  // indexed by TierId
   bool has_gpu = false;
 };
@@ -107,9 +114,12 @@ class MultiTierCache {
   // §4.3. Object = model.object_bytes(num_tokens, TP), shape model.npy_shape(num_tokens, TP).
   AllocResult allocate(const std::string& key, std::uint64_t num_tokens, Phase phase = Phase::kPrefill);
   // §4.7. Reads the whole object from its tier; updates LRU; no promotion.
+  // `sink` (optional) receives the bytes read, outside the timed span (verification).
   AccessResult access(const std::string& key, Phase phase = Phase::kDecode,
-                      CacheType type = CacheType::kUser);
+                      CacheType type = CacheType::kUser, io::PayloadSink* sink = nullptr);
   bool contains(const std::string& key) const;
+  // Where the key lives now (nullopt if not cached).
+  std::optional<tier::TierId> location(const std::string& key) const;
   std::vector<std::string> keys() const;
 
   CacheStats stats() const;

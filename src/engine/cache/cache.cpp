@@ -1,0 +1,663 @@
+// MultiTierCache: admission, waterfall LRU eviction with recursive demotion, lookups, statistics.
+// Rules and their provenance: docs/cache.md. Locks (order: entry → metadata → usage; stats alone):
+//   * meta_mu_   : entries_, locks_, per-tier entry counts and committed sizes;
+//   * usage_mu_  : usage_ (reservations) and pending_ (in-flight reservations);
+//   * stats_mu_  : st_;
+//   * one std::mutex per key (shared_ptr'd, created lazily), held across that key's tier I/O only.
+// Invariant (checked by the tests): usage_[t] == Σ sizes of entries in t + pending_[t]. Every change
+// of an entry's tier or existence happens under meta_mu_ together with the matching usage change.
+#include "engine/cache/cache.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace kv::cache {
+namespace {
+
+constexpr double kNearEmptyRatio = 0.05;      // usage < 5 % of limit: admit anyway (reference)
+constexpr double kBailSnapshotRatio = 0.20;   // bail-out: snapshot bytes < 20 % of limit …
+constexpr double kBailEntryRatio = 0.50;      // … and entry > 50 % of the target
+
+class Semaphore {
+ public:
+  explicit Semaphore(int n) : n_(n) {}
+  void acquire() {
+    std::unique_lock lk(mu_);
+    cv_.wait(lk, [&] { return n_ > 0; });
+    --n_;
+  }
+  void release() {
+    {
+      std::lock_guard lk(mu_);
+      ++n_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_;
+};
+
+struct Entry {
+  std::size_t tier = 0;  // index into Impl::tiers
+  std::uint64_t size = 0;
+  std::uint64_t tokens = 0;
+  std::uint64_t last_access = 0;  // logical clock tick
+  std::uint64_t access_count = 0;
+};
+
+struct Victim {
+  std::string key;
+  std::uint64_t size = 0;
+  std::uint64_t last_access = 0, access_count = 0;
+};
+
+metrics::SeriesTier series_tier(tier::TierId id) { return static_cast<metrics::SeriesTier>(static_cast<int>(id)); }
+
+}  // namespace
+
+void CacheLatencies::clear() {
+  for (auto& r : read) r.clear();
+  for (auto& r : write) r.clear();
+  storage_read_device.clear();
+  storage_read_host.clear();
+  storage_write_device.clear();
+  storage_write_host.clear();
+  demotion.clear();
+}
+
+struct MultiTierCache::Impl {
+  Impl(CacheConfig c, std::vector<std::unique_ptr<tier::Tier>> t, const io::PayloadGenerator& g,
+       metrics::TimeSeries* s)
+      : cfg(std::move(c)), tiers(std::move(t)), gen(g), series(s) {}
+
+  CacheConfig cfg;
+  std::vector<std::unique_ptr<tier::Tier>> tiers;
+  std::vector<tier::TierId> ids;
+  std::vector<std::uint64_t> limits;
+  const io::PayloadGenerator& gen;
+  metrics::TimeSeries* series;
+  std::unique_ptr<Semaphore> sem;
+  std::uint64_t bpt = 0;  // model bytes per token (unsharded)
+  std::atomic<bool> warned_forced{false};
+
+  mutable std::mutex meta_mu;
+  std::unordered_map<std::string, Entry> entries;
+  std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks;
+  std::vector<std::uint64_t> entry_count;     // per tier index
+  std::vector<std::uint64_t> committed;       // Σ entry sizes per tier index
+  std::uint64_t clock = 0;                    // logical LRU clock (under meta_mu)
+
+  mutable std::mutex usage_mu;
+  std::vector<std::uint64_t> usage, pending;
+
+  mutable std::mutex stats_mu;
+  CacheStats st;
+
+  CacheLatencies lat;
+
+  // ---- helpers -------------------------------------------------------------------------------
+  std::size_t last() const { return tiers.size() - 1; }
+  TierCounters& tc(std::size_t i) { return st.tiers[static_cast<std::size_t>(ids[i])]; }
+
+  io::ObjectSpec spec_for(const std::string& key, std::uint64_t tokens) const {
+    io::ObjectSpec s;
+    s.key = key;
+    s.shape = cfg.model.npy_shape(tokens, cfg.tensor_parallel);
+    s.payload_bytes = cfg.model.object_bytes(tokens, cfg.tensor_parallel);
+    return s;
+  }
+
+  void series_add(std::size_t i, metrics::SeriesDir dir, std::uint64_t bytes, std::int64_t t) {
+    if (series != nullptr) series->add(series_tier(ids[i]), dir, bytes, t);
+  }
+
+  // Reserve if it fits under the target or the tier is near-empty (§4.6 step 6.1).
+  bool try_reserve(std::size_t i, std::uint64_t bytes, double target) {
+    std::lock_guard lk(usage_mu);
+    const double limit = static_cast<double>(limits[i]);
+    if (static_cast<double>(usage[i]) + static_cast<double>(bytes) <= target ||
+        static_cast<double>(usage[i]) < kNearEmptyRatio * limit) {
+      usage[i] += bytes;
+      pending[i] += bytes;
+      return true;
+    }
+    return false;
+  }
+  void force_reserve(std::size_t i, std::uint64_t bytes) {
+    std::lock_guard lk(usage_mu);
+    usage[i] += bytes;
+    pending[i] += bytes;
+  }
+  void release_reservation(std::size_t i, std::uint64_t bytes) {
+    std::lock_guard lk(usage_mu);
+    usage[i] -= std::min(usage[i], bytes);
+    pending[i] -= std::min(pending[i], bytes);
+  }
+  // Caller holds meta_mu: the reservation becomes a committed entry of tier i.
+  void commit_locked(std::size_t i, std::uint64_t bytes) {
+    std::lock_guard lk(usage_mu);
+    pending[i] -= std::min(pending[i], bytes);
+  }
+  // Caller holds meta_mu: a committed entry leaves tier i.
+  void uncommit_locked(std::size_t i, std::uint64_t bytes) {
+    std::lock_guard lk(usage_mu);
+    usage[i] -= std::min(usage[i], bytes);
+  }
+  void recount(std::size_t i) {  // the reference's drift correction; a no-op unless there is a bug
+    std::lock_guard mlk(meta_mu);
+    std::lock_guard ulk(usage_mu);
+    const std::uint64_t expect = committed[i] + pending[i];
+    if (usage[i] != expect) {
+      log::warn("cache: {} tier usage drifted ({} B counted, {} B expected); corrected",
+                tier::tier_name(ids[i]), usage[i], expect);
+      usage[i] = expect;
+    }
+  }
+
+  std::vector<Victim> snapshot(std::size_t i) {
+    std::vector<Victim> v;
+    {
+      std::lock_guard lk(meta_mu);
+      v.reserve(entry_count[i]);
+      for (const auto& [k, e] : entries) {
+        if (e.tier == i) v.push_back({k, e.size, e.last_access, e.access_count});
+      }
+    }
+    std::sort(v.begin(), v.end(), [](const Victim& a, const Victim& b) {
+      return a.last_access != b.last_access ? a.last_access < b.last_access
+                                            : a.access_count < b.access_count;
+    });
+    return v;
+  }
+
+  // An acquired entry lock on an existing entry (copy of its metadata at lock time).
+  struct Locked {
+    std::shared_ptr<std::mutex> m;
+    std::unique_lock<std::mutex> lk;
+    Entry e;
+    explicit operator bool() const { return lk.owns_lock(); }
+  };
+
+  // Locks `key` if it is cached (and, if want_tier is given, lives in that tier). Retries if the
+  // lock object was replaced while waiting (entry removed and re-created meanwhile).
+  Locked lock_existing(const std::string& key, std::optional<std::size_t> want_tier = std::nullopt) {
+    for (;;) {
+      std::shared_ptr<std::mutex> m;
+      {
+        std::lock_guard lk(meta_mu);
+        auto it = entries.find(key);
+        if (it == entries.end() || (want_tier && it->second.tier != *want_tier)) return {};
+        auto& slot = locks[key];
+        if (!slot) slot = std::make_shared<std::mutex>();
+        m = slot;
+      }
+      std::unique_lock lk(*m);
+      std::lock_guard mlk(meta_mu);
+      auto it = entries.find(key);
+      if (it == entries.end() || (want_tier && it->second.tier != *want_tier)) return {};
+      auto lit = locks.find(key);
+      if (lit == locks.end() || lit->second != m) continue;  // stale lock object: retry
+      return Locked{std::move(m), std::move(lk), it->second};
+    }
+  }
+
+  // Caller holds the entry lock and meta_mu: drop the lock-table slot if it is ours.
+  void drop_lock_locked(const std::string& key, const std::shared_ptr<std::mutex>& m) {
+    auto lit = locks.find(key);
+    if (lit != locks.end() && lit->second == m) locks.erase(lit);
+  }
+
+  // ---- §4.6 --------------------------------------------------------------------------------
+  bool ensure_space(std::size_t i, std::uint64_t bytes, int depth) {
+    const std::uint64_t limit = limits[i];
+    const bool terminal = i == last();
+    if (terminal && limit == kUnlimited) {
+      force_reserve(i, bytes);
+      return true;
+    }
+    if (depth > cfg.max_recursion_depth) return false;
+    const double dlimit = static_cast<double>(limit);
+    if (!terminal) {
+      if (limit == 0) return false;  // fixed: 0-capacity tiers admit nothing, not even 0 bytes
+      if (static_cast<double>(bytes) > cfg.large_entry_limit_ratio * dlimit) return false;
+    }
+    const double target = terminal ? dlimit : cfg.target_usage_ratio * dlimit;
+
+    std::vector<Victim> snap;
+    std::size_t pos = 0;
+    bool have_snap = false;
+    std::size_t budget = 0, used = 0;
+    for (;;) {
+      if (try_reserve(i, bytes, target)) return true;
+      if (!have_snap || pos >= snap.size()) {
+        snap = snapshot(i);
+        pos = 0;
+        if (!have_snap) {
+          budget = std::min<std::size_t>(
+              static_cast<std::size_t>(cfg.max_evictions_hard_cap),
+              std::max<std::size_t>(static_cast<std::size_t>(cfg.max_evictions_min), snap.size() + 100));
+          have_snap = true;
+        }
+        if (snap.empty()) {
+          recount(i);
+          if (try_reserve(i, bytes, target)) return true;
+          if (terminal) return force_terminal(i, bytes);
+          return false;
+        }
+        if (!terminal) {
+          std::uint64_t snap_bytes = 0;
+          for (const auto& v : snap) snap_bytes += v.size;
+          if (static_cast<double>(snap_bytes) < kBailSnapshotRatio * dlimit &&
+              static_cast<double>(bytes) > kBailEntryRatio * target) {
+            return false;  // bail-out: let the entry go to the next tier instead of evicting
+          }
+        }
+      }
+      if (used >= budget) break;
+      const Victim v = snap[pos++];
+      ++used;  // skipped victims use up the budget too
+      if (terminal) {
+        evict(i, v.key);
+      } else if (!demote(i, v.key, v.size, depth)) {
+        return false;
+      }
+    }
+    if (terminal) return force_terminal(i, bytes);
+    return false;
+  }
+
+  bool force_terminal(std::size_t i, std::uint64_t bytes) {
+    force_reserve(i, bytes);
+    {
+      std::lock_guard lk(stats_mu);
+      ++st.forced_storage_admissions;
+    }
+    if (!warned_forced.exchange(true)) {
+      log::warn("cache: {} tier full and nothing left to evict; admitting over its limit "
+                "(the filesystem enforces real space; counted in forced_storage_admissions)",
+                tier::tier_name(ids[i]));
+    }
+    return true;
+  }
+
+  // Terminal deletion: the data is gone for good.
+  void evict(std::size_t i, const std::string& key) {
+    auto l = lock_existing(key, i);
+    if (!l) return;  // gone or moved meanwhile: skip
+    tiers[i]->remove(key);  // I/O under the entry lock only; the key stays visible until removed
+    {
+      std::lock_guard mlk(meta_mu);
+      entries.erase(key);
+      drop_lock_locked(key, l.m);
+      --entry_count[i];
+      committed[i] -= l.e.size;
+      uncommit_locked(i, l.e.size);
+    }
+    std::lock_guard lk(stats_mu);
+    ++st.evictions;
+    ++tc(i).evictions;
+    tc(i).evicted_bytes += l.e.size;
+  }
+
+  // Moves one LRU victim from tier i to tier i+1 (after making room there recursively).
+  bool demote(std::size_t i, const std::string& key, std::uint64_t size, int depth) {
+    const std::size_t d = i + 1;
+    if (!ensure_space(d, size, depth + 1)) return false;
+    auto l = lock_existing(key, i);
+    if (!l) {  // fixed (§4.8): the victim vanished or moved, give the reservation back
+      release_reservation(d, size);
+      std::lock_guard lk(stats_mu);
+      ++st.skipped_demotions;
+      return true;
+    }
+    const Entry e = l.e;
+    const io::ObjectSpec spec = spec_for(key, e.tokens);
+    const auto t0 = mono_ns();
+    auto src = tiers[i]->source_for(spec);
+    io::IoResult r;
+    if (src) {
+      r = tiers[d]->write(spec, *src);
+    } else {
+      r.error = ENOENT;
+      r.message = std::string(tier::tier_name(ids[i])) + " tier: no source for '" + key + "'";
+    }
+    const auto t1 = mono_ns();
+    if (!r.ok) {
+      release_reservation(d, size);
+      log::debug("cache: demotion of '{}' {}→{} failed: {}", key, tier::tier_name(ids[i]),
+                 tier::tier_name(ids[d]), r.message);
+      std::lock_guard lk(stats_mu);
+      ++st.failed_demotions;
+      return false;
+    }
+    src.reset();
+    tiers[i]->remove(key);
+    {
+      std::lock_guard mlk(meta_mu);
+      auto it = entries.find(key);
+      it->second.tier = d;  // present: we hold its lock; last_access unchanged (as the reference)
+      --entry_count[i];
+      ++entry_count[d];
+      committed[i] -= e.size;
+      committed[d] += e.size;
+      uncommit_locked(i, e.size);
+      commit_locked(d, e.size);
+    }
+    lat.demotion.add(static_cast<double>(t1 - t0) * 1e-9);
+    series_add(i, metrics::SeriesDir::kRead, e.size, t1);
+    series_add(d, metrics::SeriesDir::kWrite, e.size, t1);
+    std::lock_guard lk(stats_mu);
+    ++st.evictions;
+    ++st.demotions;
+    st.demoted_bytes += e.size;
+    tc(i).bytes_read += e.size;
+    ++tc(i).demotions_out;
+    tc(i).demoted_bytes_out += e.size;
+    tc(d).bytes_written += e.size;
+    ++tc(d).offloads;
+    if (ids[d] == tier::TierId::kStorage) {
+      const std::uint64_t per_shard = bpt / static_cast<std::uint64_t>(cfg.tensor_parallel);
+      if (per_shard > 0) st.storage_tokens_processed += e.size / per_shard;  // size // (bpt // TP)
+    }
+    return true;
+  }
+};
+
+MultiTierCache::MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier::Tier>> tiers,
+                               const io::PayloadGenerator& gen, metrics::TimeSeries* series)
+    : impl_(std::make_unique<Impl>(std::move(cfg), std::move(tiers), gen, series)) {
+  auto& m = *impl_;
+  if (m.tiers.empty()) throw Error(ExitCode::kConfigurationError, "cache: no tiers configured");
+  if (m.cfg.tensor_parallel < 1) {
+    throw Error(ExitCode::kConfigurationError, "cache: tensor parallelism must be >= 1");
+  }
+  int prev = -1;
+  for (const auto& t : m.tiers) {
+    if (!t) throw Error(ExitCode::kConfigurationError, "cache: null tier");
+    const int id = static_cast<int>(t->id());
+    if (id <= prev) throw Error(ExitCode::kConfigurationError, "cache: tiers must be ordered gpu, cpu, storage");
+    prev = id;
+    m.ids.push_back(t->id());
+    switch (t->id()) {
+      case tier::TierId::kGpu: m.limits.push_back(m.cfg.gpu_limit); break;
+      case tier::TierId::kCpu: m.limits.push_back(m.cfg.cpu_limit); break;
+      case tier::TierId::kStorage: m.limits.push_back(m.cfg.storage_limit); break;
+    }
+  }
+  if (m.ids.back() != tier::TierId::kStorage) {
+    throw Error(ExitCode::kConfigurationError, "cache: the storage tier must be present and last");
+  }
+  const std::size_t n = m.tiers.size();
+  m.entry_count.assign(n, 0);
+  m.committed.assign(n, 0);
+  m.usage.assign(n, 0);
+  m.pending.assign(n, 0);
+  m.bpt = m.cfg.model.bytes_per_token();
+  if (m.cfg.max_concurrent_allocs > 0) m.sem = std::make_unique<Semaphore>(m.cfg.max_concurrent_allocs);
+  for (std::size_t i = 0; i < n; ++i) {
+    m.tc(i).present = true;
+    m.tc(i).limit_bytes = m.limits[i];
+  }
+  m.st.has_gpu = m.ids.front() == tier::TierId::kGpu;
+}
+
+MultiTierCache::~MultiTierCache() = default;
+
+AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_tokens, Phase phase) {
+  auto& m = *impl_;
+  AllocResult res;
+  auto existed = [&](std::size_t t) {
+    res.ok = true;
+    res.existed = true;
+    res.tier = m.ids[t];
+    return res;
+  };
+  {
+    std::lock_guard lk(m.meta_mu);
+    if (auto it = m.entries.find(key); it != m.entries.end()) return existed(it->second.tier);
+  }
+  struct SemGuard {
+    Semaphore* s;
+    explicit SemGuard(Semaphore* p) : s(p) {
+      if (s) s->acquire();
+    }
+    ~SemGuard() {
+      if (s) s->release();
+    }
+    SemGuard(const SemGuard&) = delete;
+    SemGuard& operator=(const SemGuard&) = delete;
+  } sem_guard(m.sem.get());
+
+  // Take the key's lock so two allocations of one key never write the same object concurrently.
+  std::shared_ptr<std::mutex> lock_obj;
+  std::unique_lock<std::mutex> key_lock;
+  for (;;) {
+    {
+      std::lock_guard lk(m.meta_mu);
+      if (auto it = m.entries.find(key); it != m.entries.end()) return existed(it->second.tier);
+      auto& slot = m.locks[key];
+      if (!slot) slot = std::make_shared<std::mutex>();
+      lock_obj = slot;
+    }
+    key_lock = std::unique_lock(*lock_obj);
+    std::lock_guard lk(m.meta_mu);
+    if (auto it = m.entries.find(key); it != m.entries.end()) return existed(it->second.tier);
+    auto lit = m.locks.find(key);
+    if (lit != m.locks.end() && lit->second == lock_obj) break;
+    key_lock.unlock();  // stale lock object (a failed allocation dropped it): retry
+  }
+
+  const io::ObjectSpec spec = m.spec_for(key, num_tokens);
+  const std::uint64_t size = spec.payload_bytes;
+  std::size_t chosen = m.tiers.size();
+  for (std::size_t i = 0; i < m.tiers.size(); ++i) {
+    if (m.ensure_space(i, size, 0)) {
+      chosen = i;
+      break;
+    }
+  }
+  if (chosen == m.tiers.size()) {  // reference step 6: nothing accepted → force storage
+    chosen = m.last();
+    m.force_terminal(chosen, size);
+  }
+
+  const io::GeneratedPayload src(m.gen, key);
+  const io::IoResult r = m.tiers[chosen]->write(spec, src);
+  const auto t_end = mono_ns();
+  if (!r.ok) {
+    m.release_reservation(chosen, size);
+    {
+      std::lock_guard lk(m.meta_mu);
+      m.drop_lock_locked(key, lock_obj);
+    }
+    log::debug("cache: write of '{}' to {} failed: {}", key, tier::tier_name(m.ids[chosen]), r.message);
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.failed_writes;
+    res.ok = false;
+    res.tier = m.ids[chosen];
+    res.error = r.error != 0 ? r.error : EIO;
+    return res;
+  }
+  {
+    std::lock_guard lk(m.meta_mu);
+    Entry e;
+    e.tier = chosen;
+    e.size = size;
+    e.tokens = num_tokens;
+    e.last_access = ++m.clock;
+    e.access_count = 1;
+    m.entries.emplace(key, e);
+    ++m.entry_count[chosen];
+    m.committed[chosen] += size;
+    m.commit_locked(chosen, size);
+  }
+  const tier::TierId id = m.ids[chosen];
+  m.lat.write[static_cast<std::size_t>(id)].add(r.timing.total_s);
+  if (id == tier::TierId::kStorage) {
+    m.lat.storage_write_device.add(r.timing.device_s);
+    m.lat.storage_write_host.add(r.timing.host_s);
+  }
+  m.series_add(chosen, metrics::SeriesDir::kWrite, size, t_end);
+  {
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.write_operations;
+    m.st.total_write_bytes += size;
+    if (phase == Phase::kPrefill) ++m.st.prefill_writes;
+    m.tc(chosen).bytes_written += size;
+    ++m.tc(chosen).offloads;
+    if (id == tier::TierId::kStorage) m.st.storage_tokens_processed += num_tokens;
+  }
+  res.ok = true;
+  res.tier = id;
+  res.timing = r.timing;
+  return res;
+}
+
+AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheType type,
+                                    io::PayloadSink* sink) {
+  auto& m = *impl_;
+  AccessResult res;
+  auto l = m.lock_existing(key);
+  if (!l) {
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.cache_misses;
+    return res;
+  }
+  Entry e;
+  {
+    std::lock_guard lk(m.meta_mu);
+    auto& ent = m.entries.at(key);  // present: we hold its lock
+    ent.last_access = ++m.clock;
+    ++ent.access_count;
+    e = ent;
+  }
+  {
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.cache_hits;
+    switch (type) {
+      case CacheType::kSystem: ++m.st.system_prompt_hits; break;
+      case CacheType::kCommonPhrase: ++m.st.common_phrase_hits; break;
+      case CacheType::kMultiTurn: ++m.st.multi_turn_hits; break;
+      case CacheType::kUser: ++m.st.user_cache_hits; break;
+    }
+  }
+  const tier::TierId id = m.ids[e.tier];
+  res.hit = true;
+  res.tier = id;
+  const io::ObjectSpec spec = m.spec_for(key, e.tokens);
+  const io::IoResult r = m.tiers[e.tier]->read(spec, sink);
+  const auto t_end = mono_ns();
+  l.lk.unlock();  // release the entry lock
+  if (!r.ok) {
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.failed_reads;
+    res.error = r.error != 0 ? r.error : EIO;
+    return res;
+  }
+  m.lat.read[static_cast<std::size_t>(id)].add(r.timing.total_s);
+  if (id == tier::TierId::kStorage) {
+    m.lat.storage_read_device.add(r.timing.device_s);
+    m.lat.storage_read_host.add(r.timing.host_s);
+  }
+  m.series_add(e.tier, metrics::SeriesDir::kRead, e.size, t_end);
+  {
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.read_operations;
+    m.st.total_read_bytes += e.size;
+    m.tc(e.tier).bytes_read += e.size;
+    if (phase == Phase::kDecode) ++m.st.decode_reads;
+    if (id == tier::TierId::kStorage && m.bpt > 0) {  // size / (bpt / TP), as a float in the reference
+      m.st.storage_tokens_processed += static_cast<std::uint64_t>(std::llround(
+          static_cast<double>(e.size) * m.cfg.tensor_parallel / static_cast<double>(m.bpt)));
+    }
+  }
+  res.ok = true;
+  res.timing = r.timing;
+  res.bytes = e.size;
+  return res;
+}
+
+bool MultiTierCache::contains(const std::string& key) const {
+  std::lock_guard lk(impl_->meta_mu);
+  return impl_->entries.contains(key);
+}
+
+std::optional<tier::TierId> MultiTierCache::location(const std::string& key) const {
+  std::lock_guard lk(impl_->meta_mu);
+  auto it = impl_->entries.find(key);
+  if (it == impl_->entries.end()) return std::nullopt;
+  return impl_->ids[it->second.tier];
+}
+
+std::vector<std::string> MultiTierCache::keys() const {
+  std::lock_guard lk(impl_->meta_mu);
+  std::vector<std::string> out;
+  out.reserve(impl_->entries.size());
+  for (const auto& [k, e] : impl_->entries) out.push_back(k);
+  return out;
+}
+
+CacheStats MultiTierCache::stats() const {
+  auto& m = *impl_;
+  CacheStats s;
+  {
+    std::lock_guard lk(m.stats_mu);
+    s = m.st;
+  }
+  std::lock_guard mlk(m.meta_mu);
+  std::lock_guard ulk(m.usage_mu);
+  for (std::size_t i = 0; i < m.tiers.size(); ++i) {
+    auto& t = s.tiers[static_cast<std::size_t>(m.ids[i])];
+    t.entries = m.entry_count[i];
+    t.usage_bytes = m.usage[i];
+  }
+  return s;
+}
+
+const CacheLatencies& MultiTierCache::latencies() const { return impl_->lat; }
+
+void MultiTierCache::reset_stats() {
+  auto& m = *impl_;
+  {
+    std::lock_guard lk(m.stats_mu);
+    const bool has_gpu = m.st.has_gpu;
+    m.st = CacheStats{};
+    m.st.has_gpu = has_gpu;
+    for (std::size_t i = 0; i < m.tiers.size(); ++i) {
+      m.tc(i).present = true;
+      m.tc(i).limit_bytes = m.limits[i];
+    }
+  }
+  m.lat.clear();
+}
+
+std::size_t MultiTierCache::clear() {
+  auto& m = *impl_;
+  std::size_t removed = 0;
+  for (const auto& key : keys()) {
+    auto l = m.lock_existing(key);
+    if (!l) continue;
+    m.tiers[l.e.tier]->remove(key);
+    std::lock_guard mlk(m.meta_mu);
+    m.entries.erase(key);
+    m.drop_lock_locked(key, l.m);
+    --m.entry_count[l.e.tier];
+    m.committed[l.e.tier] -= l.e.size;
+    m.uncommit_locked(l.e.tier, l.e.size);
+    ++removed;
+  }
+  return removed;
+}
+
+}  // namespace kv::cache
