@@ -95,10 +95,22 @@ TEST(Payload, IncompressibleAndUniform) {
   for (auto h : hist) chi2 += (static_cast<double>(h) - expect) * (static_cast<double>(h) - expect) / expect;
   EXPECT_LT(chi2, 400.0);  // 255 dof: mean 255, sd ~22.6; 400 is > 6 sd
 
+  // zstd with a window covering the whole sample and long-distance matching finds nothing to
+  // compress (repeated noise blocks are XOR-masked differently, so no byte sequence repeats).
   std::vector<char> out(ZSTD_compressBound(v.size()));
-  const std::size_t n = ZSTD_compress(out.data(), out.size(), v.data(), v.size(), 3);
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 3);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1);
+  ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, 24);
+  const std::size_t n = ZSTD_compress2(cctx, out.data(), out.size(), v.data(), v.size());
+  ZSTD_freeCCtx(cctx);
   ASSERT_FALSE(ZSTD_isError(n));
   EXPECT_GT(static_cast<double>(n), 0.99 * static_cast<double>(v.size()));
+  // Sanity of the check itself: a payload made of one repeated 64 KiB piece does compress.
+  std::vector<std::byte> rep(v.size());
+  for (std::size_t i = 0; i < rep.size(); ++i) rep[i] = v[i % 65536];
+  const std::size_t m = ZSTD_compress(out.data(), out.size(), rep.data(), rep.size(), 3);
+  EXPECT_LT(static_cast<double>(m), 0.1 * static_cast<double>(rep.size()));
 }
 
 }  // namespace
