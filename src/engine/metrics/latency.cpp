@@ -50,7 +50,7 @@ double percentile_type7(const std::vector<double>& sorted, double p) {
   const std::size_t n = sorted.size();
   if (n == 0) return 0.0;
   if (n == 1) return sorted[0];
-  p = std::clamp(p, 0.0, 100.0);
+  p = std::isnan(p) ? 0.0 : std::clamp(p, 0.0, 100.0);
   const double h = p / 100.0 * static_cast<double>(n - 1);
   const auto lo = static_cast<std::size_t>(std::floor(h));
   if (lo >= n - 1) return sorted[n - 1];
@@ -99,7 +99,7 @@ double Histogram::max() const { return count_ ? max_ : 0.0; }
 
 double Histogram::percentile(double p) const {
   if (count_ == 0) return 0.0;
-  p = std::clamp(p, 0.0, 100.0);
+  p = std::isnan(p) ? 0.0 : std::clamp(p, 0.0, 100.0);
   const double h = p / 100.0 * static_cast<double>(count_ - 1);
   const auto lo_rank = static_cast<std::uint64_t>(std::floor(h));
   const std::uint64_t hi_rank = std::min(lo_rank + 1, count_ - 1);
