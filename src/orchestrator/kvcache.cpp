@@ -1,0 +1,319 @@
+#include "orchestrator/kvcache.hpp"
+
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cluster/cluster.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "model/model.hpp"
+#include "orchestrator/datasize.hpp"
+#include "orchestrator/logger.hpp"
+#include "orchestrator/metadata.hpp"
+#include "orchestrator/runner.hpp"
+#include "orchestrator/verify.hpp"
+
+namespace kv::orchestrator {
+
+namespace stdfs = std::filesystem;
+
+ChildOutcome classify_child(bool started, int exit_code, int term_signal, int forwarded_signal) {
+  if (!started) return {"error", to_int(ExitCode::kFileNotFound)};
+  if (forwarded_signal != 0) return {"interrupted", to_int(ExitCode::kInterrupted)};
+  if (term_signal == SIGINT || term_signal == SIGTERM) return {"interrupted", to_int(ExitCode::kInterrupted)};
+  if (term_signal != 0) return {"failed", to_int(ExitCode::kFailure)};
+  if (exit_code == 0) return {"success", 0};
+  if (exit_code == to_int(ExitCode::kInterrupted)) return {"interrupted", exit_code};
+  if (exit_code >= 1 && exit_code <= to_int(ExitCode::kInterrupted)) return {"failed", exit_code};
+  return {"failed", to_int(ExitCode::kFailure)};
+}
+
+namespace {
+
+// With --open/--closed every issue is shown (STATUS/ERROR); without a submission mode the
+// verification is informational and the issues are VERBOSE.
+void log_verification(const Verification& v, bool mode_given) {
+  for (const auto& i : v.issues) {
+    if (i.validation == Category::kInvalid) {
+      logger().log(mode_given ? Level::kError : Level::kWarning, fmt::format("INVALID: {}: {}", i.parameter, i.message));
+    } else {
+      logger().log(mode_given ? Level::kStatus : Level::kVerbose,
+                   fmt::format("{}: {}: {}", category_name(i.validation), i.parameter, i.message));
+    }
+  }
+  logger().status("Verification: {}", category_name(v.category));
+}
+
+void print_plan(std::ostream& out, const Invocation& inv, const RunPlan& plan, const Verification& v) {
+  out << "What-if mode: nothing is created or run.\n";
+  out << "  result dir:    " << plan.run_dir.string() << "\n";
+  out << "  engine:        " << plan.engine.string() << (plan.engine_found ? "" : "  (NOT FOUND)") << "\n";
+  out << "  cache dir:     " << plan.cache_dir.string() << (plan.cache_dir_default ? "  (default)" : "") << "\n";
+  out << "  results JSON:  " << plan.results_json.string() << "\n";
+  out << "  logs:          " << plan.stdout_log.string() << ", " << plan.stderr_log.string() << "\n";
+  out << "  metadata:      " << plan.metadata_file.string() << "\n";
+  if (plan.use_mpi) {
+    out << "  launcher:      " << plan.launcher_argv.front() << " with " << plan.num_processes << " process"
+        << (plan.num_processes == 1 ? "" : "es") << "\n";
+  } else {
+    out << "  launcher:      none (exec type " << inv.kv.exec_type
+        << (inv.kv.hosts.empty() ? ", no hosts" : "") << "), engine runs as a local child\n";
+  }
+  out << "  verification:  " << category_name(v.category);
+  if (v.matched_option) out << " (Option " << *v.matched_option << ")";
+  out << "\n";
+  out << "Command: " << plan.command_line() << "\n";
+  out.flush();
+}
+
+std::optional<double> num(const Json& j, const char* k) {
+  auto it = j.find(k);
+  if (it == j.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+Json key_metrics(const Json& m) {
+  Json k = Json::object();
+  for (const char* name : {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
+                           "storage_throughput_tokens_per_sec", "requests_per_second", "cache_hit_rate",
+                           "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps",
+                           "storage_read_device_p95_ms", "storage_write_device_p95_ms", "storage_entries",
+                           "overall_passed"}) {
+    if (auto it = m.find(name); it != m.end()) k[name] = *it;
+  }
+  if (auto it = m.find("storage_io_latency_ms"); it != m.end() && it->is_object()) {
+    if (auto p = num(*it, "p95")) k["storage_io_latency_p95_ms"] = *p;
+  }
+  return k;
+}
+
+void log_metrics(const Json& m) {
+  auto show = [&](const char* label, const char* key, const char* unit) {
+    if (auto v = num(m, key)) logger().result("{}: {:.2f}{}", label, *v, unit);
+  };
+  if (auto it = m.find("overall_passed"); it != m.end() && it->is_boolean()) {
+    logger().status("Benchmark passed: {}", it->get<bool>() ? "True" : "False");
+  }
+  show("Total requests", "total_requests", "");
+  show("Throughput", "avg_throughput_tokens_per_sec", " tokens/s");
+  show("Storage throughput", "storage_throughput_tokens_per_sec", " tokens/s");
+  show("Storage read bandwidth", "tier_storage_read_bandwidth_gbps", " GiB/s");
+  show("Storage write bandwidth", "tier_storage_write_bandwidth_gbps", " GiB/s");
+  if (auto it = m.find("end_to_end_latency_ms"); it != m.end() && it->is_object()) {
+    if (auto v = num(*it, "mean")) logger().info("Average latency: {:.2f} ms", *v);
+    if (auto v = num(*it, "p99")) logger().info("P99 latency: {:.2f} ms", *v);
+  }
+  show("Storage read device P95", "storage_read_device_p95_ms", " ms");
+  show("Storage write device P95", "storage_write_device_p95_ms", " ms");
+}
+
+void create_dir(const stdfs::path& p, const std::string& flag) {
+  std::error_code ec;
+  stdfs::create_directories(p, ec);
+  if (ec || !stdfs::is_directory(p)) {
+    throw Error(ec == std::errc::permission_denied || ec == std::errc::read_only_file_system
+                    ? ExitCode::kPermissionDenied
+                    : ExitCode::kFileNotFound,
+                flag + ": cannot create directory " + p.string() + ": " + (ec ? ec.message() : "not a directory"));
+  }
+}
+
+// A run dir must be new; if this second's dir exists (a quick --loops), wait for the next second.
+RunPlan fresh_plan(const Invocation& inv, std::string datetime, const Environment& env) {
+  RunPlan plan = build_run_plan(inv, datetime, env.plan);
+  for (int i = 0; i < 5 && stdfs::exists(plan.run_dir); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    while (datetime_now() == datetime) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    datetime = datetime_now();
+    plan = build_run_plan(inv, datetime, env.plan);
+  }
+  if (stdfs::exists(plan.run_dir)) {
+    throw Error(ExitCode::kFailure, "--results-dir: run directory " + plan.run_dir.string() + " already exists");
+  }
+  return plan;
+}
+
+}  // namespace
+
+BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime, const Environment& env) {
+  BenchmarkResult res;
+  RunPlan plan = build_run_plan(inv, datetime, env.plan);
+  const Verification v = verify(Workload::from_options(inv.kv, plan.cache_dir.string()));
+  log_verification(v, inv.uni.open || inv.uni.closed);
+  const GateDecision g = gate(v, inv.uni.open, inv.uni.closed, inv.uni.allow_invalid_params);
+  if (!g.proceed) {
+    logger().error("{}", g.message);
+    res.exit_code = to_int(ExitCode::kGeneralError);
+    res.status = "aborted";
+    return res;
+  }
+  if (g.warn) logger().warning("{}", g.message);
+  else logger().status("{}", g.message);
+
+  auto problems = preflight_checks(inv, plan, env.preflight);
+  if (inv.uni.what_if) {
+    for (const auto& p : problems) logger().warning("pre-flight: {} (hint: {})", p.message, p.hint);
+    logger().info("What-if mode: Command: {}", plan.command_line());
+    print_plan(*env.out, inv, plan, v);
+    res.status = "what_if";
+    return res;
+  }
+  if (!problems.empty()) {
+    for (const auto& p : problems) logger().error("pre-flight: {}", p.message);
+    throw Error(problems.front().code, problems.front().message, problems.front().hint);
+  }
+  if (received_signal() != 0) {
+    res.exit_code = to_int(ExitCode::kInterrupted);
+    res.status = "interrupted";
+    return res;
+  }
+
+  plan = fresh_plan(inv, datetime, env);
+  create_dir(plan.run_dir, "--results-dir");
+  res.result_dir = plan.run_dir.string();
+  res.metadata_path = plan.metadata_file.string();
+
+  RunRecord rec;
+  rec.start_time = iso_now();
+  logger().open_file(plan.log_file.string());
+  try {
+    create_dir(plan.cache_dir, plan.cache_dir_default ? "--results-dir" : "--cache-dir");
+    logger().status("Benchmark results directory: {}", plan.run_dir.string());
+    try {
+      Json ci = kv::cluster::local_cluster_info(inv.kv.hosts);
+      if (auto it = ci.find("host_consistency_issues"); it != ci.end()) {
+        for (const auto& s : *it) logger().warning("Cluster consistency: {}", s.get<std::string>());
+      }
+      kv::fs::atomic_write(plan.cluster_info_file, ci.dump(2) + "\n");
+      rec.system_info = std::move(ci);
+    } catch (const std::exception& e) {
+      logger().warning("Cluster information collection failed: {}", e.what());
+    }
+    logger().status("Running KV Cache benchmark for {}s...", inv.kv.duration);
+    logger().status("Model: {}, Users: {}", inv.kv.model, inv.kv.num_users);
+    logger().info("Command: {}", plan.command_line());
+
+    ChildSpec spec;
+    spec.argv = plan.argv();
+    spec.stdout_log = plan.stdout_log;
+    spec.stderr_log = plan.stderr_log;
+    spec.echo_stdout_fd = env.child_stdout_fd;
+    spec.echo_stderr_fd = env.child_stderr_fd;
+    spec.grace = env.grace;
+    ChildResult cr = run_child(spec);
+    rec.logs_written = true;
+    rec.runtime_s = cr.runtime_s;
+    const ChildOutcome oc = classify_child(cr.started, cr.exit_code, cr.term_signal, cr.forwarded_signal);
+    rec.status = oc.status;
+    rec.exit_code = oc.exit_code;
+    if (!cr.started) {
+      rec.error = "cannot execute '" + spec.argv.front() + "': " + std::strerror(cr.spawn_errno);
+      logger().error("{}", rec.error);
+    } else {
+      if (cr.exit_code >= 0) rec.child_exit_code = cr.exit_code;
+      if (cr.term_signal != 0) rec.child_signal = cr.term_signal;
+      if (cr.forwarded_signal != 0) {
+        logger().warning("Received signal {} ({}); the engine was stopped{}", strsignal(cr.forwarded_signal),
+                         cr.forwarded_signal, cr.killed_after_grace ? " with SIGKILL after the grace period" : "");
+        rec.error = std::string("interrupted by ") + strsignal(cr.forwarded_signal);
+      } else if (oc.status != "success") {
+        rec.error = cr.term_signal != 0 ? std::string("engine killed by signal ") + strsignal(cr.term_signal)
+                                        : "engine exited with status " + std::to_string(cr.exit_code);
+        logger().error("{} (see {})", rec.error, plan.stderr_log.string());
+      }
+    }
+    if (stdfs::exists(plan.results_json)) {
+      try {
+        Json results = Json::parse(kv::fs::read_file(plan.results_json, "results JSON"));
+        rec.metrics = extract_metrics(results);
+        (*rec.metrics)["results_file"] = plan.results_json.string();
+        log_metrics(*rec.metrics);
+      } catch (const std::exception& e) {
+        logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());
+      }
+    } else if (oc.status == "success") {
+      logger().warning("Results file not found: {}", plan.results_json.string());
+    }
+  } catch (const Error& e) {
+    rec.status = "error";
+    rec.exit_code = to_int(e.code());
+    rec.error = e.what();
+    logger().error("{}", e.describe());
+  }
+  rec.end_time = iso_now();
+  res.exit_code = rec.exit_code;
+  res.status = rec.status;
+  if (rec.metrics) {
+    res.metrics = key_metrics(*rec.metrics);
+    res.read_gibps = num(*rec.metrics, "tier_storage_read_bandwidth_gbps");
+    res.write_gibps = num(*rec.metrics, "tier_storage_write_bandwidth_gbps");
+  }
+  try {
+    const Json md = build_run_metadata(inv, plan, v, rec);
+    logger().status("Writing metadata for benchmark to: {}", plan.metadata_file.string());
+    kv::fs::atomic_write(plan.metadata_file, md.dump(2) + "\n");
+    if (inv.uni.verbose || inv.uni.debug) *env.out << md.dump(2) << "\n";
+  } catch (const Error& e) {
+    logger().error("{}", e.describe());
+    if (res.exit_code == 0) res.exit_code = to_int(e.code());
+    res.status = res.status == "success" ? "error" : res.status;
+  }
+  logger().close_file();
+  return res;
+}
+
+BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime, const Environment& env) {
+  BenchmarkResult res;
+  const auto& model = kv::model::ModelTable::builtin().get(inv.kv.model, "--model");
+  logger().status("Calculating KV Cache memory requirements...");
+  const DatasizeEstimate est = estimate_datasize(model, inv.kv.num_users, inv.kv.gpu_mem_gb, inv.kv.cpu_mem_gb);
+  *env.out << est.render();
+  env.out->flush();
+  res.status = "success";
+  if (inv.uni.what_if) {
+    res.status = "what_if";
+    return res;
+  }
+  if (inv.uni.results_dir_given) {
+    const stdfs::path run_dir = run_dir_for(inv.uni.results_dir, inv.kv.model, inv.command, datetime);
+    if (auto why = creatable_dir_problem(run_dir.string()); !why.empty()) {
+      throw Error(ExitCode::kPermissionDenied, "--results-dir: cannot create " + run_dir.string() + ": " + why);
+    }
+    create_dir(run_dir, "--results-dir");
+    const stdfs::path md_path = run_dir / ("kv_cache_" + datetime + "_metadata.json");
+    kv::fs::atomic_write(md_path, build_datasize_metadata(inv, datetime, run_dir.string(), est.to_json()).dump(2) + "\n");
+    logger().status("Wrote {}", md_path.string());
+    res.result_dir = run_dir.string();
+    res.metadata_path = md_path.string();
+  }
+  return res;
+}
+
+BenchmarkResult run_kvcache_command(const Invocation& inv, const std::string& first_datetime, const Environment& env) {
+  BenchmarkResult last;
+  const bool is_run = inv.command == "run";
+  for (int i = 0; i < inv.uni.loops; ++i) {
+    if (received_signal() != 0) {
+      last.exit_code = to_int(ExitCode::kInterrupted);
+      last.status = "interrupted";
+      return last;
+    }
+    const std::string dt = i == 0 ? first_datetime : datetime_now();
+    if (inv.uni.loops > 1) logger().status("Iteration {} of {}", i + 1, inv.uni.loops);
+    last = is_run ? kvcache_run_once(inv, dt, env) : kvcache_datasize_once(inv, dt, env);
+    if (last.exit_code != 0) {
+      if (inv.uni.loops > 1) logger().error("Benchmark failed after {} iterations", i + 1);
+      return last;
+    }
+  }
+  return last;
+}
+
+}  // namespace kv::orchestrator
