@@ -29,6 +29,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -40,12 +41,26 @@
 namespace kv::io::detail {
 namespace {
 
-constexpr unsigned kMaxDepth = 256;
+constexpr unsigned kMaxDepth = 4096;
 constexpr std::size_t kMaxRings = 64;
+
+struct Slot {
+  int buf = -1;              // pool buffer index, -1 = none held
+  std::uint64_t off = 0;     // file offset of the chunk
+  std::uint32_t len = 0;     // bytes of the I/O (padded for O_DIRECT)
+  std::uint32_t done = 0;    // bytes completed so far
+  std::uint32_t valid = 0;   // bytes of file data in the chunk (reads: up to EOF)
+  std::int64_t submit_ns = 0;
+  enum State : std::uint8_t { kIdle, kInFlight, kReady, kRetry } state = kIdle;
+};
 
 struct Ring {
   io_uring ring{};
   bool fixed = false;
+  // Per-op scratch, sized io_depth once: a ring serves one op at a time, so ops reuse these
+  // without allocating (and an op nested inside a sink would take another ring).
+  std::vector<Slot> slots;
+  std::vector<Slot*> batch;
   ~Ring() { io_uring_queue_exit(&ring); }
 };
 
@@ -65,6 +80,8 @@ int setup_ring(Ring& r, unsigned depth, const std::vector<iovec>& iov, bool want
     rc = io_uring_queue_init_params(entries, &r.ring, &p);
   }
   if (rc < 0) return rc;
+  r.slots.resize(depth);
+  r.batch.resize(depth);
   *reg_err = 0;
   if (want_fixed) {
     const int reg = io_uring_register_buffers(&r.ring, iov.data(), static_cast<unsigned>(iov.size()));
@@ -73,16 +90,6 @@ int setup_ring(Ring& r, unsigned depth, const std::vector<iovec>& iov, bool want
   }
   return 0;
 }
-
-struct Slot {
-  int buf = -1;              // pool buffer index, -1 = none held
-  std::uint64_t off = 0;     // file offset of the chunk
-  std::uint32_t len = 0;     // bytes of the I/O (padded for O_DIRECT)
-  std::uint32_t done = 0;    // bytes completed so far
-  std::uint32_t valid = 0;   // bytes of file data in the chunk (reads: up to EOF)
-  std::int64_t submit_ns = 0;
-  enum State : std::uint8_t { kIdle, kInFlight, kReady, kRetry } state = kIdle;
-};
 
 class UringBackend final : public StorageBackend {
  public:
@@ -215,7 +222,7 @@ class UringBackend final : public StorageBackend {
     std::string why;
     std::int64_t busy_ns = 0;
 
-    Slot slots[kMaxDepth];
+    std::span<Slot> slots;  // the checked-out ring's scratch
     unsigned inflight = 0;
     unsigned held = 0;  // buffers held
     std::uint64_t next_off = 0;     // next chunk to submit
@@ -226,7 +233,9 @@ class UringBackend final : public StorageBackend {
     int run() {
       Ring* ring = be.acquire_ring();
       const unsigned depth = be.opts_.io_depth;
-      Slot* batch[kMaxDepth];
+      slots = ring->slots;
+      for (auto& sl : slots) sl = Slot{};
+      Slot** batch = ring->batch.data();
       bool broken = false;
       while (true) {
         // Queue as many chunks as depth and buffers allow: short transfers to finish first.

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# bench/vs-fio.sh [DIR] — the engine's storage bandwidth next to fio's, same filesystem, same run.
+#
+#   1. fio, ioengine=io_uring direct=1, bs = chunk size, iodepth = total queue depth:
+#      sequential write of FILES files of FILE_MIB each (fsync at the end, inside fio's runtime; the engine
+#      syncs each object), then sequential read of the same files.
+#   2. kv-cache in a storage-only configuration (--gpu-mem-gb 0 --cpu-mem-gb 0 --generation-mode none)
+#      with the same chunk size, and --max-inflight-mib = DEPTH x CHUNK_MIB so its total queue depth
+#      is at most fio's: a write phase (--prefill-only, no multi-turn, no prefix caching) and a read
+#      phase (--decode-only).
+#   3. A side-by-side table: GiB/s for read and write, ratio engine/fio, CPU seconds per GiB moved and
+#      peak RSS (both measured the same way for fio and the engine, with /usr/bin/time when present).
+#
+# DIR defaults to <repo>/results/vs-fio (created; everything written under it is removed at the end,
+# except the JSON/log files in DIR/out). Knobs (environment): KV_CACHE (binary, default
+# <repo>/build/bin/kv-cache), CHUNK_MIB=8, DEPTH=16, FILES=4, FILE_MIB=512, ENGINE=io_uring,
+# DIRECT=1, SYNC=fsync, USERS=8, MODEL=llama3.1-8b, DURATION=20 (seconds per engine phase),
+# FIO_RUNTIME=30 (cap per fio phase). With the defaults the whole script takes about 1.5-2 minutes
+# on a 2-core VM. If the engine binary is missing, only the fio half runs (and says so).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${1:-$REPO/results/vs-fio}
+KV=${KV_CACHE:-$REPO/build/bin/kv-cache}
+CHUNK_MIB=${CHUNK_MIB:-8}
+DEPTH=${DEPTH:-16}
+FILES=${FILES:-4}
+FILE_MIB=${FILE_MIB:-512}
+ENGINE=${ENGINE:-io_uring}
+DIRECT=${DIRECT:-1}
+SYNC=${SYNC:-fsync}
+USERS=${USERS:-8}
+MODEL=${MODEL:-llama3.1-8b}
+DURATION=${DURATION:-20}
+FIO_RUNTIME=${FIO_RUNTIME:-30}
+
+command -v fio >/dev/null || { echo "vs-fio: fio not found (scripts/install-deps.sh installs it)" >&2; exit 3; }
+command -v python3 >/dev/null || { echo "vs-fio: python3 not found" >&2; exit 3; }
+
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+OUT=$DIR/out
+WORK=$DIR/work.$$
+mkdir -p "$OUT" "$WORK/fio" "$WORK/engine"
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+
+TIME_BIN=""
+if [[ -x /usr/bin/time ]]; then TIME_BIN=/usr/bin/time; fi
+# run_timed NAME CMD...: runs CMD, records "wall user sys maxrss_kib" in $OUT/NAME.time
+run_timed() {
+  local name=$1
+  shift
+  if [[ -n $TIME_BIN ]]; then
+    "$TIME_BIN" -f '%e %U %S %M' -o "$OUT/$name.time" "$@"
+  else
+    local t0=$SECONDS
+    "$@"
+    echo "$((SECONDS - t0)) 0 0 0" >"$OUT/$name.time"
+  fi
+}
+
+FS_TYPE=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
+echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB depth=$DEPTH files=${FILES}x${FILE_MIB}MiB"
+
+# ---------------- fio ----------------
+fio_phase() {  # fio_phase write|read
+  local rw=$1
+  run_timed "fio_$rw" fio --name="vsfio_$rw" --directory="$WORK/fio" --ioengine=io_uring --direct=1 \
+    --bs="${CHUNK_MIB}M" --iodepth="$DEPTH" --rw="$rw" --nrfiles="$FILES" --filesize="${FILE_MIB}M" \
+    --size="$((FILES * FILE_MIB))M" --file_service_type=sequential --fallocate=none \
+    --end_fsync=1 --runtime="$FIO_RUNTIME" --group_reporting --output-format=json \
+    --output="$OUT/fio_$rw.json" >/dev/null
+}
+echo "vs-fio: fio write ..."
+fio_phase write
+echo "vs-fio: fio read ..."
+fio_phase read
+rm -rf "$WORK/fio"
+
+# ---------------- engine ----------------
+ENGINE_OK=0
+if [[ -x $KV ]]; then
+  common=(--model "$MODEL" --num-users "$USERS" --duration "$DURATION" --seed 42
+    --gpu-mem-gb 0 --cpu-mem-gb 0 --generation-mode none
+    --io-engine "$ENGINE" --io-depth "$DEPTH" --io-chunk-mib "$CHUNK_MIB" --sync-mode "$SYNC"
+    --max-inflight-mib "$((DEPTH * CHUNK_MIB))" --cache-dir "$WORK/engine")
+  if [[ $DIRECT == 1 ]]; then common+=(--direct-io); fi
+  ENGINE_OK=1
+  echo "vs-fio: engine write phase (${DURATION}s) ..."
+  run_timed engine_write "$KV" "${common[@]}" --prefill-only --disable-multi-turn --disable-prefix-caching \
+    --output "$OUT/engine_write.json" >"$OUT/engine_write.log" 2>&1 || { ENGINE_OK=0; echo "vs-fio: engine write phase failed (see $OUT/engine_write.log)"; }
+  if [[ $ENGINE_OK == 1 ]]; then
+    echo "vs-fio: engine read phase (${DURATION}s, after pre-population) ..."
+    run_timed engine_read "$KV" "${common[@]}" --decode-only --disable-multi-turn --disable-prefix-caching \
+      --output "$OUT/engine_read.json" >"$OUT/engine_read.log" 2>&1 || { ENGINE_OK=0; echo "vs-fio: engine read phase failed (see $OUT/engine_read.log)"; }
+  fi
+else
+  echo "vs-fio: engine binary $KV not found: fio half only (build it with scripts/build.sh)"
+fi
+
+# ---------------- table ----------------
+python3 - "$OUT" "$ENGINE_OK" "$USERS" <<'PY'
+import json, os, sys
+out, engine_ok, users = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+GiB = 1024 ** 3
+
+def timefile(name):
+    try:
+        wall, user, sys_, rss = open(os.path.join(out, name + ".time")).read().split()[:4]
+        return float(wall), float(user) + float(sys_), int(rss) * 1024
+    except Exception:
+        return None, None, None
+
+def fio(rw):
+    j = json.load(open(os.path.join(out, f"fio_{rw}.json")))["jobs"][0]
+    d = j[rw]
+    gib = d["io_bytes"] / GiB
+    bw = d["bw_bytes"] / GiB
+    wall, cpu, rss = timefile(f"fio_{rw}")
+    if cpu is None or cpu == 0:
+        cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * j["job_runtime"] / 1000.0
+    return dict(gibps=bw, gib=gib, cpu=cpu, rss=rss)
+
+def engine(rw):
+    j = json.load(open(os.path.join(out, f"engine_{rw}.json")))
+    cs = j["summary"]["cache_stats"]
+    key = "tier_storage_read_bandwidth_gbps" if rw == "read" else "tier_storage_write_bandwidth_gbps"
+    res = j.get("resources", {})
+    moved = (cs.get("tier_storage_kv_bytes_read_gb", 0) or 0) + (cs.get("tier_storage_kv_bytes_written_gb", 0) or 0)
+    extra = 0.0
+    if rw == "read":  # --decode-only pre-populates users x 10 entries of 2048 tokens before the timed run
+        bpt = j.get("config", {}).get("bytes_per_token")
+        if bpt:
+            extra = users * 10 * 2048 * bpt / GiB
+    wall, cpu, rss = timefile(f"engine_{rw}")
+    if cpu is None or cpu == 0:
+        cpu = res.get("cpu_seconds")
+    if not rss:
+        rss = res.get("peak_rss_bytes")
+    io = j.get("io", {})
+    return dict(gibps=cs.get(key, 0.0), gib=moved + extra, cpu=cpu, rss=rss,
+                backend=io.get("backend", "?"), fallbacks=io.get("fallbacks", []))
+
+def fmt(v, f="{:.3f}"):
+    return "-" if v is None else f.format(v)
+
+rows = []
+for rw in ("write", "read"):
+    f = fio(rw)
+    e = engine(rw) if engine_ok else None
+    ratio = (e["gibps"] / f["gibps"]) if e and f["gibps"] > 0 else None
+    rows.append((rw, f, e, ratio))
+
+print()
+print(f"{'phase':<6} {'fio GiB/s':>10} {'engine GiB/s':>13} {'engine/fio':>11} "
+      f"{'fio CPU s/GiB':>14} {'eng CPU s/GiB':>14} {'fio RSS MiB':>12} {'eng RSS MiB':>12}")
+for rw, f, e, ratio in rows:
+    fc = f["cpu"] / f["gib"] if f["gib"] else None
+    ec = (e["cpu"] / e["gib"]) if e and e["gib"] and e["cpu"] is not None else None
+    print(f"{rw:<6} {fmt(f['gibps']):>10} {fmt(e['gibps'] if e else None):>13} "
+          f"{fmt(ratio, '{:.1%}'):>11} {fmt(fc):>14} {fmt(ec):>14} "
+          f"{fmt(f['rss'] / 2**20 if f['rss'] else None, '{:.0f}'):>12} "
+          f"{fmt(e['rss'] / 2**20 if e and e['rss'] else None, '{:.0f}'):>12}")
+if engine_ok:
+    e = rows[0][2]
+    print(f"\nengine backend: {e['backend']}" + (f"; fallbacks: {'; '.join(e['fallbacks'])}" if e["fallbacks"] else ""))
+    print("engine CPU s/GiB counts every byte the process moved (read phase: incl. the --decode-only pre-population).")
+else:
+    print("\nengine: not run (binary missing or failed); fio figures only.")
+summary = {rw: {"fio_gibps": f["gibps"], "engine_gibps": e["gibps"] if e else None, "ratio": ratio}
+           for rw, f, e, ratio in rows}
+json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
+PY
+echo "vs-fio: raw results in $OUT"
