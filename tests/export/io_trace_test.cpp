@@ -21,7 +21,8 @@ class TempDir {
  public:
   TempDir() {
     static std::atomic<int> n{0};
-    path_ = stdfs::temp_directory_path() / ("kv_export_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    path_ = stdfs::temp_directory_path() /
+            ("kv_export_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
     stdfs::remove_all(path_);
     stdfs::create_directories(path_);
   }
@@ -91,10 +92,11 @@ TEST(IoTrace, CsvRoundTrip) {
     w.record({1700000000.123456, IoOp::kWrite, 131072, 0, "user_1_ctx", IoPhase::kPrefill});
     w.record({1700000000.5, IoOp::kRead, 4096, 2, "rag_doc_0001_chunk_3", IoPhase::kDecode});
     w.record({1700000001.0, IoOp::kRead, 99, 1, "odd,key \"q\"", IoPhase::kEvict});
-    w.record({1700000001.0, IoOp::kWrite, 99, 2, "k", IoPhase::kBoth, 12.5});  // latency ignored: no column
+    w.record({1700000001.0, IoOp::kWrite, 99, 2, "k", IoPhase::kBoth,
+              12.5});  // latency ignored: no column
     EXPECT_EQ(w.rows(), 4u);
     w.close();
-    w.close();  // idempotent
+    w.close();                                                          // idempotent
     w.record({1, IoOp::kRead, 1, 0, "after-close", IoPhase::kDecode});  // ignored
   }
   const auto lines = lines_of(slurp(p));
@@ -114,7 +116,7 @@ TEST(IoTrace, LatencyColumnInRealMode) {
   IoTraceWriter w(p, o);
   w.record({2.0, IoOp::kRead, 10, 2, "a", IoPhase::kDecode, 0.25});
   w.record({3.0, IoOp::kWrite, 10, 2, "b", IoPhase::kEvict});  // no latency -> empty cell
-  w.flush();  // visible before close
+  w.flush();                                                   // visible before close
   auto lines = lines_of(slurp(p));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase,Latency_ms");
@@ -126,7 +128,8 @@ TEST(IoTrace, LatencyColumnInRealMode) {
 TEST(IoTrace, DefaultTimestampIsNow) {
   TempDir d;
   const auto p = d / "now.csv";
-  const double before = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double before =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   {
     IoTraceWriter w(p);
     w.record({0, IoOp::kRead, 1, 0, "k", IoPhase::kDecode});
@@ -155,8 +158,8 @@ TEST(IoTrace, ManyThreadsNoRowLostOrTorn) {
         std::string key;
         for (int i = 0; i < kPerThread; ++i) {
           key = "t" + std::to_string(t) + "_k" + std::to_string(i);
-          w.record({1000.0 + i, i % 2 ? IoOp::kRead : IoOp::kWrite, static_cast<std::uint64_t>(i), t % 3, key,
-                    IoPhase::kDecode});
+          w.record({1000.0 + i, i % 2 ? IoOp::kRead : IoOp::kWrite, static_cast<std::uint64_t>(i),
+                    t % 3, key, IoPhase::kDecode});
         }
       });
     }
@@ -189,11 +192,14 @@ TEST(IoTrace, ZstdRoundTripWithFlush) {
   IoTraceWriter w(p);
   w.record({5.0, IoOp::kWrite, 7, 1, "x", IoPhase::kPrefill});
   w.flush();  // a flushed zstd stream decodes up to here even before the frame ends
-  EXPECT_EQ(unzstd(slurp(p)), "Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase\n5.000000,Write,7,Tier-1,x,Prefill\n");
+  EXPECT_EQ(
+      unzstd(slurp(p)),
+      "Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase\n5.000000,Write,7,Tier-1,x,Prefill\n");
   w.record({6.0, IoOp::kRead, 7, 1, "x", IoPhase::kDecode});
   w.close();
   const std::string raw = slurp(p);
-  EXPECT_EQ(ZSTD_findFrameCompressedSize(raw.data(), raw.size()), raw.size());  // one complete frame
+  EXPECT_EQ(ZSTD_findFrameCompressedSize(raw.data(), raw.size()),
+            raw.size());  // one complete frame
   const auto lines = lines_of(unzstd(raw));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[2], "6.000000,Read,7,Tier-1,x,Decode");

@@ -19,7 +19,8 @@ class TempDir {
  public:
   TempDir() {
     static std::atomic<int> n{0};
-    path_ = stdfs::temp_directory_path() / ("kv_summary_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    path_ = stdfs::temp_directory_path() /
+            ("kv_summary_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
     stdfs::remove_all(path_);
     stdfs::create_directories(path_);
   }
@@ -112,12 +113,34 @@ std::vector<std::string> csv_split(const std::string& line) {
 
 TEST(SummaryExport, RunParameterColumnsInReferenceOrder) {
   const auto cols = summary_run_parameters(sample_params());
-  const std::vector<std::string> expected = {
-      "Timestamp", "Model", "Num Users", "Duration (s)", "GPU Memory per Card (GiB)", "Num GPUs",
-      "Tensor Parallel", "Total GPU Memory (GiB)", "CPU Memory (GiB)", "Generation Mode", "Performance Profile",
-      "Multi-turn", "Prefix Caching", "RAG Enabled", "Autoscaling", "Seed", "Max Concurrent Allocs",
-      "Request Rate", "Max Requests", "Dataset Path", "Cache Dir", "Storage Capacity (GiB)", "Precondition",
-      "Precondition Size (GiB)", "Precondition Threads", "Trace Speedup", "Replay Cycles", "Mooncake Trace"};
+  const std::vector<std::string> expected = {"Timestamp",
+                                             "Model",
+                                             "Num Users",
+                                             "Duration (s)",
+                                             "GPU Memory per Card (GiB)",
+                                             "Num GPUs",
+                                             "Tensor Parallel",
+                                             "Total GPU Memory (GiB)",
+                                             "CPU Memory (GiB)",
+                                             "Generation Mode",
+                                             "Performance Profile",
+                                             "Multi-turn",
+                                             "Prefix Caching",
+                                             "RAG Enabled",
+                                             "Autoscaling",
+                                             "Seed",
+                                             "Max Concurrent Allocs",
+                                             "Request Rate",
+                                             "Max Requests",
+                                             "Dataset Path",
+                                             "Cache Dir",
+                                             "Storage Capacity (GiB)",
+                                             "Precondition",
+                                             "Precondition Size (GiB)",
+                                             "Precondition Threads",
+                                             "Trace Speedup",
+                                             "Replay Cycles",
+                                             "Mooncake Trace"};
   ASSERT_EQ(cols.size(), expected.size());
   for (std::size_t i = 0; i < cols.size(); ++i) EXPECT_EQ(cols[i].name, expected[i]);
   EXPECT_EQ(cell_text(find(cols, "Total GPU Memory (GiB)")->value), "32.0");
@@ -217,7 +240,8 @@ TEST(SummaryExport, XlsxIsAZipWithFourSheets) {
   EXPECT_EQ(bytes.substr(0, 2), "PK");
   // Zip member names are stored uncompressed: four worksheets, no fifth.
   for (int i = 1; i <= 4; ++i) {
-    EXPECT_NE(bytes.find("xl/worksheets/sheet" + std::to_string(i) + ".xml"), std::string::npos) << i;
+    EXPECT_NE(bytes.find("xl/worksheets/sheet" + std::to_string(i) + ".xml"), std::string::npos)
+        << i;
   }
   EXPECT_EQ(bytes.find("xl/worksheets/sheet5.xml"), std::string::npos);
   for (const auto& e : stdfs::directory_iterator(d.path())) {
@@ -247,5 +271,6 @@ TEST(SummaryExport, CellText) {
   EXPECT_EQ(cell_text(Cell{16.0}), "16.0");
   EXPECT_EQ(cell_text(Cell{0.1}), "0.1");
   EXPECT_EQ(cell_text(Cell{std::string("x")}), "x");
-  EXPECT_EQ(summary_csv({{"a,b", Cell{std::string("say \"hi\"")}}}), "\"a,b\"\n\"say \"\"hi\"\"\"\n");
+  EXPECT_EQ(summary_csv({{"a,b", Cell{std::string("say \"hi\"")}}}),
+            "\"a,b\"\n\"say \"\"hi\"\"\"\n");
 }

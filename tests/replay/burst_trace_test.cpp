@@ -31,9 +31,11 @@ TEST(BurstTrace, StreamsOneFileSkippingAndCountingBadLines) {
   EXPECT_EQ(r.stats().records, 8u);
   EXPECT_EQ(r.stats().bad_lines, 2u);
   ASSERT_EQ(r.stats().bad_line_samples.size(), 2u);
-  EXPECT_NE(r.stats().bad_line_samples[0].find("burstgpt_small.csv:6: bad Timestamp"), std::string::npos)
+  EXPECT_NE(r.stats().bad_line_samples[0].find("burstgpt_small.csv:6: bad Timestamp"),
+            std::string::npos)
       << r.stats().bad_line_samples[0];
-  EXPECT_NE(r.stats().bad_line_samples[1].find("burstgpt_small.csv:10: bad Request tokens"), std::string::npos)
+  EXPECT_NE(r.stats().bad_line_samples[1].find("burstgpt_small.csv:10: bad Request tokens"),
+            std::string::npos)
       << r.stats().bad_line_samples[1];
   EXPECT_EQ(r.stats().cycles_completed, 1u);
 
@@ -63,7 +65,8 @@ TEST(BurstTrace, DelaysAreGapOverSpeedupAndNeverSlept) {
 }
 
 TEST(BurstTrace, GlobAndDirectoryResolveSortedFiles) {
-  const auto files = resolve_trace_files(data("burstgpt_small*.csv").string(), ".csv", "--burst-trace-path");
+  const auto files =
+      resolve_trace_files(data("burstgpt_small*.csv").string(), ".csv", "--burst-trace-path");
   ASSERT_EQ(files.size(), 2u);
   EXPECT_EQ(files[0].filename(), "burstgpt_small.csv");
   EXPECT_EQ(files[1].filename(), "burstgpt_small_2.csv");
@@ -73,7 +76,8 @@ TEST(BurstTrace, GlobAndDirectoryResolveSortedFiles) {
   EXPECT_EQ(rows.size(), 10u);
   EXPECT_EQ(r.stats().files, 2u);
   EXPECT_EQ(r.stats().bad_lines, 3u);
-  EXPECT_NE(r.stats().bad_line_samples[2].find("burstgpt_small_2.csv:3: too few fields"), std::string::npos)
+  EXPECT_NE(r.stats().bad_line_samples[2].find("burstgpt_small_2.csv:3: too few fields"),
+            std::string::npos)
       << r.stats().bad_line_samples[2];
   EXPECT_EQ(rows.back().file_index, 1u);
   EXPECT_DOUBLE_EQ(rows[8].delay_s, 200 - 161.5);  // the gap carries across files
@@ -92,9 +96,11 @@ TEST(BurstTrace, GlobAndDirectoryResolveSortedFiles) {
 TEST(BurstTrace, MissingInputsAreFileNotFound) {
   expect_error([] { BurstTraceReader r("/nonexistent/burst.csv"); }, kv::ExitCode::kFileNotFound,
                {"--burst-trace-path", "/nonexistent/burst.csv"});
-  expect_error([] { BurstTraceReader r("/nonexistent/*.csv"); }, kv::ExitCode::kFileNotFound, {"no file matches"});
+  expect_error([] { BurstTraceReader r("/nonexistent/*.csv"); }, kv::ExitCode::kFileNotFound,
+               {"no file matches"});
   TempDir d;
-  expect_error([&] { BurstTraceReader r(d.path().string()); }, kv::ExitCode::kFileNotFound, {"no *.csv"});
+  expect_error([&] { BurstTraceReader r(d.path().string()); }, kv::ExitCode::kFileNotFound,
+               {"no *.csv"});
 }
 
 TEST(BurstTrace, ReplayCyclesRepeatAndCountBadLinesOnce) {
@@ -114,7 +120,9 @@ TEST(BurstTrace, ReplayCyclesRepeatAndCountBadLinesOnce) {
 
 TEST(BurstTrace, InfiniteCyclesStopOnATraceWithoutValidRows) {
   TempDir d;
-  auto f = d.write("bad.csv", "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\nx,y,z,w,v,u\n");
+  auto f = d.write(
+      "bad.csv",
+      "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\nx,y,z,w,v,u\n");
   BurstTraceOptions o;
   o.replay_cycles = 0;
   BurstTraceReader r(f.string(), o);
@@ -147,7 +155,8 @@ TEST(BurstTrace, HeaderByNameOrAbsent) {
   EXPECT_EQ(rec.total_tokens, 16u);
   EXPECT_TRUE(rec.model.empty());
 
-  auto headerless = d.write("h.csv", "3,GPT-4,10,20,30,API log\r\n4,\"Chat,GPT\",11,21,32,API log\r\n");
+  auto headerless =
+      d.write("h.csv", "3,GPT-4,10,20,30,API log\r\n4,\"Chat,GPT\",11,21,32,API log\r\n");
   BurstTraceReader h(headerless.string(), one_pass());
   ASSERT_TRUE(h.next(rec));
   EXPECT_EQ(rec.total_tokens, 30u);

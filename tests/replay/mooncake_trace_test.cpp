@@ -28,7 +28,10 @@ Totals replay(MooncakeTraceReader& r) {
     t.last_ts = rec.timestamp_ms;
     for (std::size_t i = 0; i < rec.hash_ids.size(); ++i) {
       t.block_tokens += mooncake_block_tokens(rec, i);
-      if (seen.insert(rec.hash_ids[i]).second) ++t.writes; else ++t.reads;
+      if (seen.insert(rec.hash_ids[i]).second)
+        ++t.writes;
+      else
+        ++t.reads;
     }
   }
   return t;
@@ -41,7 +44,7 @@ TEST(MooncakeTrace, ConversationExcerptExactCounts) {
   EXPECT_EQ(t.records, 200u);
   EXPECT_EQ(t.input, 2782179u);
   EXPECT_EQ(t.output, 71379u);
-  EXPECT_EQ(t.reads, 322u);   // shared prefix blocks -> cache hits
+  EXPECT_EQ(t.reads, 322u);  // shared prefix blocks -> cache hits
   EXPECT_EQ(t.writes, 5215u);
   EXPECT_EQ(t.block_tokens, t.input);  // blocks cover exactly the input
   EXPECT_DOUBLE_EQ(t.last_ts, 72000);
@@ -77,15 +80,17 @@ TEST(MooncakeTrace, FirstRecordAndKeys) {
 
 TEST(MooncakeTrace, BadLinesSkippedAndCountedOrStrictError) {
   TempDir d;
-  auto f = d.write("t.jsonl",
-                   "{\"timestamp\": 0, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2]}\n"
-                   "{\"timestamp\": 10, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2\n"
-                   "\n"
-                   "{\"timestamp\": 20, \"input_length\": -1, \"output_length\": 5, \"hash_ids\": [1]}\n"
-                   "{\"timestamp\": 30, \"output_length\": 5, \"hash_ids\": [1]}\n"
-                   "{\"timestamp\": 40, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [\"a\"]}\n"
-                   "[1, 2]\n"
-                   "{\"timestamp\": 1500, \"input_length\": 1024, \"output_length\": 7, \"hash_ids\": [1, 3]}\n");
+  auto f = d.write(
+      "t.jsonl",
+      "{\"timestamp\": 0, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2]}\n"
+      "{\"timestamp\": 10, \"input_length\": 600, \"output_length\": 5, \"hash_ids\": [1, 2\n"
+      "\n"
+      "{\"timestamp\": 20, \"input_length\": -1, \"output_length\": 5, \"hash_ids\": [1]}\n"
+      "{\"timestamp\": 30, \"output_length\": 5, \"hash_ids\": [1]}\n"
+      "{\"timestamp\": 40, \"input_length\": 100, \"output_length\": 5, \"hash_ids\": [\"a\"]}\n"
+      "[1, 2]\n"
+      "{\"timestamp\": 1500, \"input_length\": 1024, \"output_length\": 7, \"hash_ids\": [1, "
+      "3]}\n");
   MooncakeTraceOptions o;
   o.speedup = 2.0;
   MooncakeTraceReader r(f.string(), o);
@@ -101,14 +106,16 @@ TEST(MooncakeTrace, BadLinesSkippedAndCountedOrStrictError) {
   ASSERT_EQ(r.stats().bad_line_samples.size(), 5u);
   EXPECT_NE(r.stats().bad_line_samples[0].find("t.jsonl:2: invalid JSON"), std::string::npos);
   EXPECT_NE(r.stats().bad_line_samples[1].find("t.jsonl:4: \"input_length\""), std::string::npos);
-  EXPECT_NE(r.stats().bad_line_samples[2].find("t.jsonl:5: missing \"input_length\""), std::string::npos);
+  EXPECT_NE(r.stats().bad_line_samples[2].find("t.jsonl:5: missing \"input_length\""),
+            std::string::npos);
   EXPECT_NE(r.stats().bad_line_samples[3].find("t.jsonl:6: \"hash_ids\""), std::string::npos);
   EXPECT_NE(r.stats().bad_line_samples[4].find("t.jsonl:7: not a JSON object"), std::string::npos);
 
   o.strict = true;
   MooncakeTraceReader s(f.string(), o);
   ASSERT_TRUE(s.next(rec));
-  expect_error([&] { s.next(rec); }, kv::ExitCode::kInvalidArguments, {"--mooncake-trace", "t.jsonl:2", "invalid JSON"});
+  expect_error([&] { s.next(rec); }, kv::ExitCode::kInvalidArguments,
+               {"--mooncake-trace", "t.jsonl:2", "invalid JSON"});
 }
 
 TEST(MooncakeTrace, CyclesReplayTheSameBlocks) {
@@ -118,8 +125,8 @@ TEST(MooncakeTrace, CyclesReplayTheSameBlocks) {
   MooncakeTraceReader r(data("mooncake_synthetic_200.jsonl").string(), o);
   const Totals t = replay(r);
   EXPECT_EQ(t.records, 400u);
-  EXPECT_EQ(t.writes, 5007u);           // the second pass writes nothing new
-  EXPECT_EQ(t.reads, 323u + 5330u);     // and reads every block
+  EXPECT_EQ(t.writes, 5007u);        // the second pass writes nothing new
+  EXPECT_EQ(t.reads, 323u + 5330u);  // and reads every block
   EXPECT_EQ(r.stats().cycles_completed, 2u);
 }
 

@@ -36,13 +36,13 @@ TEST(ShareGpt, LoadsTheSmallDatasetWithExactTurns) {
   const auto& c = ds.conversations[2];
   EXPECT_EQ(c.id, "conv_2");  // no id: conv_<record index>
   ASSERT_EQ(c.turns.size(), 2u);
-  EXPECT_EQ(c.turns[0].context_tokens, 1u);      // "hi": max(1, 2/4)
-  EXPECT_EQ(c.turns[1].context_tokens, 2u);      // 8 x U+00E9 = 8 code points (16 bytes)
-  EXPECT_EQ(c.turns[1].generation_tokens, 3u);   // 12 code points
+  EXPECT_EQ(c.turns[0].context_tokens, 1u);     // "hi": max(1, 2/4)
+  EXPECT_EQ(c.turns[1].context_tokens, 2u);     // 8 x U+00E9 = 8 code points (16 bytes)
+  EXPECT_EQ(c.turns[1].generation_tokens, 3u);  // 12 code points
 
   EXPECT_EQ(ds.conversations[3].id, "sg_005");
   EXPECT_EQ(ds.conversations[3].turns[0].context_tokens, 250u);
-  EXPECT_EQ(ds.conversations[4].id, "6");  // numeric id as text
+  EXPECT_EQ(ds.conversations[4].id, "6");           // numeric id as text
   EXPECT_EQ(ds.conversations[4].turns.size(), 1u);  // trailing unpaired message ignored
 
   EXPECT_EQ(st.context.count, 8u);
@@ -75,14 +75,16 @@ TEST(ShareGpt, TokenEstimateCountsCodePoints) {
   EXPECT_EQ(estimate_tokens("", 4, 0), 1u);
   EXPECT_EQ(estimate_tokens("abcdefgh", 4, 0), 2u);
   EXPECT_EQ(estimate_tokens("abcdefgh", 4, 1), 1u);
-  EXPECT_EQ(estimate_tokens("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 4, 0), 1u);  // 4 code points, 8 bytes
+  EXPECT_EQ(estimate_tokens("\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 4, 0),
+            1u);  // 4 code points, 8 bytes
   EXPECT_EQ(sharegpt_turn_key("sg_001", 3), "sg_001_turn_3");
 }
 
 TEST(ShareGpt, MalformedJsonNamesFileAndLine) {
   TempDir d;
   auto f = d.write("bad.json",
-                   "[\n  {\"id\": \"a\", \"conversations\": []},\n  {\"id\": \"b\",\n   \"conversations\": [}\n]\n");
+                   "[\n  {\"id\": \"a\", \"conversations\": []},\n  {\"id\": \"b\",\n   "
+                   "\"conversations\": [}\n]\n");
   expect_error([&] { load_sharegpt(f); }, kv::ExitCode::kInvalidArguments,
                {"--dataset-path", f.string() + ":4", "record 1"});
 }
@@ -92,24 +94,29 @@ TEST(ShareGpt, StructuralErrorsNameTheRecord) {
   auto not_array = d.write("a.json", "{\"id\": 1}");
   expect_error([&] { load_sharegpt(not_array); }, kv::ExitCode::kInvalidArguments, {"JSON array"});
   auto not_object = d.write("b.json", "[{\"conversations\": []}, 42]");
-  expect_error([&] { load_sharegpt(not_object); }, kv::ExitCode::kInvalidArguments, {"record 1", "object"});
+  expect_error([&] { load_sharegpt(not_object); }, kv::ExitCode::kInvalidArguments,
+               {"record 1", "object"});
   auto conv_not_array = d.write("c.json", "[\n{\"conversations\": \"x\"}]");
   expect_error([&] { load_sharegpt(conv_not_array); }, kv::ExitCode::kInvalidArguments,
                {"c.json:2", "record 0", "conversations"});
-  auto bad_value = d.write("d.json", "[{\"conversations\": [{\"from\": \"human\", \"value\": 3}, "
-                                     "{\"from\": \"gpt\", \"value\": \"x\"}]}]");
-  expect_error([&] { load_sharegpt(bad_value); }, kv::ExitCode::kInvalidArguments, {"value must be a string"});
+  auto bad_value = d.write("d.json",
+                           "[{\"conversations\": [{\"from\": \"human\", \"value\": 3}, "
+                           "{\"from\": \"gpt\", \"value\": \"x\"}]}]");
+  expect_error([&] { load_sharegpt(bad_value); }, kv::ExitCode::kInvalidArguments,
+               {"value must be a string"});
   auto truncated = d.write("e.json", "[{\"conversations\": [");
   expect_error([&] { load_sharegpt(truncated); }, kv::ExitCode::kInvalidArguments, {"end of file"});
   auto trailing = d.write("f.json", "[] x");
-  expect_error([&] { load_sharegpt(trailing); }, kv::ExitCode::kInvalidArguments, {"after the closing"});
+  expect_error([&] { load_sharegpt(trailing); }, kv::ExitCode::kInvalidArguments,
+               {"after the closing"});
 }
 
 TEST(ShareGpt, StopsBeforeGarbageAfterTheNeededRecords) {
   TempDir d;
-  auto f = d.write("partial.json",
-                   "[{\"id\": \"x\", \"conversations\": [{\"from\": \"human\", \"value\": \"abcd\"}, "
-                   "{\"from\": \"gpt\", \"value\": \"efgh\"}]}, {{{ not json");
+  auto f =
+      d.write("partial.json",
+              "[{\"id\": \"x\", \"conversations\": [{\"from\": \"human\", \"value\": \"abcd\"}, "
+              "{\"from\": \"gpt\", \"value\": \"efgh\"}]}, {{{ not json");
   ShareGptOptions o;
   o.max_conversations = 1;
   const auto ds = load_sharegpt(f, o);
@@ -120,9 +127,10 @@ TEST(ShareGpt, StopsBeforeGarbageAfterTheNeededRecords) {
 
 TEST(ShareGpt, StringsWithBracketsAndEscapesDoNotConfuseTheSplitter) {
   TempDir d;
-  auto f = d.write("tricky.json",
-                   "[{\"id\": \"q\\\"}]\", \"conversations\": [{\"from\": \"human\", \"value\": \"]}{[\\\\\"}, "
-                   "{\"from\": \"gpt\", \"value\": \"ok\"}]}]");
+  auto f = d.write(
+      "tricky.json",
+      "[{\"id\": \"q\\\"}]\", \"conversations\": [{\"from\": \"human\", \"value\": \"]}{[\\\\\"}, "
+      "{\"from\": \"gpt\", \"value\": \"ok\"}]}]");
   const auto ds = load_sharegpt(f);
   ASSERT_EQ(ds.conversations.size(), 1u);
   EXPECT_EQ(ds.conversations[0].id, "q\"}]");

@@ -51,7 +51,8 @@ inline void expect_error(const std::function<void()>& fn, kv::ExitCode code,
     ADD_FAILURE() << "expected kv::Error";
   } catch (const kv::Error& e) {
     EXPECT_EQ(e.code(), code) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what() << " lacks " << n;
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what() << " lacks " << n;
   }
 }
 

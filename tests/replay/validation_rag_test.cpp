@@ -63,17 +63,19 @@ TEST(ValidationTrace, ErrorsNameFileRecordAndLine) {
   expect_error([&] { load_validation_trace(bad_type); }, kv::ExitCode::kInvalidArguments,
                {"--validation-trace", "t.json:2", "record 1", "cache_hit"});
   auto empty = d.write("e.json", "[]");
-  expect_error([&] { load_validation_trace(empty); }, kv::ExitCode::kInvalidArguments, {"no records"});
+  expect_error([&] { load_validation_trace(empty); }, kv::ExitCode::kInvalidArguments,
+               {"no records"});
   auto bad_json = d.write("j.json", "[{\"cache_hit\": tru}]");
-  expect_error([&] { load_validation_trace(bad_json); }, kv::ExitCode::kInvalidArguments, {"j.json:1", "invalid JSON"});
+  expect_error([&] { load_validation_trace(bad_json); }, kv::ExitCode::kInvalidArguments,
+               {"j.json:1", "invalid JSON"});
   expect_error([] { load_validation_trace("/nonexistent/v.json"); }, kv::ExitCode::kFileNotFound,
                {"--validation-trace"});
 }
 
 TEST(Rag, ChunkTokensRule) {
-  EXPECT_EQ(rag_chunk_tokens(131072, 268435456), 512u);          // 256 MiB / 128 KiB = 2048 -> 512
-  EXPECT_EQ(rag_chunk_tokens(1048576, 268435456), 256u);         // 1 MiB per token -> 256
-  EXPECT_EQ(rag_chunk_tokens(1ULL << 30, 268435456), 1u);        // never 0
+  EXPECT_EQ(rag_chunk_tokens(131072, 268435456), 512u);    // 256 MiB / 128 KiB = 2048 -> 512
+  EXPECT_EQ(rag_chunk_tokens(1048576, 268435456), 256u);   // 1 MiB per token -> 256
+  EXPECT_EQ(rag_chunk_tokens(1ULL << 30, 268435456), 1u);  // never 0
   EXPECT_EQ(rag_chunk_tokens(100, 1000, 512), 10u);
 }
 
@@ -141,7 +143,8 @@ TEST(Rag, ZipfWeightsAndSelection) {
   // Single draws follow the weights: chunk 0 about 1/H(10) = 34 %, chunk 9 about 3.4 %.
   std::map<std::size_t, int> counts;
   const int n = 20000;
-  for (int i = 0; i < n; ++i) ++counts[select_chunks(10, 1, RetrievalDistribution::kZipfian, rng)[0]];
+  for (int i = 0; i < n; ++i)
+    ++counts[select_chunks(10, 1, RetrievalDistribution::kZipfian, rng)[0]];
   const auto zw = retrieval_weights(10, RetrievalDistribution::kZipfian);
   for (std::size_t i = 0; i < 10; ++i) EXPECT_NEAR(counts[i] / double(n), zw[i], 0.015) << i;
   EXPECT_GT(counts[0], counts[9] * 5);
@@ -160,6 +163,7 @@ TEST(Rag, RequestSumsRetrievedChunks) {
   EXPECT_EQ(r.context_tokens, 1100u);
   EXPECT_GE(r.generation_tokens, 50u);
   EXPECT_LE(r.generation_tokens, 200u);
-  expect_error([] { parse_retrieval_distribution("pareto"); }, kv::ExitCode::kInvalidArguments, {"pareto"});
+  expect_error([] { parse_retrieval_distribution("pareto"); }, kv::ExitCode::kInvalidArguments,
+               {"pareto"});
   EXPECT_EQ(parse_retrieval_distribution("random"), RetrievalDistribution::kUniform);
 }

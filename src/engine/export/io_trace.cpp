@@ -1,6 +1,7 @@
 #include "engine/export/io_trace.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -13,15 +14,15 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 
 namespace kv::exporter {
 
-const char* io_op_name(IoOp op) { return op == IoOp::kRead ? "Read" : "Write"; }
+const char* io_op_name(IoOp op) {
+  return op == IoOp::kRead ? "Read" : "Write";
+}
 
 const char* io_phase_name(IoPhase phase) {
   switch (phase) {
@@ -33,7 +34,9 @@ const char* io_phase_name(IoPhase phase) {
   return "Both";
 }
 
-bool is_zstd_path(const std::filesystem::path& path) { return path.string().ends_with(".zst"); }
+bool is_zstd_path(const std::filesystem::path& path) {
+  return path.string().ends_with(".zst");
+}
 
 namespace {
 ExitCode code_for_errno(int e) {
@@ -42,7 +45,9 @@ ExitCode code_for_errno(int e) {
   return ExitCode::kFailure;
 }
 
-bool needs_quotes(std::string_view s) { return s.find_first_of(",\"\r\n") != std::string_view::npos; }
+bool needs_quotes(std::string_view s) {
+  return s.find_first_of(",\"\r\n") != std::string_view::npos;
+}
 }  // namespace
 
 struct IoTraceWriter::Impl {
@@ -60,11 +65,11 @@ struct IoTraceWriter::Impl {
   std::deque<std::string> pending;   // full buffers, in order
   std::vector<std::string> spare;
   bool flush_requested = false;
-  std::uint64_t flush_done = 0;      // completed flush generations
+  std::uint64_t flush_done = 0;  // completed flush generations
   std::uint64_t flush_asked = 0;
   bool closing = false;
   bool closed = false;
-  std::string error;                 // first write error (guarded by mu)
+  std::string error;  // first write error (guarded by mu)
   std::atomic<std::uint64_t> rows{0};
   std::thread writer;
 
@@ -170,7 +175,8 @@ IoTraceWriter::IoTraceWriter(const std::filesystem::path& path, IoTraceOptions o
   m.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (m.fd < 0) {
     const int e = errno;
-    throw Error(code_for_errno(e), m.opts.flag + ": cannot create " + path.string() + ": " + std::strerror(e));
+    throw Error(code_for_errno(e),
+                m.opts.flag + ": cannot create " + path.string() + ": " + std::strerror(e));
   }
   if (m.zstd) {
     m.cctx = ZSTD_createCCtx();
@@ -178,7 +184,8 @@ IoTraceWriter::IoTraceWriter(const std::filesystem::path& path, IoTraceOptions o
         ZSTD_isError(ZSTD_CCtx_setParameter(m.cctx, ZSTD_c_compressionLevel, m.opts.zstd_level))) {
       if (m.cctx != nullptr) ZSTD_freeCCtx(m.cctx);
       ::close(m.fd);
-      throw Error(ExitCode::kFailure, m.opts.flag + ": cannot set up zstd compression for " + path.string());
+      throw Error(ExitCode::kFailure,
+                  m.opts.flag + ": cannot set up zstd compression for " + path.string());
     }
     m.zout.resize(ZSTD_CStreamOutSize());
   }
@@ -201,8 +208,8 @@ void IoTraceWriter::record(const IoTraceRow& row) {
   Impl& m = *impl_;
   const double ts = row.timestamp > 0 ? row.timestamp : wall_s();
   fmt::memory_buffer line;  // inline storage: no heap for ordinary keys
-  fmt::format_to(std::back_inserter(line), "{:.6f},{},{},Tier-{},", ts, io_op_name(row.op), row.bytes,
-                 row.tier);
+  fmt::format_to(std::back_inserter(line), "{:.6f},{},{},Tier-{},", ts, io_op_name(row.op),
+                 row.bytes, row.tier);
   if (needs_quotes(row.key)) {
     line.push_back('"');
     for (char c : row.key) {
@@ -274,9 +281,17 @@ void IoTraceWriter::close() {
   if (!err.empty()) throw Error(ExitCode::kFailure, err);
 }
 
-std::uint64_t IoTraceWriter::rows() const { return impl_->rows.load(std::memory_order_relaxed); }
-const std::filesystem::path& IoTraceWriter::path() const { return impl_->path; }
-bool IoTraceWriter::compressed() const { return impl_->zstd; }
-bool IoTraceWriter::latency_column() const { return impl_->opts.latency_column; }
+std::uint64_t IoTraceWriter::rows() const {
+  return impl_->rows.load(std::memory_order_relaxed);
+}
+const std::filesystem::path& IoTraceWriter::path() const {
+  return impl_->path;
+}
+bool IoTraceWriter::compressed() const {
+  return impl_->zstd;
+}
+bool IoTraceWriter::latency_column() const {
+  return impl_->opts.latency_column;
+}
 
 }  // namespace kv::exporter

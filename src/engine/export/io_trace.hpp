@@ -8,13 +8,14 @@
 //   * Latency_ms (only when options.latency_column, i.e. real-I/O mode): 6 decimals; empty when the
 //     row has no measured latency (latency_ms < 0).
 //   * A path ending in ".zst" is written as one zstd stream (level 3 by default).
-//   Threading: record() may be called from any thread. Rows are formatted outside any lock, appended
-//   to a large buffer under a short mutex, and full buffers are written by one background thread,
-//   so callers never do file I/O (they only wait if max_pending_buffers are queued). flush() makes
-//   every row recorded so far reach the file (a complete zstd block); close() also ends the zstd
-//   frame and closes the file; the destructor closes too (errors are then only logged).
-//   Errors: open failure -> kv::Error (kFileNotFound / kPermissionDenied / kFailure) naming the flag
-//   and path; a write error is reported by the next flush()/close() as kv::Error(kFailure).
+//   Threading: record() may be called from any thread. Rows are formatted outside any lock,
+//   appended to a large buffer under a short mutex, and full buffers are written by one background
+//   thread, so callers never do file I/O (they only wait if max_pending_buffers are queued).
+//   flush() makes every row recorded so far reach the file (a complete zstd block); close() also
+//   ends the zstd frame and closes the file; the destructor closes too (errors are then only
+//   logged). Errors: open failure -> kv::Error (kFileNotFound / kPermissionDenied / kFailure)
+//   naming the flag and path; a write error is reported by the next flush()/close() as
+//   kv::Error(kFailure).
 #pragma once
 
 #include <cstdint>
@@ -39,13 +40,13 @@ struct IoTraceOptions {
 };
 
 struct IoTraceRow {
-  double timestamp = 0;       // Unix seconds; <= 0 means "now" (wall clock)
+  double timestamp = 0;  // Unix seconds; <= 0 means "now" (wall clock)
   IoOp op = IoOp::kRead;
   std::uint64_t bytes = 0;
-  int tier = 0;               // 0 GPU, 1 CPU, 2 NVMe/storage -> "Tier-<n>"
+  int tier = 0;  // 0 GPU, 1 CPU, 2 NVMe/storage -> "Tier-<n>"
   std::string_view key;
   IoPhase phase = IoPhase::kPrefill;
-  double latency_ms = -1;     // < 0: no latency (empty cell)
+  double latency_ms = -1;  // < 0: no latency (empty cell)
 };
 
 class IoTraceWriter {

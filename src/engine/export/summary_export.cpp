@@ -1,5 +1,6 @@
 #include "engine/export/summary_export.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
@@ -7,8 +8,6 @@
 #include <initializer_list>
 #include <system_error>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -86,12 +85,14 @@ std::vector<Column> summary_run_parameters(const ojson& params) {
   };
   auto add_default = [&](const char* name, const char* key, const char* dflt) {
     const ojson* v = get(key);
-    const bool empty = v != nullptr && (v->is_null() || (v->is_string() && v->get<std::string>().empty()));
+    const bool empty =
+        v != nullptr && (v->is_null() || (v->is_string() && v->get<std::string>().empty()));
     cols.push_back({name, empty ? Cell(std::string(dflt)) : to_cell(v)});
   };
 
   const ojson* ts = get("timestamp");
-  cols.push_back({"Timestamp", ts != nullptr ? to_cell(ts) : Cell(local_time_string("%Y-%m-%d %H:%M:%S"))});
+  cols.push_back(
+      {"Timestamp", ts != nullptr ? to_cell(ts) : Cell(local_time_string("%Y-%m-%d %H:%M:%S"))});
   add("Model", "model");
   add("Num Users", "num_users");
   add("Duration (s)", "duration");
@@ -132,7 +133,8 @@ std::vector<Column> summary_run_parameters(const ojson& params) {
   add("Trace Speedup", "trace_speedup");
   add("Replay Cycles", "replay_cycles");
   if (const ojson* extra = get("extra"); extra != nullptr && extra->is_object()) {
-    for (auto it = extra->begin(); it != extra->end(); ++it) cols.push_back({it.key(), to_cell(&it.value())});
+    for (auto it = extra->begin(); it != extra->end(); ++it)
+      cols.push_back({it.key(), to_cell(&it.value())});
   }
   return cols;
 }
@@ -154,7 +156,7 @@ std::vector<Column> summary_metrics(const ojson& results) {
     const char* label;
     const char* key;
   };
-  static constexpr Pct kAll[] = {{"Mean", "mean"}, {"P50", "p50"},     {"P95", "p95"},
+  static constexpr Pct kAll[] = {{"Mean", "mean"}, {"P50", "p50"},    {"P95", "p95"},
                                  {"P99", "p99"},   {"P99.9", "p999"}, {"P99.99", "p9999"}};
   auto latency = [&](const char* label, const char* obj, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -194,14 +196,16 @@ std::vector<Column> summary_metrics(const ojson& results) {
   static constexpr TierName kTiers[] = {{"GPU", "gpu"}, {"CPU", "cpu"}, {"Storage", "storage"}};
   for (const char* dir : {"Written", "Read"}) {
     for (const auto& t : kTiers) {
-      const std::string key = fmt::format("tier_{}_kv_bytes_{}_gb", t.key, dir[0] == 'W' ? "written" : "read");
+      const std::string key =
+          fmt::format("tier_{}_kv_bytes_{}_gb", t.key, dir[0] == 'W' ? "written" : "read");
       cols.push_back({fmt::format("Tier {} KV Bytes {} (GiB)", t.label, dir),
                       to_cell(find_path(s, {"cache_stats", key.c_str()}))});
     }
   }
   for (const auto& t : kTiers) {
     for (const char* op : {"Read", "Write"}) {
-      const std::string key = fmt::format("tier_{}_{}_bandwidth_gbps", t.key, op[0] == 'R' ? "read" : "write");
+      const std::string key =
+          fmt::format("tier_{}_{}_bandwidth_gbps", t.key, op[0] == 'R' ? "read" : "write");
       cols.push_back({fmt::format("Tier {} {} Bandwidth (GiB/s)", t.label, op),
                       to_cell(find_path(s, {"cache_stats", key.c_str()}))});
     }
@@ -221,7 +225,9 @@ std::vector<QosRow> summary_qos_rows(const ojson& results, bool throughput_profi
   for (auto it = q->begin(); it != q->end(); ++it) {
     const ojson& d = it.value();
     if (!d.is_object()) continue;
-    if (const ojson* nd = find_path(d, {"no_data"}); nd != nullptr && nd->is_boolean() && nd->get<bool>()) continue;
+    if (const ojson* nd = find_path(d, {"no_data"});
+        nd != nullptr && nd->is_boolean() && nd->get<bool>())
+      continue;
     QosRow r;
     r.level = it.key();
     r.total_requests = to_cell(find_path(d, {"total_requests"}));
@@ -299,7 +305,8 @@ class Workbook {
   lxw_format* bold_ = nullptr;
 };
 
-void write_two_columns(Workbook& wb, const char* sheet, const char* key_header, const std::vector<Column>& cols) {
+void write_two_columns(Workbook& wb, const char* sheet, const char* key_header,
+                       const std::vector<Column>& cols) {
   lxw_worksheet* ws = wb.sheet(sheet);
   wb.header(ws, 0, 0, key_header);
   wb.header(ws, 0, 1, "Value");
@@ -317,7 +324,8 @@ void check_parent(const std::filesystem::path& path, const std::string& flag) {
   const auto parent = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::error_code ec;
   if (!std::filesystem::is_directory(parent, ec)) {
-    throw Error(ExitCode::kFileNotFound, flag + ": directory " + parent.string() + " does not exist");
+    throw Error(ExitCode::kFileNotFound,
+                flag + ": directory " + parent.string() + " does not exist");
   }
 }
 }  // namespace
@@ -346,7 +354,8 @@ std::filesystem::path write_summary(const std::filesystem::path& path, const ojs
 
   const std::string name = path.string();
   if (!name.ends_with(".xlsx")) {
-    const std::filesystem::path csv = name.ends_with(".csv") ? path : std::filesystem::path(name + ".csv");
+    const std::filesystem::path csv =
+        name.ends_with(".csv") ? path : std::filesystem::path(name + ".csv");
     check_parent(csv, flag);
     try {
       fs::atomic_write(csv, summary_csv(row));
@@ -371,10 +380,11 @@ std::filesystem::path write_summary(const std::filesystem::path& path, const ojs
     write_two_columns(wb, "Performance Metrics", "Metric", metrics);
     {
       const ojson* profile = find_path(run_params, {"performance_profile"});
-      const bool throughput = profile != nullptr && profile->is_string() && profile->get<std::string>() == "throughput";
+      const bool throughput =
+          profile != nullptr && profile->is_string() && profile->get<std::string>() == "throughput";
       lxw_worksheet* ws = wb.sheet("QoS Metrics");
-      const char* headers[] = {"QoS Level", "Total Requests", "Latency P95 (ms)", "Latency P99 (ms)", "SLA Met",
-                               "SLA Compliance"};
+      const char* headers[] = {"QoS Level",        "Total Requests", "Latency P95 (ms)",
+                               "Latency P99 (ms)", "SLA Met",        "SLA Compliance"};
       for (lxw_col_t c = 0; c < 6; ++c) wb.header(ws, 0, c, headers[c]);
       lxw_row_t r = 1;
       for (const auto& q : summary_qos_rows(results, throughput)) {

@@ -19,11 +19,10 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace kv::exporter {
 
@@ -51,10 +50,12 @@ struct QosRow {
 std::vector<Column> summary_run_parameters(const nlohmann::ordered_json& params);
 // Metric columns (Total Requests ... Multi-turn Hit Rate) from results["summary"].
 std::vector<Column> summary_metrics(const nlohmann::ordered_json& results);
-std::vector<QosRow> summary_qos_rows(const nlohmann::ordered_json& results, bool throughput_profile);
+std::vector<QosRow> summary_qos_rows(const nlohmann::ordered_json& results,
+                                     bool throughput_profile);
 
 // Writes the export and returns the path actually written.
-std::filesystem::path write_summary(const std::filesystem::path& path, const nlohmann::ordered_json& results,
+std::filesystem::path write_summary(const std::filesystem::path& path,
+                                    const nlohmann::ordered_json& results,
                                     const nlohmann::ordered_json& run_params,
                                     const std::string& flag = "--xlsx-output");
 

@@ -76,15 +76,16 @@ bool parse_count(std::string_view s, std::uint64_t& v) {
 }
 
 const std::string* field_at(const std::vector<std::string>& f, int col) {
-  return col >= 0 && static_cast<std::size_t>(col) < f.size() ? &f[static_cast<std::size_t>(col)] : nullptr;
+  return col >= 0 && static_cast<std::size_t>(col) < f.size() ? &f[static_cast<std::size_t>(col)]
+                                                              : nullptr;
 }
 }  // namespace
 
 BurstTraceReader::BurstTraceReader(const std::string& spec, BurstTraceOptions opts)
-    : opts_(std::move(opts)),
-      cursor_(resolve_trace_files(spec, ".csv", opts_.flag), opts_.flag) {
+    : opts_(std::move(opts)), cursor_(resolve_trace_files(spec, ".csv", opts_.flag), opts_.flag) {
   if (!(opts_.speedup >= 0) || !std::isfinite(opts_.speedup)) {
-    throw usage_error("--trace-speedup", "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
+    throw usage_error("--trace-speedup",
+                      "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
   }
   stats_.files = cursor_.files().size();
 }
@@ -110,18 +111,25 @@ bool BurstTraceReader::parse_header(const std::string& line) {
   for (std::size_t i = 0; i < fields_.size(); ++i) {
     const std::string name = lower(fields_[i]);
     const int c = static_cast<int>(i);
-    if (name == "timestamp") col_ts_ = c;
-    else if (name == "model") col_model_ = c;
-    else if (name == "request tokens") col_req_ = c;
-    else if (name == "response tokens") col_resp_ = c;
-    else if (name == "total tokens") col_total_ = c;
-    else if (name == "log type") col_log_ = c;
+    if (name == "timestamp")
+      col_ts_ = c;
+    else if (name == "model")
+      col_model_ = c;
+    else if (name == "request tokens")
+      col_req_ = c;
+    else if (name == "response tokens")
+      col_resp_ = c;
+    else if (name == "total tokens")
+      col_total_ = c;
+    else if (name == "log type")
+      col_log_ = c;
   }
   if (col_ts_ < 0 || col_req_ < 0 || col_resp_ < 0) {
     throw Error(ExitCode::kInvalidArguments,
                 opts_.flag + ": " + cursor_.where() +
                     ": header must name the columns Timestamp, Request tokens and Response tokens "
-                    "(BurstGPT format: Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type)");
+                    "(BurstGPT format: Timestamp,Model,Request tokens,Response tokens,Total "
+                    "tokens,Log Type)");
   }
   return true;
 }

@@ -7,12 +7,15 @@
 //     tokens and Response tokens are required; Total tokens defaults to their sum.
 //   * Streams rows (one line buffer; never loads a file). A row that does not parse (bad number,
 //     negative tokens, missing fields) is skipped and counted, with the first `max_bad_samples`
-//     "file:line: reason" kept; strict mode throws kv::Error(kInvalidArguments) naming file and line
-//     instead. Blank lines are ignored. A header without the required columns is always an error.
-//   * Cycles: replay_cycles passes over all files (0 = forever). A pass that yields no valid row ends
+//     "file:line: reason" kept; strict mode throws kv::Error(kInvalidArguments) naming file and
+//     line instead. Blank lines are ignored. A header without the required columns is always an
+//     error.
+//   * Cycles: replay_cycles passes over all files (0 = forever). A pass that yields no valid row
+//   ends
 //     the replay (so an all-bad trace cannot loop forever).
 //   * Pacing is computed, not slept: record.delay_s = max(0, timestamp - previous timestamp) /
-//     speedup (0 for the first row of each pass, and always 0 when speedup == 0). The caller sleeps.
+//     speedup (0 for the first row of each pass, and always 0 when speedup == 0). The caller
+//     sleeps.
 #pragma once
 
 #include <cstdint>
@@ -24,25 +27,25 @@
 namespace kv::replay {
 
 struct BurstTraceOptions {
-  double speedup = 1.0;               // --trace-speedup; 0 = no delays; < 0 is a usage error
-  std::uint32_t replay_cycles = 0;    // --replay-cycles; 0 = loop forever
-  bool strict = false;                // a bad row throws instead of being skipped
+  double speedup = 1.0;             // --trace-speedup; 0 = no delays; < 0 is a usage error
+  std::uint32_t replay_cycles = 0;  // --replay-cycles; 0 = loop forever
+  bool strict = false;              // a bad row throws instead of being skipped
   std::size_t max_bad_samples = 10;
   std::string flag = "--burst-trace-path";
 };
 
 struct BurstRecord {
-  double timestamp = 0;               // seconds, as in the file
-  std::string model;                  // buffers reused between next() calls
+  double timestamp = 0;  // seconds, as in the file
+  std::string model;     // buffers reused between next() calls
   std::string log_type;
   std::uint64_t request_tokens = 0;   // -> context tokens
   std::uint64_t response_tokens = 0;  // -> generation tokens
   std::uint64_t total_tokens = 0;
-  std::uint64_t index = 0;            // 0-based over all valid rows returned (all passes)
-  std::uint32_t cycle = 0;            // 0-based pass
-  double delay_s = 0;                 // wait this long before issuing the request
-  std::size_t file_index = 0;         // into files()
-  std::uint64_t line = 0;             // 1-based line in that file
+  std::uint64_t index = 0;     // 0-based over all valid rows returned (all passes)
+  std::uint32_t cycle = 0;     // 0-based pass
+  double delay_s = 0;          // wait this long before issuing the request
+  std::size_t file_index = 0;  // into files()
+  std::uint64_t line = 0;      // 1-based line in that file
 };
 
 class BurstTraceReader {

@@ -52,7 +52,8 @@ int JsonArrayStream::skip_ws() {
   }
 }
 
-// Copies one '{ ... }' element (the '{' already consumed) into `text`, tracking strings and nesting.
+// Copies one '{ ... }' element (the '{' already consumed) into `text`, tracking strings and
+// nesting.
 bool JsonArrayStream::read_element(std::string& text) {
   text.assign(1, '{');
   int depth = 1;
@@ -91,7 +92,8 @@ bool JsonArrayStream::next(nlohmann::json& element) {
       if (get() != 0xBB || get() != 0xBF) fail_at_line(1, "invalid byte at the start of the file");
     }
     c = skip_ws();
-    if (c != '[') fail_at_line(line_, "expected a JSON array of records ('[' at the start of the file)");
+    if (c != '[')
+      fail_at_line(line_, "expected a JSON array of records ('[' at the start of the file)");
     started_ = true;
     c = skip_ws();
     if (c == ']') {
@@ -123,7 +125,8 @@ bool JsonArrayStream::next(nlohmann::json& element) {
   } catch (const nlohmann::json::parse_error& e) {
     // Line of the error inside the record, from the byte position nlohmann reports.
     const std::size_t upto = std::min<std::size_t>(e.byte > 0 ? e.byte - 1 : 0, text_.size());
-    const auto nl = std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(upto), '\n');
+    const auto nl =
+        std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(upto), '\n');
     fail_at_line(start_line_ + static_cast<std::uint64_t>(nl),
                  "record " + std::to_string(index_) + ": invalid JSON");
   }

@@ -8,9 +8,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace kv::replay {
 
@@ -19,7 +18,7 @@ class JsonArrayStream {
   JsonArrayStream(std::filesystem::path file, std::string flag);
   // Next element; false after the closing ']' (trailing non-space text is an error).
   bool next(nlohmann::json& element);
-  std::uint64_t index() const { return index_; }       // 0-based index of the last element
+  std::uint64_t index() const { return index_; }            // 0-based index of the last element
   std::uint64_t start_line() const { return start_line_; }  // its first line
   // Throws kv::Error(kInvalidArguments) "<flag>: <file>:<start line>: record <i>: <what>".
   [[noreturn]] void fail(const std::string& what) const;
@@ -27,7 +26,7 @@ class JsonArrayStream {
   [[noreturn]] void fail_at_line(std::uint64_t line, const std::string& what) const;
 
  private:
-  int get();   // next byte or -1; counts lines
+  int get();  // next byte or -1; counts lines
   int peek();
   int skip_ws();  // next non-space byte (consumed) or -1
   bool read_element(std::string& text);

@@ -1,14 +1,15 @@
 #include "engine/replay/mooncake_trace.hpp"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 
 namespace kv::replay {
 
-std::string mooncake_block_key(std::uint64_t hash_id) { return "mc_" + std::to_string(hash_id); }
+std::string mooncake_block_key(std::uint64_t hash_id) {
+  return "mc_" + std::to_string(hash_id);
+}
 
 std::uint64_t mooncake_block_tokens(const MooncakeRecord& rec, std::size_t block,
                                     std::uint32_t block_tokens) {
@@ -49,7 +50,8 @@ bool get_count(const nlohmann::json& j, const char* name, std::uint64_t& v, std:
 MooncakeTraceReader::MooncakeTraceReader(const std::string& spec, MooncakeTraceOptions opts)
     : opts_(std::move(opts)), cursor_(resolve_trace_files(spec, ".jsonl", opts_.flag), opts_.flag) {
   if (!(opts_.speedup >= 0) || !std::isfinite(opts_.speedup)) {
-    throw usage_error("--trace-speedup", "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
+    throw usage_error("--trace-speedup",
+                      "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
   }
   stats_.files = cursor_.files().size();
 }
@@ -122,7 +124,8 @@ bool MooncakeTraceReader::next(MooncakeRecord& out) {
       bad_line(reason);
       continue;
     }
-    const std::uint64_t expect = (out.input_length + kMooncakeBlockTokens - 1) / kMooncakeBlockTokens;
+    const std::uint64_t expect =
+        (out.input_length + kMooncakeBlockTokens - 1) / kMooncakeBlockTokens;
     if (cycle_ == 0 && out.hash_ids.size() != expect) ++mismatches_;
     out.index = stats_.records++;
     out.cycle = cycle_;

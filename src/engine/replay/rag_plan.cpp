@@ -15,17 +15,20 @@ RetrievalDistribution parse_retrieval_distribution(const std::string& s, const s
 
 std::uint32_t rag_chunk_tokens(std::uint64_t bytes_per_token, std::uint64_t max_chunk_bytes,
                                std::uint32_t chunk_size_tokens) {
-  const std::uint64_t by_bytes = bytes_per_token == 0 ? chunk_size_tokens : max_chunk_bytes / bytes_per_token;
-  return static_cast<std::uint32_t>(std::max<std::uint64_t>(1, std::min<std::uint64_t>(chunk_size_tokens, by_bytes)));
+  const std::uint64_t by_bytes =
+      bytes_per_token == 0 ? chunk_size_tokens : max_chunk_bytes / bytes_per_token;
+  return static_cast<std::uint32_t>(
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(chunk_size_tokens, by_bytes)));
 }
 
-std::vector<RagDocument> plan_rag_documents(const kv::model::ModelConfig& model, const RagOptions& opts,
-                                            std::mt19937_64& rng) {
+std::vector<RagDocument> plan_rag_documents(const kv::model::ModelConfig& model,
+                                            const RagOptions& opts, std::mt19937_64& rng) {
   const bool large = model.is_large();
   const std::uint32_t lo = large ? opts.large_doc_tokens_min : opts.small_doc_tokens_min;
-  const std::uint32_t hi = std::max(lo, large ? opts.large_doc_tokens_max : opts.small_doc_tokens_max);
-  const std::uint32_t chunk = rag_chunk_tokens(model.bytes_per_token(), opts.max_chunk_bytes,
-                                               opts.chunk_size_tokens);
+  const std::uint32_t hi =
+      std::max(lo, large ? opts.large_doc_tokens_max : opts.small_doc_tokens_max);
+  const std::uint32_t chunk =
+      rag_chunk_tokens(model.bytes_per_token(), opts.max_chunk_bytes, opts.chunk_size_tokens);
   std::uniform_int_distribution<std::uint32_t> total_dist(lo, hi);
   std::vector<RagDocument> docs;
   docs.reserve(opts.num_docs);
@@ -87,8 +90,8 @@ RagRequest make_rag_request(const RagDocument& doc, const RagOptions& opts, std:
   r.key = doc.request_key();
   r.chunks = select_chunks(doc.chunks.size(), opts.top_k, opts.distribution, rng);
   for (std::size_t i : r.chunks) r.context_tokens += doc.chunks[i].tokens;
-  std::uniform_int_distribution<std::uint32_t> gen(opts.gen_tokens_min,
-                                                   std::max(opts.gen_tokens_min, opts.gen_tokens_max));
+  std::uniform_int_distribution<std::uint32_t> gen(
+      opts.gen_tokens_min, std::max(opts.gen_tokens_min, opts.gen_tokens_max));
   r.generation_tokens = gen(rng);
   return r;
 }

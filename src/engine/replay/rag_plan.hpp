@@ -3,8 +3,8 @@
 //   * Documents doc_0000 .. doc_{N-1}; total tokens uniform in [large_min, large_max] when
 //     ModelConfig::is_large(), else [small_min, small_max] (both inclusive).
 //   * Chunk tokens = max(1, min(chunk_size_tokens, max_chunk_bytes / bytes_per_token)); a document
-//     has ceil(total / chunk) chunks, the last one partial. Chunk key "rag_<doc>_chunk_<i>" (written
-//     in PREFILL at ingestion).
+//     has ceil(total / chunk) chunks, the last one partial. Chunk key "rag_<doc>_chunk_<i>"
+//     (written in PREFILL at ingestion).
 //   * Retrieval weights: zipfian w_i = 1/(i+1) normalised; uniform (also "random") equal. Draw
 //     min(top_k, n_chunks) distinct chunks, each draw proportional to the remaining weights.
 //   * A RAG request (DECODE phase) has key "rag_<doc>", context = sum of the retrieved chunks'
@@ -23,14 +23,14 @@ namespace kv::replay {
 enum class RetrievalDistribution { kZipfian, kUniform };
 
 // "zipfian" | "uniform" | "random" (= uniform); throws kv::usage_error(flag, ...) otherwise.
-RetrievalDistribution parse_retrieval_distribution(const std::string& s,
-                                                   const std::string& flag = "rag.retrieval_distribution");
+RetrievalDistribution parse_retrieval_distribution(
+    const std::string& s, const std::string& flag = "rag.retrieval_distribution");
 
 struct RagOptions {
-  std::uint32_t num_docs = 10;                     // --rag-num-docs
-  std::uint32_t chunk_size_tokens = 512;           // rag.chunk_size_tokens
-  std::uint32_t top_k = 5;                         // rag.top_k_chunks
-  std::uint64_t max_chunk_bytes = 268435456;       // rag.max_chunk_bytes (256 MiB)
+  std::uint32_t num_docs = 10;                // --rag-num-docs
+  std::uint32_t chunk_size_tokens = 512;      // rag.chunk_size_tokens
+  std::uint32_t top_k = 5;                    // rag.top_k_chunks
+  std::uint64_t max_chunk_bytes = 268435456;  // rag.max_chunk_bytes (256 MiB)
   RetrievalDistribution distribution = RetrievalDistribution::kZipfian;
   std::uint32_t large_doc_tokens_min = 1024, large_doc_tokens_max = 4096;
   std::uint32_t small_doc_tokens_min = 4000, small_doc_tokens_max = 12000;
@@ -43,7 +43,7 @@ struct RagChunk {
 };
 
 struct RagDocument {
-  std::string id;   // doc_0000
+  std::string id;  // doc_0000
   std::uint64_t total_tokens = 0;
   std::vector<RagChunk> chunks;
   std::string request_key() const { return "rag_" + id; }
@@ -59,8 +59,8 @@ struct RagRequest {
 std::uint32_t rag_chunk_tokens(std::uint64_t bytes_per_token, std::uint64_t max_chunk_bytes,
                                std::uint32_t chunk_size_tokens = 512);
 
-std::vector<RagDocument> plan_rag_documents(const kv::model::ModelConfig& model, const RagOptions& opts,
-                                            std::mt19937_64& rng);
+std::vector<RagDocument> plan_rag_documents(const kv::model::ModelConfig& model,
+                                            const RagOptions& opts, std::mt19937_64& rng);
 
 // Normalised weights (sum 1) for n chunks.
 std::vector<double> retrieval_weights(std::size_t n, RetrievalDistribution d);

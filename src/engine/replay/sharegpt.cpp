@@ -7,7 +7,8 @@
 
 namespace kv::replay {
 
-std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_token, std::uint32_t cap) {
+std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_token,
+                              std::uint32_t cap) {
   std::uint64_t code_points = 0;
   for (unsigned char c : text) code_points += (c & 0xC0) != 0x80;  // not a continuation byte
   const std::uint64_t per = chars_per_token == 0 ? 1 : chars_per_token;
@@ -21,14 +22,16 @@ std::string sharegpt_turn_key(const std::string& conversation_id, std::uint32_t 
 }
 
 namespace {
-const std::string* message_role(const JsonArrayStream& s, const nlohmann::json& msg, std::size_t m) {
+const std::string* message_role(const JsonArrayStream& s, const nlohmann::json& msg,
+                                std::size_t m) {
   if (!msg.is_object()) s.fail("conversations[" + std::to_string(m) + "] is not an object");
   auto it = msg.find("from");
   if (it == msg.end() || !it->is_string()) return nullptr;  // unknown role: the pair is skipped
   return it->get_ptr<const std::string*>();
 }
 
-const std::string& message_text(const JsonArrayStream& s, const nlohmann::json& msg, std::size_t m) {
+const std::string& message_text(const JsonArrayStream& s, const nlohmann::json& msg,
+                                std::size_t m) {
   auto it = msg.find("value");
   if (it == msg.end() || !it->is_string()) {
     s.fail("conversations[" + std::to_string(m) + "].value must be a string");
@@ -69,7 +72,8 @@ ShareGptDataset load_sharegpt(const std::filesystem::path& file, const ShareGptO
                                            opts.max_context_tokens);
         t.generation_tokens = estimate_tokens(message_text(stream, g, i + 1), opts.chars_per_token,
                                               opts.max_generation_tokens);
-        st.capped_context += opts.max_context_tokens > 0 && t.context_tokens == opts.max_context_tokens;
+        st.capped_context +=
+            opts.max_context_tokens > 0 && t.context_tokens == opts.max_context_tokens;
         st.capped_generation +=
             opts.max_generation_tokens > 0 && t.generation_tokens == opts.max_generation_tokens;
         ctx_values.push_back(t.context_tokens);

@@ -1,5 +1,6 @@
 // ShareGPT dataset loader (kv-cache-engine.md §5.9, `--dataset-path`, `--max-conversations`).
-//   Input: a JSON array of {"id": ..., "conversations": [{"from": "human"|"gpt", "value": text}, ...]}.
+//   Input: a JSON array of {"id": ..., "conversations": [{"from": "human"|"gpt", "value": text},
+//   ...]}.
 //   * Only the first `max_conversations` records are read (the rest of the file is never parsed).
 //   * Messages are taken as consecutive pairs (0,1), (2,3), ...; a pair whose roles are not exactly
 //     (human, gpt) is skipped and counted. turn_number = pair index + 1 (so a skipped pair leaves a
@@ -8,29 +9,29 @@
 //     max_context_tokens / max_generation_tokens. context_tokens is the human message alone.
 //   * conversation id = the record's "id" (a number is converted to text) or "conv_<index>".
 //   * Records with no valid turn are dropped (counted in stats.empty_conversations).
-//   Errors: missing file -> kv::Error(kFileNotFound); malformed JSON, a record that is not an object,
-//   "conversations" not an array, a message that is not an object or whose "value" is not a string
+//   Errors: missing file -> kv::Error(kFileNotFound); malformed JSON, a record that is not an
+//   object, "conversations" not an array, a message that is not an object or whose "value" is not a
+//   string
 //   -> kv::Error(kInvalidArguments) "<flag>: <file>:<line>: record <i>: <what>".
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/replay/token_stats.hpp"
 
 namespace kv::replay {
 
 struct ShareGptOptions {
-  std::size_t max_conversations = 500;        // records read from the start of the file
-  std::uint32_t max_context_tokens = 16384;   // reference's hard-coded caps (config: sharegpt.*)
+  std::size_t max_conversations = 500;       // records read from the start of the file
+  std::uint32_t max_context_tokens = 16384;  // reference's hard-coded caps (config: sharegpt.*)
   std::uint32_t max_generation_tokens = 2048;
   std::uint32_t chars_per_token = 4;
-  std::string flag = "--dataset-path";        // named in error messages
+  std::string flag = "--dataset-path";  // named in error messages
 };
 
 struct ShareGptTurn {
@@ -49,10 +50,10 @@ struct ShareGptStats {
   std::uint64_t conversations = 0;        // kept (with >= 1 turn)
   std::uint64_t empty_conversations = 0;  // dropped: no valid (human, gpt) pair
   std::uint64_t turns = 0;
-  std::uint64_t skipped_pairs = 0;        // pairs whose roles were not (human, gpt)
-  std::uint64_t capped_context = 0;       // turns whose context hit max_context_tokens
+  std::uint64_t skipped_pairs = 0;   // pairs whose roles were not (human, gpt)
+  std::uint64_t capped_context = 0;  // turns whose context hit max_context_tokens
   std::uint64_t capped_generation = 0;
-  TokenStats context;                     // over all turns
+  TokenStats context;  // over all turns
   TokenStats generation;
 };
 
@@ -65,7 +66,8 @@ ShareGptDataset load_sharegpt(const std::filesystem::path& file, const ShareGptO
 
 // max(1, code points / chars_per_token), then capped at `cap` (cap 0 = no cap). Counts UTF-8 code
 // points like Python's len(str).
-std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_token, std::uint32_t cap);
+std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_token,
+                              std::uint32_t cap);
 
 // Key of a turn's KV object: "<conversation_id>_turn_<n>" (§5.9).
 std::string sharegpt_turn_key(const std::string& conversation_id, std::uint32_t turn_number);

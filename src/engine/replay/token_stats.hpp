@@ -3,9 +3,8 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace kv::replay {
 
@@ -16,7 +15,8 @@ struct TokenStats {
 
 // All zeros for an empty input. Takes the values by value (it sorts them).
 TokenStats summarize(std::vector<double> values);
-// numpy.percentile(sorted, pct) with linear interpolation; `sorted` must be ascending and non-empty.
+// numpy.percentile(sorted, pct) with linear interpolation; `sorted` must be ascending and
+// non-empty.
 double percentile_sorted(const std::vector<double>& sorted, double pct);
 
 nlohmann::ordered_json to_json(const TokenStats& s);

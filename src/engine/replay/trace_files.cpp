@@ -11,7 +11,9 @@ namespace kv::replay {
 namespace stdfs = std::filesystem;
 
 namespace {
-bool has_glob_chars(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+bool has_glob_chars(const std::string& s) {
+  return s.find_first_of("*?[") != std::string::npos;
+}
 
 bool is_regular(const stdfs::path& p) {
   std::error_code ec;
@@ -66,8 +68,7 @@ void LineCursor::open_current() {
   in_.clear();
   in_.open(files_[file_index_], std::ios::binary);
   if (!in_) {
-    throw Error(ExitCode::kFileNotFound,
-                flag_ + ": cannot open " + files_[file_index_].string());
+    throw Error(ExitCode::kFileNotFound, flag_ + ": cannot open " + files_[file_index_].string());
   }
   opened_ = true;
   line_ = 0;
@@ -98,7 +99,9 @@ void LineCursor::rewind() {
   line_ = 0;
 }
 
-std::string LineCursor::where() const { return file().string() + ":" + std::to_string(line_); }
+std::string LineCursor::where() const {
+  return file().string() + ":" + std::to_string(line_);
+}
 
 nlohmann::ordered_json to_json(const TraceReadStats& s) {
   nlohmann::ordered_json j;

@@ -2,7 +2,8 @@
 //   * resolve_trace_files(): a trace "spec" is a file, a directory (every file with the given
 //     extension, sorted by name) or a glob pattern (matches sorted); nothing found -> kv::Error
 //     (kFileNotFound) naming the flag and the spec.
-//   * LineCursor: one pass over the files, line by line through a reused buffer (never loads a whole
+//   * LineCursor: one pass over the files, line by line through a reused buffer (never loads a
+//   whole
 //     file), with the current file and 1-based line number for error messages.
 //   * TraceReadStats: what the readers report into the results (records, skipped bad lines with the
 //     first few "file:line: reason" samples, completed cycles).
@@ -11,11 +12,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace kv::replay {
 
@@ -51,8 +51,8 @@ class LineCursor {
 
 struct TraceReadStats {
   std::size_t files = 0;
-  std::uint64_t records = 0;         // valid records returned, all cycles together
-  std::uint64_t bad_lines = 0;       // malformed lines skipped, counted in the first pass only
+  std::uint64_t records = 0;    // valid records returned, all cycles together
+  std::uint64_t bad_lines = 0;  // malformed lines skipped, counted in the first pass only
   std::vector<std::string> bad_line_samples;  // first few "file:line: reason"
   std::uint32_t cycles_completed = 0;         // full passes finished
 };

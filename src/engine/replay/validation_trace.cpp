@@ -16,7 +16,8 @@ double number_field(const JsonArrayStream& s, const nlohmann::json& rec, const c
 }
 }  // namespace
 
-ValidationTraceStats load_validation_trace(const std::filesystem::path& file, const std::string& flag) {
+ValidationTraceStats load_validation_trace(const std::filesystem::path& file,
+                                           const std::string& flag) {
   ValidationTraceStats st;
   JsonArrayStream stream(file, flag);
   nlohmann::json rec;
@@ -26,7 +27,8 @@ ValidationTraceStats load_validation_trace(const std::filesystem::path& file, co
     if (auto it = rec.find("cache_hit"); it != rec.end() && !it->is_null()) {
       if (it->is_boolean()) {
         st.cache_hits += it->get<bool>() ? 1 : 0;
-      } else if (it->is_number_integer() && (it->get<std::int64_t>() == 0 || it->get<std::int64_t>() == 1)) {
+      } else if (it->is_number_integer() &&
+                 (it->get<std::int64_t>() == 0 || it->get<std::int64_t>() == 1)) {
         st.cache_hits += static_cast<std::uint64_t>(it->get<std::int64_t>());
       } else {
         stream.fail("\"cache_hit\" must be true/false");
@@ -43,13 +45,14 @@ ValidationTraceStats load_validation_trace(const std::filesystem::path& file, co
     wlat += number_field(stream, rec, "write_latency_ms");
   }
   if (st.records == 0) {
-    throw Error(ExitCode::kInvalidArguments, flag + ": " + file.string() + ": the trace has no records");
+    throw Error(ExitCode::kInvalidArguments,
+                flag + ": " + file.string() + ": the trace has no records");
   }
   const double n = static_cast<double>(st.records);
   st.cache_hit_rate = static_cast<double>(st.cache_hits) / n;
-  st.read_write_ratio = st.total_write_bytes > 0
-                            ? static_cast<double>(st.total_read_bytes) / static_cast<double>(st.total_write_bytes)
-                            : 0.0;
+  st.read_write_ratio = st.total_write_bytes > 0 ? static_cast<double>(st.total_read_bytes) /
+                                                       static_cast<double>(st.total_write_bytes)
+                                                 : 0.0;
   st.mean_context_tokens = ctx / n;
   st.mean_generation_tokens = gen / n;
   st.mean_read_latency_ms = rlat / n;

@@ -12,20 +12,19 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace kv::replay {
 
 struct ValidationTraceStats {
-  bool synthetic = false;         // true for the built-in defaults (no file given)
+  bool synthetic = false;  // true for the built-in defaults (no file given)
   std::uint64_t records = 0;
   std::uint64_t cache_hits = 0;
   double cache_hit_rate = 0;
   std::uint64_t total_read_bytes = 0;
   std::uint64_t total_write_bytes = 0;
-  double read_write_ratio = 0;    // read bytes / write bytes (0 when nothing was written)
+  double read_write_ratio = 0;  // read bytes / write bytes (0 when nothing was written)
   double mean_context_tokens = 0;
   double mean_generation_tokens = 0;
   double mean_read_latency_ms = 0;
