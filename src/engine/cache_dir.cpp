@@ -1,6 +1,8 @@
 #include "engine/cache_dir.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,12 +12,15 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <unordered_set>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+
+extern char** environ;
 
 namespace kv::engine {
 
@@ -44,6 +49,39 @@ fs::path resolve(const std::string& dir) {
   if (!r.has_filename() && r.has_parent_path() && r != r.root_path()) r = r.parent_path();
   return r;
 }
+
+// Starts a detached `sh -c 'rm -rf -- "$1"; rmdir -- "$2"'` in its own session (stdio on /dev/null)
+// so that freeing the blocks of many GiB (slow on a discard-mounted filesystem) does not delay the
+// benchmark's exit. Returns false if it could not be started (the caller then deletes in the foreground).
+bool spawn_remover(const fs::path& tree, const fs::path& rmdir_after) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  if (posix_spawn_file_actions_init(&fa) != 0) return false;
+  if (posix_spawnattr_init(&attr) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return false;
+  }
+  for (int fd = 0; fd <= 2; ++fd) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t def;
+  sigemptyset(&def);
+  sigaddset(&def, SIGINT);
+  sigaddset(&def, SIGTERM);
+  posix_spawnattr_setsigdefault(&attr, &def);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  const std::string t = tree.string(), r = rmdir_after.string();
+  const char* argv[] = {"sh", "-c", "rm -rf -- \"$1\"; [ -n \"$2\" ] && rmdir -- \"$2\" 2>/dev/null; exit 0",
+                        "kv-cache-cleanup", t.c_str(), r.c_str(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc == 0;
+}
+
+bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
 bool valid_key(const std::string& k) {
   return !k.empty() && k.find('/') == std::string::npos && k.find('\0') == std::string::npos && k[0] != '.';
@@ -216,7 +254,19 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
   ::fdatasync(st.manifest_fd);
 
   for (const auto& e : fs::directory_iterator(st.dir, ec)) {
+    const std::string name = e.path().filename().string();
     if (e.path().extension() == ".npy") ++st.foreign_npy;
+    // A trash directory of an earlier run whose background remover did not finish.
+    const std::string prefix = kTrashPrefix;
+    if (name.rfind(prefix, 0) == 0 && e.is_directory(ec)) {
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      struct stat sb {};
+      const bool old = ::stat(e.path().c_str(), &sb) == 0 && ::time(nullptr) - sb.st_mtime > 600;
+      if (!pid_alive(pid) && old) {  // a young one may still be being deleted by its remover
+        std::error_code rec;
+        fs::remove_all(e.path(), rec);
+      }
+    }
   }
   if (st.stale_removed > 0)
     log::info("--cache-dir: removed {} file(s) left by a previous kv-cache run in {}", st.stale_removed,
@@ -230,7 +280,7 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
 
 CacheDir::~CacheDir() {
   try {
-    finish(false);
+    finish(false, false);
   } catch (...) {
   }
 }
@@ -254,7 +304,7 @@ std::vector<std::string> CacheDir::owned_keys() const {
   return {st_->keys.begin(), st_->keys.end()};
 }
 
-CacheDir::Cleanup CacheDir::finish(bool keep) {
+CacheDir::Cleanup CacheDir::finish(bool keep, bool background) {
   State& st = *st_;
   std::lock_guard lk(st.mu);
   Cleanup c;
@@ -270,20 +320,46 @@ CacheDir::Cleanup CacheDir::finish(bool keep) {
     }
     return c;
   }
-  for (const auto& key : st.keys) {
-    if (::unlink(st.npy(key).c_str()) == 0) ++c.removed;
-  }
   std::error_code ec;
+  if (st.temporary) {
+    // Everything in a temporary directory is ours.
+    c.removed = st.keys.size();
+    if (st.manifest_fd >= 0) {
+      ::close(st.manifest_fd);
+      st.manifest_fd = -1;
+    }
+    if (background && spawn_remover(st.dir, {})) {
+      c.background = true;
+    } else {
+      fs::remove_all(st.dir, ec);
+    }
+    return c;
+  }
+  // Move our files into a private trash directory (a rename: instant), then delete it in the
+  // background. Nothing else in the directory is touched; a new run can start at once.
+  const fs::path trash = st.dir / fmt::format("{}{}", kTrashPrefix, ::getpid());
+  const bool have_trash = background && ::mkdir(trash.c_str(), 0700) == 0;
+  for (const auto& key : st.keys) {
+    const fs::path p = st.npy(key);
+    if (have_trash) {
+      if (::rename(p.c_str(), (trash / (key + ".npy")).c_str()) == 0) ++c.removed;
+    } else if (::unlink(p.c_str()) == 0) {
+      ++c.removed;
+    }
+  }
   if (st.manifest_fd >= 0) {
     fs::remove(st.dir / kManifestName, ec);
     ::close(st.manifest_fd);
     st.manifest_fd = -1;
   }
-  if (st.temporary) {
-    fs::remove_all(st.dir, ec);  // we created it: everything in it is ours
-  } else if (st.created) {
-    fs::remove(st.dir, ec);  // only if empty
+  if (have_trash) {
+    if (spawn_remover(trash, st.created ? st.dir : fs::path())) {
+      c.background = true;
+      return c;
+    }
+    fs::remove_all(trash, ec);
   }
+  if (st.created) fs::remove(st.dir, ec);  // only if empty
   return c;
 }
 

@@ -10,7 +10,7 @@
 //   * wrap(): a StorageBackend decorator that appends each key to the manifest before its first write,
 //     and fails (EEXIST) a write that would overwrite a file we did not create.
 //   * finish(): removes our files (or keeps them and the manifest with --keep-cache, so the next run
-//     cleans them); a temporary directory is removed as a whole.
+//     cleans them); a temporary directory is removed as a whole. Optionally in the background.
 #pragma once
 
 #include <cstddef>
@@ -25,6 +25,7 @@
 namespace kv::engine {
 
 inline constexpr const char* kManifestName = ".kv-cache-manifest";
+inline constexpr const char* kTrashPrefix = ".kv-cache-trash-";  // + pid
 
 // nullopt when `dir` is acceptable as --cache-dir, else what is wrong with it.
 std::optional<std::string> cache_dir_problem(const std::string& dir);
@@ -48,11 +49,14 @@ class CacheDir {
   std::vector<std::string> owned_keys() const;
 
   struct Cleanup {
-    std::size_t removed = 0;
+    std::size_t removed = 0;  // our files removed (or moved to the trash being deleted)
     bool kept = false;
+    bool background = false;  // a detached remover is freeing the space
   };
-  // Idempotent. keep = --keep-cache.
-  Cleanup finish(bool keep);
+  // Idempotent. keep = --keep-cache. background: move our files into `<dir>/.kv-cache-trash-<pid>` (a
+  // temporary directory as a whole) and delete that in a detached process, so freeing many GiB does
+  // not delay the exit; a later run removes a trash directory whose process is gone.
+  Cleanup finish(bool keep, bool background = false);
 
   struct State;
 

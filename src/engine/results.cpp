@@ -1,0 +1,366 @@
+#include "engine/results.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/units.hpp"
+#include "core/version.hpp"
+#include "engine/metrics/latency.hpp"
+#include "engine/workload/request.hpp"
+
+namespace kv::engine {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char* kTierNames[3] = {"gpu", "cpu", "storage"};
+constexpr std::pair<const char*, double> kPcts[5] = {{"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9},
+                                                     {"p9999", 99.99}};
+
+std::vector<double> sorted(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+double gib(std::uint64_t b) { return bytes_to_gib(b); }
+double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+
+// "<prefix>_p50_ms" ... only when samples exist (as the reference).
+void add_percentiles(ojson& o, const std::string& prefix, const std::vector<double>& seconds) {
+  if (seconds.empty()) return;
+  const auto s = sorted(seconds);
+  for (const auto& [name, p] : kPcts) o[prefix + "_" + name + "_ms"] = metrics::percentile_type7(s, p) * 1e3;
+}
+
+double p95_ms(const std::vector<double>& seconds) {
+  return seconds.empty() ? 0.0 : metrics::percentile_type7(sorted(seconds), 95) * 1e3;
+}
+
+ojson histogram_json(const std::vector<double>& seconds) {
+  metrics::Histogram h;
+  for (double s : seconds) h.add(s);
+  return h.to_json();
+}
+
+ojson storage_health(const RunData& d) {
+  ojson criteria = ojson::array();
+  auto add = [&](const std::string& name, double target, double actual, const char* unit, bool passed) {
+    ojson c;
+    c["name"] = name;
+    c["target"] = target;
+    c["actual"] = actual;
+    c["unit"] = unit;
+    c["passed"] = passed;
+    criteria.push_back(std::move(c));
+  };
+  const auto st = static_cast<std::size_t>(tier::TierId::kStorage);
+  const auto cpu = static_cast<std::size_t>(tier::TierId::kCpu);
+  if (d.config.performance_profile == "throughput") {
+    const double rbw = ratio(gib(d.stats.tiers[st].bytes_read), d.elapsed_s);
+    const double wbw = ratio(gib(d.stats.tiers[st].bytes_written), d.elapsed_s);
+    if (d.stats.tiers[st].bytes_read > 0 || d.stats.tiers[st].bytes_written == 0)
+      add("Storage read bandwidth", 0.0, rbw, "GiB/s", rbw > 0);
+    if (d.stats.tiers[st].bytes_written > 0 || d.stats.tiers[st].bytes_read == 0)
+      add("Storage write bandwidth", 0.0, wbw, "GiB/s", wbw > 0);
+  } else {
+    if (!d.storage_write_device_s.empty() || !d.tier_write_s[st].empty()) {
+      const double v = p95_ms(!d.storage_write_device_s.empty() ? d.storage_write_device_s : d.tier_write_s[st]);
+      add("Storage write P95 latency", 500.0, v, "ms", v < 500.0);
+    }
+    if (!d.storage_read_device_s.empty() || !d.tier_read_s[st].empty()) {
+      const double v = p95_ms(!d.storage_read_device_s.empty() ? d.storage_read_device_s : d.tier_read_s[st]);
+      add("Storage read P95 latency", 200.0, v, "ms", v < 200.0);
+    }
+    if (!d.tier_read_s[cpu].empty() || !d.tier_write_s[cpu].empty()) {
+      std::vector<double> both = d.tier_read_s[cpu];
+      both.insert(both.end(), d.tier_write_s[cpu].begin(), d.tier_write_s[cpu].end());
+      const double v = p95_ms(both);
+      add("CPU tier P95 latency", 150.0, v, "ms", v < 150.0);
+    }
+    const std::uint64_t accesses = d.stats.cache_hits + d.stats.cache_misses;
+    if (accesses > 0) {
+      const double hr = static_cast<double>(d.stats.cache_hits) / static_cast<double>(accesses);
+      add("Cache hit rate", 0.30, hr, "ratio", hr > 0.30);
+    }
+  }
+  std::size_t passed = 0;
+  for (const auto& c : criteria) passed += c["passed"].get<bool>() ? 1 : 0;
+  ojson h;
+  h["overall_status"] = passed == criteria.size() ? "PASS" : "FAIL";
+  h["passed_count"] = passed;
+  h["total_count"] = criteria.size();
+  h["criteria"] = std::move(criteria);
+  h["note"] = "informational only (not used by MLPerf v3.0); the reference no longer prints it";
+  return h;
+}
+
+ojson qos_metrics(const RunData& d) {
+  ojson q;
+  for (int i = 0; i < workload::kNumQos; ++i) {
+    const auto& samples = d.qos_e2e_s[static_cast<std::size_t>(i)];
+    const auto& cls = d.yaml.qos[static_cast<std::size_t>(i)];
+    const char* name = workload::qos_name(static_cast<workload::QosLevel>(i));
+    if (samples.empty()) {
+      q[name] = ojson{{"no_data", true}};
+      continue;
+    }
+    const auto s = sorted(samples);
+    ojson c;
+    c["total_requests"] = samples.size();
+    c["latency_ms"] = ojson{{"mean", mean(samples) * 1e3},
+                            {"p50", metrics::percentile_type7(s, 50) * 1e3},
+                            {"p95", metrics::percentile_type7(s, 95) * 1e3},
+                            {"p99", metrics::percentile_type7(s, 99) * 1e3},
+                            {"max", s.back() * 1e3}};
+    std::size_t violations = 0;
+    for (double v : samples) violations += (v * 1e3 > cls.target_p95_ms) ? 1 : 0;
+    const double compliance = 1.0 - static_cast<double>(violations) / static_cast<double>(samples.size());
+    c["sla"] = ojson{{"target_p95_ms", cls.target_p95_ms},
+                     {"actual_p95_ms", metrics::percentile_type7(s, 95) * 1e3},
+                     {"compliance", compliance},
+                     {"met", compliance >= 0.95}};
+    q[name] = std::move(c);
+  }
+  return q;
+}
+
+ojson cache_stats(const RunData& d) {
+  const auto& s = d.stats;
+  const auto& e = d.end_stats;
+  ojson c;
+  const std::uint64_t accesses = s.cache_hits + s.cache_misses;
+  c["cache_hit_rate"] = accesses ? static_cast<double>(s.cache_hits) / static_cast<double>(accesses) : 0.0;
+  c["cache_hits"] = s.cache_hits;
+  c["cache_misses"] = s.cache_misses;
+  c["gpu_entries"] = e.tiers[0].entries;
+  c["cpu_entries"] = e.tiers[1].entries;
+  c["storage_entries"] = e.tiers[2].entries;
+  c["gpu_memory_used_gb"] = gib(e.tiers[0].usage_bytes);
+  c["cpu_memory_used_gb"] = gib(e.tiers[1].usage_bytes);
+  c["offloads_cpu"] = s.tiers[1].offloads;
+  c["offloads_storage"] = s.tiers[2].offloads;
+  c["storage_health"] = storage_health(d);
+  c["prefill_writes"] = s.prefill_writes;
+  c["decode_reads"] = s.decode_reads;
+  for (int t = 0; t < 3; ++t) {
+    c[std::string("tier_") + kTierNames[t] + "_kv_bytes_written_gb"] = gib(s.tiers[static_cast<std::size_t>(t)].bytes_written);
+    c[std::string("tier_") + kTierNames[t] + "_kv_bytes_read_gb"] = gib(s.tiers[static_cast<std::size_t>(t)].bytes_read);
+  }
+  for (int t = 0; t < 3; ++t) {
+    const auto& tc = s.tiers[static_cast<std::size_t>(t)];
+    c[std::string("tier_") + kTierNames[t] + "_read_bandwidth_gbps"] = ratio(gib(tc.bytes_read), d.elapsed_s);
+    c[std::string("tier_") + kTierNames[t] + "_write_bandwidth_gbps"] = ratio(gib(tc.bytes_written), d.elapsed_s);
+  }
+  c["system_prompt_hits"] = s.system_prompt_hits;
+  c["common_phrase_hits"] = s.common_phrase_hits;
+  c["user_cache_hits"] = s.user_cache_hits;
+  c["multi_turn_hits"] = s.multi_turn_hits;
+  c["total_read_bytes"] = s.total_read_bytes;
+  c["total_write_bytes"] = s.total_write_bytes;
+  c["total_read_gb"] = gib(s.total_read_bytes);
+  c["total_write_gb"] = gib(s.total_write_bytes);
+  c["read_write_ratio"] = static_cast<double>(s.total_read_bytes) /
+                          static_cast<double>(std::max<std::uint64_t>(s.total_write_bytes, 1));
+  c["read_iops"] = s.read_operations;
+  c["write_iops"] = s.write_operations;
+  c["storage_tokens_processed"] = s.storage_tokens_processed;
+  for (int t = 0; t < 3; ++t) {
+    add_percentiles(c, std::string(kTierNames[t]) + "_read", d.tier_read_s[static_cast<std::size_t>(t)]);
+    add_percentiles(c, std::string(kTierNames[t]) + "_write", d.tier_write_s[static_cast<std::size_t>(t)]);
+  }
+  add_percentiles(c, "storage_read_device", d.storage_read_device_s);
+  add_percentiles(c, "storage_read_host", d.storage_read_host_s);
+  add_percentiles(c, "storage_write_device", d.storage_write_device_s);
+  add_percentiles(c, "storage_write_host", d.storage_write_host_s);
+  // ---- ours ----
+  c["failed_reads"] = s.failed_reads;
+  c["failed_writes"] = s.failed_writes;
+  c["failed_demotions"] = s.failed_demotions;
+  c["forced_storage_admissions"] = s.forced_storage_admissions;
+  c["skipped_demotions"] = s.skipped_demotions;
+  c["evictions"] = s.evictions;
+  c["demotions"] = s.demotions;
+  c["demoted_bytes"] = s.demoted_bytes;
+  for (int t = 0; t < 3; ++t) {
+    const auto& tc = s.tiers[static_cast<std::size_t>(t)];
+    const std::string n = kTierNames[t];
+    c[n + "_demotions_out"] = tc.demotions_out;
+    c[n + "_demoted_bytes_out"] = tc.demoted_bytes_out;
+    c[n + "_evictions"] = tc.evictions;
+    c[n + "_evicted_bytes"] = tc.evicted_bytes;
+  }
+  c["storage_used_gb"] = gib(e.tiers[2].usage_bytes);
+  add_percentiles(c, "demotion", d.demotion_s);
+  return c;
+}
+
+}  // namespace
+
+ojson latency_block_ms(const std::vector<double>& seconds) {
+  ojson o;
+  const auto s = sorted(seconds);
+  o["mean"] = mean(seconds) * 1e3;
+  for (const auto& [name, p] : kPcts) o[name] = metrics::percentile_type7(s, p) * 1e3;
+  return o;
+}
+
+ojson build_results(const RunData& d) {
+  ojson j;
+  const double storage_total = sum(d.storage_s);
+  const double generation_total = sum(d.generation_s);
+  j["requests_completed"] = d.requests_completed;
+  j["total_tokens_generated"] = d.total_tokens;
+  j["total_storage_io_latency"] = storage_total;
+  j["total_generation_latency"] = generation_total;
+  j["end_to_end_latencies"] = d.e2e_s;
+  j["storage_latencies"] = d.storage_s;
+  j["generation_latencies"] = d.generation_s;
+  j["prefill_latencies"] = d.prefill_s;
+  j["decode_latencies"] = d.decode_s;
+  j["throughput_timeline"] = ojson::array();
+  j["multi_turn_cache_hits"] = d.multi_turn_hits;
+  j["multi_turn_cache_misses"] = d.multi_turn_misses;
+  j["seed"] = d.config.seed ? ojson(*d.config.seed) : ojson(nullptr);
+
+  ojson s;
+  s["total_requests"] = d.requests_completed;
+  s["total_tokens"] = d.total_tokens;
+  s["elapsed_time"] = d.elapsed_s;
+  s["avg_throughput_tokens_per_sec"] = ratio(static_cast<double>(d.total_tokens), d.elapsed_s);
+  s["total_storage_io_time"] = storage_total;
+  s["storage_throughput_tokens_per_sec"] = ratio(static_cast<double>(d.total_tokens), storage_total);
+  s["requests_per_second"] = ratio(static_cast<double>(d.requests_completed), d.elapsed_s);
+  s["end_to_end_latency_ms"] = latency_block_ms(d.e2e_s);
+  s["storage_io_latency_ms"] = latency_block_ms(d.storage_s);
+  s["generation_latency_ms"] = latency_block_ms(d.generation_s);
+  s["cache_stats"] = cache_stats(d);
+  s["qos_metrics"] = qos_metrics(d);
+  s["prefix_cache_stats"] = ojson{{"prefix_hits", d.prefix.prefix_hits},
+                                  {"prefix_misses", d.prefix.prefix_misses},
+                                  {"system_prompt_reuse", d.prefix.system_prompt_reuse},
+                                  {"common_phrase_reuse", d.prefix.common_phrase_reuse},
+                                  {"bytes_saved", d.prefix.bytes_saved},
+                                  {"prefix_stores", d.prefix.stores},
+                                  {"prefix_reads", d.prefix.reads},
+                                  {"prefix_read_misses", d.prefix.read_misses}};
+  s["autoscaling_stats"] = ojson::array();
+  s["autoscaling_summary"] = nullptr;
+  const std::uint64_t mt = d.multi_turn_hits + d.multi_turn_misses;
+  s["multi_turn_stats"] = ojson{{"cache_hits", d.multi_turn_hits},
+                                {"cache_misses", d.multi_turn_misses},
+                                {"hit_rate", static_cast<double>(d.multi_turn_hits) /
+                                                 static_cast<double>(std::max<std::uint64_t>(mt, 1))}};
+  // ---- ours ----
+  s["failed_requests"] = d.failed_requests;
+  s["interrupted_requests"] = d.interrupted_requests;
+  s["dropped_queued_requests"] = d.dropped_queued;
+  s["queue_wait_ms"] = latency_block_ms(d.queue_wait_s);
+  s["ttft_proxy_ms"] = latency_block_ms(d.ttft_s);
+  s["prefill_latency_ms"] = latency_block_ms(d.prefill_s);
+  s["decode_latency_ms"] = latency_block_ms(d.decode_s);
+  j["summary"] = std::move(s);
+
+  // ---- ours, top level ----
+  j["engine_version"] = kVersion;
+  j["interrupted"] = d.interrupted;
+  j["stop_reason"] = d.stop_reason;
+
+  const auto& c = d.config;
+  ojson cfg;
+  cfg["model"] = d.model.key;
+  cfg["model_name"] = d.model.name;
+  cfg["bytes_per_token"] = d.model.bytes_per_token();
+  cfg["num_users"] = c.num_users;
+  cfg["duration"] = c.duration;
+  cfg["gpu_mem_gb"] = c.gpu_mem_gb;
+  cfg["num_gpus"] = c.num_gpus;
+  cfg["tensor_parallel"] = c.tensor_parallel;
+  cfg["cpu_mem_gb"] = c.cpu_mem_gb;
+  cfg["generation_mode"] = c.generation_mode;
+  cfg["performance_profile"] = c.performance_profile;
+  cfg["multi_turn"] = !c.disable_multi_turn;
+  cfg["prefix_caching"] = !c.disable_prefix_caching;
+  cfg["max_concurrent_allocs"] = c.max_concurrent_allocs;
+  cfg["max_requests"] = c.max_requests;
+  cfg["storage_capacity_gb"] = c.storage_capacity_gb;
+  cfg["prefill_only"] = c.prefill_only;
+  cfg["decode_only"] = c.decode_only;
+  cfg["config_file"] = c.config_path.empty() ? ojson(nullptr) : ojson(c.config_path);
+  cfg["config_keys"] = d.yaml.keys_given;
+  cfg["gpu_backend"] = d.gpu_backend;
+  cfg["gpu_tier"] = d.gpu_tier;
+  cfg["cpu_tier"] = d.cpu_tier;
+  cfg["gpu_bandwidth_gbps"] = c.gpu_bandwidth_gbps;
+  cfg["workload_seed"] = d.workload_seed;
+  cfg["payload_seed"] = d.payload_seed;
+  cfg["workers"] = d.workers;
+  j["config"] = std::move(cfg);
+
+  ojson io;
+  io["engine"] = d.io.engine;
+  io["backend"] = d.io.backend;
+  io["direct_io"] = d.io.direct_io;
+  io["sync_mode"] = d.io.sync_mode;
+  io["chunk_bytes"] = d.io.chunk_bytes;
+  io["io_depth"] = d.io.io_depth;
+  io["max_inflight_bytes"] = d.io.max_inflight_bytes;
+  io["peak_inflight_bytes"] = d.io.peak_inflight_bytes;
+  io["fallbacks"] = d.io.fallbacks;
+  j["io"] = std::move(io);
+  if (d.device_probe) j["device_probe"] = *d.device_probe;
+
+  const double cpu_s = d.resources.user_cpu_s + d.resources.sys_cpu_s;
+  const double moved_gib = gib(d.stats.total_read_bytes) + gib(d.stats.total_write_bytes);
+  j["resources"] = ojson{{"cpu_seconds", cpu_s},
+                         {"user_cpu_seconds", d.resources.user_cpu_s},
+                         {"sys_cpu_seconds", d.resources.sys_cpu_s},
+                         {"peak_rss_bytes", d.resources.peak_rss_bytes},
+                         {"cpu_seconds_per_gib", moved_gib > 0 ? ojson(cpu_s / moved_gib) : ojson(nullptr)},
+                         {"cpu_utilization", ratio(cpu_s, d.elapsed_s)}};
+
+  j["workload"] = ojson{{"users", c.num_users},
+                        {"workers", d.workers},
+                        {"requests_enqueued", d.enqueued},
+                        {"queue_max_depth", d.queue_max_depth},
+                        {"conversations_started", d.conversations_started},
+                        {"failure_examples", d.failure_examples}};
+
+  j["cache_dir"] = ojson{{"path", d.cache_dir},
+                         {"temporary", d.cache_dir_temporary},
+                         {"kept", d.cache_kept},
+                         {"stale_files_removed_at_start", d.stale_files_removed},
+                         {"foreign_npy_files_left_untouched", d.foreign_npy_files},
+                         {"files_removed_at_end", d.files_removed_at_end},
+                         {"storage_capacity_bytes", d.storage_capacity_bytes == 0
+                                                        ? ojson(nullptr)
+                                                        : ojson(d.storage_capacity_bytes)}};
+
+  j["timeseries"] = d.timeseries;
+
+  ojson h;
+  h["unit"] = "seconds";
+  h["end_to_end"] = histogram_json(d.e2e_s);
+  h["storage_io"] = histogram_json(d.storage_s);
+  h["queue_wait"] = histogram_json(d.queue_wait_s);
+  h["ttft_proxy"] = histogram_json(d.ttft_s);
+  for (int t = 0; t < 3; ++t) {
+    if (!d.tier_read_s[static_cast<std::size_t>(t)].empty())
+      h[std::string(kTierNames[t]) + "_read"] = histogram_json(d.tier_read_s[static_cast<std::size_t>(t)]);
+    if (!d.tier_write_s[static_cast<std::size_t>(t)].empty())
+      h[std::string(kTierNames[t]) + "_write"] = histogram_json(d.tier_write_s[static_cast<std::size_t>(t)]);
+  }
+  h["storage_read_device"] = histogram_json(d.storage_read_device_s);
+  h["storage_write_device"] = histogram_json(d.storage_write_device_s);
+  h["storage_read_host"] = histogram_json(d.storage_read_host_s);
+  h["storage_write_host"] = histogram_json(d.storage_write_host_s);
+  h["demotion"] = histogram_json(d.demotion_s);
+  j["latency_histograms"] = std::move(h);
+  return j;
+}
+
+}  // namespace kv::engine

@@ -1,0 +1,97 @@
+// The results JSON (kv-cache-engine.md §6.1) built from one run's data: every key of the reference
+// with its meaning and unit (top-level raw per-request lists in seconds, summary.*, summary.cache_stats.*
+// with percentiles only when samples exist, qos_metrics, prefix_cache_stats, multi_turn_stats,
+// autoscaling_stats [] / autoscaling_summary null, storage_health), plus our additions under clearly
+// named keys (docs/metrics.md marks each metric "reference" or "ours"). Pure function of RunData, so
+// tests build it without running the engine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/cache/cache.hpp"
+#include "engine/config.hpp"
+#include "engine/metrics/resources.hpp"
+#include "engine/workload/prefix.hpp"
+#include "engine/yaml_config.hpp"
+#include "model/model.hpp"
+
+namespace kv::engine {
+
+struct IoInfo {
+  std::string engine = "posix";  // what ran (after fallbacks)
+  std::string backend;           // backend name()
+  bool direct_io = false;
+  std::string sync_mode = "fsync";
+  std::uint64_t chunk_bytes = 0;
+  unsigned io_depth = 0;
+  std::uint64_t max_inflight_bytes = 0;
+  std::uint64_t peak_inflight_bytes = 0;
+  std::vector<std::string> fallbacks;
+};
+
+struct RunData {
+  EngineConfig config;
+  YamlSettings yaml;
+  model::ModelConfig model;
+  std::uint64_t workload_seed = 0;
+  std::uint64_t payload_seed = 0;
+
+  double elapsed_s = 0;  // worker start → stop
+  bool interrupted = false;
+  std::string stop_reason;  // "duration", "max_requests", "signal"
+  std::uint32_t workers = 0;
+
+  // Requests (only those completed before the stop instant count).
+  std::uint64_t requests_completed = 0;
+  std::uint64_t total_tokens = 0;
+  std::uint64_t failed_requests = 0;       // an op failed: not completed, tokens not counted
+  std::uint64_t interrupted_requests = 0;  // in flight at stop
+  std::uint64_t dropped_queued = 0;        // still queued at stop
+  std::uint64_t enqueued = 0;
+  std::uint64_t queue_max_depth = 0;
+  std::vector<std::string> failure_examples;  // first few failure messages
+
+  // Per completed request, seconds, in completion order.
+  std::vector<double> e2e_s, storage_s, generation_s, prefill_s, decode_s, queue_wait_s, ttft_s;
+  std::array<std::vector<double>, 3> qos_e2e_s;  // interactive, responsive, batch
+  std::vector<std::uint64_t> prefill_bytes;       // object bytes of each prefill write
+
+  // Cache: traffic counters snapshotted at the stop instant; occupancy after workers finished.
+  cache::CacheStats stats;
+  cache::CacheStats end_stats;
+  // Per-op latency samples (seconds), per TierId.
+  std::array<std::vector<double>, 3> tier_read_s, tier_write_s;
+  std::vector<double> storage_read_device_s, storage_read_host_s, storage_write_device_s, storage_write_host_s;
+  std::vector<double> demotion_s;
+
+  workload::PrefixStats prefix;
+  std::uint64_t multi_turn_hits = 0, multi_turn_misses = 0;
+  std::uint64_t conversations_started = 0;
+
+  nlohmann::json timeseries = nlohmann::json::array();
+  metrics::ResourceUsage resources;
+  IoInfo io;
+  std::optional<nlohmann::json> device_probe;
+
+  // Storage directory.
+  std::string cache_dir;
+  bool cache_dir_temporary = false;
+  bool cache_kept = false;
+  std::uint64_t stale_files_removed = 0, foreign_npy_files = 0, files_removed_at_end = 0;
+  std::uint64_t storage_capacity_bytes = 0;  // 0 = unlimited
+  bool gpu_tier = false, cpu_tier = false;
+  std::string gpu_backend;  // what ran: "none", "simulated"
+};
+
+// Mean and type-7 percentiles in milliseconds of samples in seconds: {mean, p50, p95, p99, p999, p9999}.
+nlohmann::ordered_json latency_block_ms(const std::vector<double>& seconds);
+
+nlohmann::ordered_json build_results(const RunData& d);
+
+}  // namespace kv::engine
