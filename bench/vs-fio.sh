@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # bench/vs-fio.sh [DIR] — the engine's storage bandwidth next to fio's, same filesystem, same run.
 #
-#   1. fio, ioengine=io_uring direct=1, bs = chunk size, iodepth = total queue depth:
-#      sequential write of FILES files of FILE_MIB each (fsync at the end, inside fio's runtime; the engine
-#      syncs each object), then sequential read of the same files.
+#   1. fio, ioengine=io_uring direct=1, bs = chunk size, total queue depth DEPTH (FILES jobs of
+#      iodepth DEPTH/FILES): sequential write of one FILE_MIB file per job (fsync at the end, inside
+#      fio's runtime; the engine syncs each object), then sequential read of the same files.
 #   2. kv-cache in a storage-only configuration (--gpu-mem-gb 0 --cpu-mem-gb 0 --generation-mode none)
 #      with the same chunk size, and --max-inflight-mib = DEPTH x CHUNK_MIB so its total queue depth
 #      is at most fio's: a write phase (--prefill-only, no multi-turn, no prefix caching) and a read
@@ -14,7 +14,7 @@
 # DIR defaults to <repo>/results/vs-fio (created; everything written under it is removed at the end,
 # except the JSON/log files in DIR/out). Knobs (environment): KV_CACHE (binary, default
 # <repo>/build/bin/kv-cache), CHUNK_MIB=8, DEPTH=16, FILES=4, FILE_MIB=512, ENGINE=io_uring,
-# DIRECT=1, SYNC=fsync, USERS=8, MODEL=llama3.1-8b, DURATION=20 (seconds per engine phase),
+# DIRECT=1, SYNC=fsync, USERS=4, MODEL=llama3.1-8b, DURATION=15 (seconds per engine phase),
 # FIO_RUNTIME=30 (cap per fio phase). With the defaults the whole script takes about 1.5-2 minutes
 # on a 2-core VM. If the engine binary is missing, only the fio half runs (and says so).
 set -euo pipefail
@@ -29,9 +29,9 @@ FILE_MIB=${FILE_MIB:-512}
 ENGINE=${ENGINE:-io_uring}
 DIRECT=${DIRECT:-1}
 SYNC=${SYNC:-fsync}
-USERS=${USERS:-8}
+USERS=${USERS:-4}
 MODEL=${MODEL:-llama3.1-8b}
-DURATION=${DURATION:-20}
+DURATION=${DURATION:-15}
 FIO_RUNTIME=${FIO_RUNTIME:-30}
 
 command -v fio >/dev/null || { echo "vs-fio: fio not found (scripts/install-deps.sh installs it)" >&2; exit 3; }
@@ -60,15 +60,19 @@ run_timed() {
   fi
 }
 
+FIO_QD=$((DEPTH / FILES))
+if ((FIO_QD < 1)); then FIO_QD=1; fi
 FS_TYPE=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
-echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB depth=$DEPTH files=${FILES}x${FILE_MIB}MiB"
+echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB total depth=$DEPTH fio=${FILES}x${FILE_MIB}MiB (qd $FIO_QD each)"
 
 # ---------------- fio ----------------
 fio_phase() {  # fio_phase write|read
   local rw=$1
+  # FILES jobs, one file each, iodepth DEPTH/FILES: several objects in flight at once, like the
+  # engine's concurrent users, with the same total queue depth.
   run_timed "fio_$rw" fio --name="vsfio_$rw" --directory="$WORK/fio" --ioengine=io_uring --direct=1 \
-    --bs="${CHUNK_MIB}M" --iodepth="$DEPTH" --rw="$rw" --nrfiles="$FILES" --filesize="${FILE_MIB}M" \
-    --size="$((FILES * FILE_MIB))M" --file_service_type=sequential --fallocate=none \
+    --bs="${CHUNK_MIB}M" --iodepth="$FIO_QD" --numjobs="$FILES" --rw="$rw" --size="${FILE_MIB}M" \
+    --filename_format='vsfio.$jobnum' --fallocate=none \
     --end_fsync=1 --runtime="$FIO_RUNTIME" --group_reporting --output-format=json \
     --output="$OUT/fio_$rw.json" >/dev/null
 }

@@ -5,7 +5,12 @@
 
 #include <xxhash.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <new>
 
@@ -38,6 +43,7 @@ inline void store_le64(std::byte* p, std::uint64_t v) {
 // (seeded by a constant) and shared by the process.
 constexpr std::size_t kNoiseBlocks = 64;  // 256 KiB: stays in L2, generated once on first use
 constexpr std::size_t kPairs = kBlock / 16;
+constexpr std::size_t kStreamMin = 1 << 20;
 typedef std::uint64_t v2u64 __attribute__((vector_size(16)));
 
 const std::byte* noise_pool() {
@@ -50,6 +56,7 @@ const std::byte* noise_pool() {
   return pool;
 }
 
+template <bool kStream>
 inline void gen_block(const std::byte* noise, std::uint64_t entry_seed, std::uint64_t block, std::byte* dst) {
   const std::uint64_t x = splitmix64(entry_seed ^ splitmix64(block));
   const std::byte* src = noise + (x % kNoiseBlocks) * kBlock;
@@ -65,6 +72,14 @@ inline void gen_block(const std::byte* noise, std::uint64_t entry_seed, std::uin
       v2u64 v;
       std::memcpy(&v, s + j * 16, 16);
       v ^= h;
+#if defined(__SSE2__)
+      if constexpr (kStream) {
+        // Non-temporal store: the destination is an I/O buffer the CPU will not read again, so
+        // skip the read-for-ownership and keep the noise table in cache.
+        _mm_stream_si128(reinterpret_cast<__m128i*>(d + j * 16), reinterpret_cast<__m128i>(v));
+        continue;
+      }
+#endif
       std::memcpy(d + j * 16, &v, 16);
     }
   };
@@ -84,6 +99,8 @@ void PayloadGenerator::fill(std::uint64_t entry_seed, std::uint64_t offset,
                             std::span<std::byte> out) const {
   const std::byte* noise = noise_pool();
   std::byte* dst = out.data();
+  // Large aligned fills (I/O chunks) use streaming stores; small ones stay in cache.
+  const bool stream = out.size() >= kStreamMin && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0;
   std::uint64_t left = out.size();
   std::uint64_t pos = offset;
   while (left > 0) {
@@ -91,16 +108,23 @@ void PayloadGenerator::fill(std::uint64_t entry_seed, std::uint64_t offset,
     const std::uint64_t in_block = pos % kBlock;
     const std::uint64_t take = std::min(kBlock - in_block, left);
     if (take == kBlock) {
-      gen_block(noise, entry_seed, block, dst);
+      if (stream) {
+        gen_block<true>(noise, entry_seed, block, dst);
+      } else {
+        gen_block<false>(noise, entry_seed, block, dst);
+      }
     } else {
       alignas(64) std::byte tmp[kBlock];
-      gen_block(noise, entry_seed, block, tmp);
+      gen_block<false>(noise, entry_seed, block, tmp);
       std::memcpy(dst, tmp + in_block, take);
     }
     dst += take;
     pos += take;
     left -= take;
   }
+#if defined(__SSE2__)
+  if (stream) _mm_sfence();  // order the streaming stores before the buffer is handed to I/O
+#endif
 }
 
 }  // namespace kv::io
