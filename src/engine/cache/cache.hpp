@@ -106,7 +106,8 @@ struct CacheLatencies {
 class MultiTierCache {
  public:
   // `tiers` in order (GPU optional, CPU optional if limit 0 it may still be passed; storage last and
-  // required). `series` may be null.
+  // required; kv::Error kConfigurationError otherwise). Limits come from cfg by tier id. `gen` must
+  // outlive the cache. `series` may be null (else every tier read/write is added, demotions too).
   MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier::Tier>> tiers,
                  const io::PayloadGenerator& gen, metrics::TimeSeries* series);
   ~MultiTierCache();
@@ -114,7 +115,7 @@ class MultiTierCache {
   // §4.3. Object = model.object_bytes(num_tokens, TP), shape model.npy_shape(num_tokens, TP).
   AllocResult allocate(const std::string& key, std::uint64_t num_tokens, Phase phase = Phase::kPrefill);
   // §4.7. Reads the whole object from its tier; updates LRU; no promotion.
-  // `sink` (optional) receives the bytes read, outside the timed span (verification).
+  // `sink` (optional) receives the bytes read (verification); a miss or failed read gives none.
   AccessResult access(const std::string& key, Phase phase = Phase::kDecode,
                       CacheType type = CacheType::kUser, io::PayloadSink* sink = nullptr);
   bool contains(const std::string& key) const;
