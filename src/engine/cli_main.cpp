@@ -21,9 +21,7 @@ int run_cli(int argc, char** argv) {
   log::set_level(log::parse_level(cfg.log_level));
   for (const auto& w : parsed.warnings) log::warn("{}", w);
 
-  if (cfg.probe || cfg.probe_device)
-    throw usage_error(cfg.probe ? "--probe" : "--probe-device",
-                      "not available yet (the device probe comes with the io work)");
+  if (cfg.probe_device) return run_probe_only(cfg);
 
   // --config, then the model (validated after the config, as the reference).
   model::ModelTable table = model::ModelTable::builtin();

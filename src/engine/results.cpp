@@ -312,7 +312,16 @@ ojson build_results(const RunData& d) {
   io["peak_inflight_bytes"] = d.io.peak_inflight_bytes;
   io["fallbacks"] = d.io.fallbacks;
   j["io"] = std::move(io);
-  if (d.device_probe) j["device_probe"] = *d.device_probe;
+  if (d.device_probe) {
+    ojson probe = *d.device_probe;
+    const auto st = static_cast<std::size_t>(tier::TierId::kStorage);
+    const double rbw = ratio(gib(d.stats.tiers[st].bytes_read), d.elapsed_s);
+    const double wbw = ratio(gib(d.stats.tiers[st].bytes_written), d.elapsed_s);
+    const double pr = probe.value("read_gibps", 0.0), pw = probe.value("write_gibps", 0.0);
+    probe["storage_read_pct_of_probe"] = pr > 0 ? ojson(rbw / pr * 100) : ojson(nullptr);
+    probe["storage_write_pct_of_probe"] = pw > 0 ? ojson(wbw / pw * 100) : ojson(nullptr);
+    j["device_probe"] = std::move(probe);
+  }
 
   const double cpu_s = d.resources.user_cpu_s + d.resources.sys_cpu_s;
   const double moved_gib = gib(d.stats.total_read_bytes) + gib(d.stats.total_write_bytes);

@@ -26,6 +26,10 @@ struct RunPlan {
 // interrupted). Throws kv::Error for set-up problems (before any I/O is measured).
 int run_benchmark(const RunPlan& plan);
 
+// --probe-device: probes the cache directory's device with the configured backend, prints, returns the
+// exit code.
+int run_probe_only(const EngineConfig& c);
+
 // Bytes of MemAvailable in /proc/meminfo (0 if unknown).
 std::uint64_t mem_available_bytes();
 
