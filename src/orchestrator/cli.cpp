@@ -250,6 +250,13 @@ Cli::Cli() {
       "import", "Import runs found in results trees (their *_metadata.json files) into the history");
   import->add_option("paths", inv_.hist.import_paths, "Results directories to scan (default: --results-dir)");
   add_universal(import);
+
+  // argparse semantics: a scalar option given twice keeps the last value (CLI11 would refuse).
+  for (CLI::App* leaf : {kv_run_, kv_datasize_, list, show, rerun, import}) {
+    for (CLI::Option* o : leaf->get_options()) {
+      if (o->get_expected_max() <= 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    }
+  }
 }
 
 void Cli::add_universal(CLI::App* sub) {

@@ -7,6 +7,7 @@
 
 #include "core/units.hpp"
 #include "model/templates.hpp"
+#include "orchestrator/plan.hpp"
 
 namespace kv::orchestrator {
 
@@ -67,8 +68,8 @@ DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_user
   e.gpu_recommended_gib = std::max(gpu_mem_gb, total_gib * 0.2);
   e.cpu_recommended_gib = std::max(cpu_mem_gb, total_gib * 0.5);
   e.storage_recommended_gib = total_gib * 2.0;
-  e.gpu_rule = fmt::format("max(--gpu-mem-gb {}, 20% of total working set)", gpu_mem_gb);
-  e.cpu_rule = fmt::format("max(--cpu-mem-gb {}, 50% of total working set)", cpu_mem_gb);
+  e.gpu_rule = fmt::format("max(--gpu-mem-gb {}, 20% of total working set)", format_float(gpu_mem_gb));
+  e.cpu_rule = fmt::format("max(--cpu-mem-gb {}, 50% of total working set)", format_float(cpu_mem_gb));
   e.storage_rule = "2x total working set (headroom for multi-turn history and eviction)";
   return e;
 }

@@ -271,7 +271,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
 
 BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime, const Environment& env) {
   BenchmarkResult res;
-  const auto& model = kv::model::ModelTable::builtin().get(inv.kv.model, "--model");
+  const auto table = kv::model::ModelTable::builtin();
+  const auto& model = table.get(inv.kv.model, "--model");
   logger().status("Calculating KV Cache memory requirements...");
   const DatasizeEstimate est = estimate_datasize(model, inv.kv.num_users, inv.kv.gpu_mem_gb, inv.kv.cpu_mem_gb);
   *env.out << est.render();
