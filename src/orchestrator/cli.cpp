@@ -370,11 +370,11 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->check(CLI::IsMember({"posix", "io_uring"}))
       ->group("Engine I/O");
   sub->add_flag("--direct-io", k.direct_io, "Engine uses O_DIRECT for storage-tier files")->group("Engine I/O");
-  sub->add_option("--io-depth", io_depth_raw_, "Engine I/O queue depth (io_uring)")
-      ->check(CLI::Range(1, 65536))
+  sub->add_option("--io-depth", io_depth_raw_, "Engine: chunks of one object in flight (io_uring)")
+      ->check(CLI::Range(1, 4096))
       ->group("Engine I/O");
   sub->add_option("--io-chunk-mib", io_chunk_raw_, "Engine I/O chunk size in MiB")
-      ->check(CLI::Range(1, 4096))
+      ->check(CLI::Range(1, 1024))
       ->group("Engine I/O");
   sub->add_option("--gpu-backend", k.gpu_backend, "Engine GPU tier backend: auto, simulated or none")
       ->check(CLI::IsMember({"auto", "simulated", "none"}))

@@ -1,6 +1,7 @@
 #include "orchestrator/cli_main.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
@@ -30,7 +31,11 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env, std::o
   }
   if (!pr.err.empty()) std::fputs(pr.err.c_str(), stderr);
   if (!pr.ok()) return pr.exit_code;
-  const Invocation& inv = cli.invocation();
+  Invocation inv = cli.invocation();
+  if (const char* d = std::getenv("MLPS_DEBUG"); d && (std::string(d) == "1" || std::string(d) == "true" ||
+                                                       std::string(d) == "True")) {
+    inv.uni.debug = true;  // the reference's MLPS_DEBUG switch
+  }
   logger().configure(inv.uni.stream_log_level, inv.uni.verbose, inv.uni.debug);
   for (const auto& w : pr.warnings) logger().warning("{}", w);
   install_signal_handlers();

@@ -96,7 +96,8 @@ Json key_metrics(const Json& m) {
 
 void log_metrics(const Json& m) {
   auto show = [&](const char* label, const char* key, const char* unit) {
-    if (auto v = num(m, key)) logger().result("{}: {:.2f}{}", label, *v, unit);
+    if (auto it = m.find(key); it != m.end() && it->is_number_integer()) logger().result("{}: {}{}", label, it->get<long long>(), unit);
+    else if (auto v = num(m, key)) logger().result("{}: {:.2f}{}", label, *v, unit);
   };
   if (auto it = m.find("overall_passed"); it != m.end() && it->is_boolean()) {
     logger().status("Benchmark passed: {}", it->get<bool>() ? "True" : "False");

@@ -179,8 +179,18 @@ TEST_F(KvcacheRun, MissingResultsFileStillWritesMetadata) {
 
 TEST_F(KvcacheRun, InterruptForwardsAndRecordsInterrupted) {
   orchtest::ScopedEnv slow("FAKE_KV_SLEEP", "20");
-  std::thread killer([] {
-    std::this_thread::sleep_for(700ms);
+  std::thread killer([&] {
+    // Press "Ctrl-C" once the engine runs (it has written its argv file).
+    for (int i = 0; i < 1000; ++i) {
+      bool started = false;
+      const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
+      if (fs::exists(parent)) {
+        for (const auto& e : fs::directory_iterator(parent)) started = started || fs::exists(e.path() / "fake_argv.txt");
+      }
+      if (started) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    std::this_thread::sleep_for(100ms);
     ::kill(::getpid(), SIGINT);
   });
   const auto t0 = std::chrono::steady_clock::now();

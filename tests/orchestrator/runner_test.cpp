@@ -113,8 +113,10 @@ TEST(Runner, SigtermIsForwardedToTheWholeProcessGroup) {
   auto s = spec_in(t, {"/bin/sh", "-c",
                        "trap 'echo got-term; exit 143' TERM; sleep 30 & echo $! > " + (t.path / "gc.pid").string() +
                            "; while :; do sleep 0.05; done"});
-  std::thread killer([] {
-    std::this_thread::sleep_for(400ms);
+  const auto pid_file = t.path / "gc.pid";
+  std::thread killer([&] {
+    for (int i = 0; i < 500 && !std::filesystem::exists(pid_file); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(100ms);
     ::kill(::getpid(), SIGTERM);
   });
   auto r = run_child(s);
@@ -142,8 +144,10 @@ TEST(Runner, ChildIgnoringSigtermIsKilledAfterTheGracePeriod) {
   clear_received_signal();
   auto s = spec_in(t, {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30"});
   s.grace = 300ms;
-  std::thread killer([] {
-    std::this_thread::sleep_for(300ms);
+  std::thread killer([&] {
+    for (int i = 0; i < 500 && orchtest::slurp(t.path / "out.log").find("ready") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
     ::kill(::getpid(), SIGINT);
   });
   auto r = run_child(s);

@@ -1,0 +1,183 @@
+// mlpstorage end to end with the real binaries: exit codes, the 03-02 what-if command, datasize,
+// a real `kvcache run` of the real engine through a real `mpirun -n 1` (as root with
+// --allow-run-as-root), its result tree and history entry, and Ctrl-C forwarding.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool engine_is_real() {
+  auto r = run({bin("kv-cache"), "--help"});
+  return (r.out + r.err).find("--num-users") != std::string::npos;
+}
+
+bool on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  if (!path) return false;
+  std::string p = path;
+  std::size_t start = 0;
+  while (start <= p.size()) {
+    auto colon = p.find(':', start);
+    fs::path cand = fs::path(p.substr(start, colon == std::string::npos ? std::string::npos : colon - start)) / name;
+    if (::access(cand.c_str(), X_OK) == 0) return true;
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return false;
+}
+
+fs::path only_run_dir(const fs::path& rd, const std::string& model) {
+  const fs::path parent = rd / "kv_cache" / model / "run";
+  if (!fs::exists(parent)) return {};
+  auto it = fs::directory_iterator(parent);
+  return it == fs::directory_iterator() ? fs::path() : it->path();
+}
+
+Json metadata_of(const fs::path& dir) {
+  const std::string dt = dir.filename().string();
+  return Json::parse(kvtest::slurp(dir / ("kv_cache_" + dt + "_metadata.json")));
+}
+
+const std::vector<std::string> kTinyRun = {"kvcache",      "run", "--model", "tiny-1b", "--num-users", "2",
+                                           "--gpu-mem-gb", "0",   "--cpu-mem-gb", "0", "--generation-mode", "none",
+                                           "--allow-run-as-root"};
+
+}  // namespace
+
+TEST(MlpstorageE2E, HelpAndUsageExitCodes) {
+  auto none = run({bin("mlpstorage")});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("kvcache"), std::string::npos);
+  auto program = run({bin("mlpstorage"), "kvcache"});
+  EXPECT_EQ(program.exit_code, 1);
+  EXPECT_NE(program.err.find("datasize"), std::string::npos);
+  auto bad = run({bin("mlpstorage"), "kvcache", "run", "--num-users", "zero"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--num-users"), std::string::npos);
+  auto help = run({bin("mlpstorage"), "kvcache", "run", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--allow-run-as-root"), std::string::npos);
+}
+
+TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {
+  kvtest::TempDir t;
+  const fs::path rd = t.path / "results";
+  auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "host1", "host2", "--num-processes", "4", "--what-if",
+                "--results-dir", rd.string()},
+               {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string(), "MPI_RUN_BIN=mpirun"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string expected =
+      "mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " + bin("kv-cache") + " --model llama3.1-8b ";
+  EXPECT_NE(r.out.find(expected), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(rd));
+}
+
+TEST(MlpstorageE2E, DatasizePrintsEstimates) {
+  kvtest::TempDir t;
+  auto r = run({bin("mlpstorage"), "kvcache", "datasize", "--model", "llama3.1-70b-instruct", "-nu", "70"},
+               {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Per-token cache: 327680 bytes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Recommended tier sizes"), std::string::npos);
+}
+
+TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
+  if (!engine_is_real()) GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
+  if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed (apt-get install openmpi-bin)";
+  kvtest::TempDir t;
+  const fs::path rd = t.path / "results";
+  const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
+  std::vector<std::string> argv = {bin("mlpstorage")};
+  argv.insert(argv.end(), kTinyRun.begin(), kTinyRun.end());
+  for (const char* a : {"--duration", "3", "--results-dir"}) argv.push_back(a);
+  argv.push_back(rd.string());
+  auto r = run(argv, env);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const fs::path dir = only_run_dir(rd, "tiny-1b");
+  ASSERT_FALSE(dir.empty());
+  const std::string dt = dir.filename().string();
+  EXPECT_GT(fs::file_size(dir / ("kvcache_" + dt + ".stdout.log")), 0u);
+  EXPECT_TRUE(fs::exists(dir / ("kvcache_" + dt + ".stderr.log")));
+  Json results = Json::parse(kvtest::slurp(dir / ("kvcache_results_" + dt + ".json")));
+  ASSERT_TRUE(results.contains("summary"));
+  Json md = metadata_of(dir);
+  EXPECT_EQ(md["status"], "success");
+  EXPECT_EQ(md["benchmark_type"], "kv_cache");
+  EXPECT_EQ(md["executed_argv"][0], "mpirun");
+  EXPECT_EQ(md["executed_command"].get<std::string>().rfind("mpirun -n 1 -host 127.0.0.1:1 --bind-to none", 0), 0u);
+  ASSERT_TRUE(md.contains("kvcache_metrics"));
+  EXPECT_TRUE(md["kvcache_metrics"].contains("tier_storage_read_bandwidth_gbps"));
+  EXPECT_EQ(md["kvcache_metrics"]["total_requests"], results["summary"]["total_requests"]);
+  Json cluster = Json::parse(kvtest::slurp(dir / "kv_cache_cluster_info.json"));
+  EXPECT_EQ(cluster["num_hosts"], 1);
+  EXPECT_EQ(md["system_info"]["num_hosts"], 1);
+
+  auto list = run({bin("mlpstorage"), "history", "list"}, env);
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_NE(list.out.find(dir.string()), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("success"), std::string::npos);
+  EXPECT_NE(list.out.find("tiny-1b"), std::string::npos);
+}
+
+TEST(MlpstorageE2E, CtrlCStopsTheEngineAndRecordsInterrupted) {
+  if (!engine_is_real()) GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
+  if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed";
+  kvtest::TempDir t;
+  const fs::path rd = t.path / "results";
+  const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
+  std::vector<std::string> argv = {bin("mlpstorage")};
+  argv.insert(argv.end(), kTinyRun.begin(), kTinyRun.end());
+  for (const char* a : {"--duration", "60", "--results-dir"}) argv.push_back(a);
+  argv.push_back(rd.string());
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) std::_Exit(126);
+    ::putenv(const_cast<char*>(db.c_str()));
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    ::execv(a[0], a.data());
+    std::_Exit(127);
+  }
+  // Wait until the engine is running (its output file exists), then press "Ctrl-C".
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+    fs::path dir = only_run_dir(rd, "tiny-1b");
+    if (!dir.empty() && fs::exists(dir / ("kvcache_" + dir.filename().string() + ".stdout.log")) &&
+        fs::file_size(dir / ("kvcache_" + dir.filename().string() + ".stdout.log")) > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 8);
+  EXPECT_LT(took, 40.0);  // far less than the 60 s duration
+  const fs::path dir = only_run_dir(rd, "tiny-1b");
+  ASSERT_FALSE(dir.empty());
+  Json md = metadata_of(dir);
+  EXPECT_EQ(md["status"], "interrupted");
+  EXPECT_EQ(md["exit_code"], 8);
+}
