@@ -1,0 +1,248 @@
+// kv-cache end to end on tiny-1b in temp dirs: the JSON against the files and bytes really written;
+// the ownership rules across runs; same seed ⇒ same keys and bytes; --max-requests; SIGINT ⇒ exit 8
+// with valid JSON marked interrupted; usage errors exit 2 naming the flag or key.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> base_args(const fs::path& cache, const fs::path& out, int duration = 4,
+                                   const std::string& seed = "7") {
+  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", "6", "--duration", std::to_string(duration),
+          "--gpu-mem-gb", "0", "--cpu-mem-gb", "0", "--generation-mode", "none", "--seed", seed,
+          "--cache-dir", cache.string(), "--output", out.string(), "--quiet"};
+}
+
+json load(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in);
+}
+
+struct NpyFile {
+  std::uint64_t header = 0, payload = 0, shape_elems = 0;
+  bool valid = false;
+};
+
+NpyFile inspect(const fs::path& p) {
+  NpyFile f;
+  std::ifstream in(p, std::ios::binary);
+  char head[10];
+  if (!in.read(head, 10) || std::string(head, 6) != "\x93NUMPY") return f;
+  const auto hlen = static_cast<std::uint8_t>(head[8]) | (static_cast<std::uint8_t>(head[9]) << 8);
+  std::string dict(hlen, '\0');
+  in.read(dict.data(), hlen);
+  f.header = 10 + hlen;
+  f.payload = fs::file_size(p) - f.header;
+  if (dict.find("'descr': '<f2'") == std::string::npos || dict.find("'fortran_order': False") == std::string::npos)
+    return f;
+  auto s = dict.find("'shape': (");
+  if (s == std::string::npos) return f;
+  std::uint64_t prod = 1;
+  std::string nums = dict.substr(s + 10, dict.find(')', s) - s - 10);
+  std::stringstream ss(nums);
+  std::string tok;
+  while (std::getline(ss, tok, ','))
+    if (tok.find_first_of("0123456789") != std::string::npos) prod *= std::stoull(tok);
+  f.shape_elems = prod;
+  f.valid = f.header % 64 == 0 && prod * 2 == f.payload;
+  return f;
+}
+
+std::vector<fs::path> npy_files(const fs::path& dir) {
+  std::vector<fs::path> v;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".npy") v.push_back(e.path());
+  return v;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
+  kvtest::TempDir t;
+  const fs::path cache = t.path / "cache", out = t.path / "r1.json";
+  fs::create_directories(cache);
+  { std::ofstream(cache / "foreign.npy") << "not ours"; }
+
+  auto args = base_args(cache, out);
+  args.push_back("--keep-cache");
+  auto r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("BENCHMARK RESULTS"), std::string::npos);
+  const json j = load(out);
+  const auto& s = j["summary"];
+  const auto& cs = s["cache_stats"];
+  EXPECT_GT(s["total_requests"].get<int>(), 0);
+  EXPECT_EQ(s["total_requests"], j["requests_completed"]);
+  EXPECT_GT(cs["total_read_bytes"].get<double>(), 0);
+  EXPECT_GT(cs["total_write_bytes"].get<double>(), 0);
+  EXPECT_GT(cs["tier_storage_read_bandwidth_gbps"].get<double>(), 0);
+  EXPECT_GT(cs["tier_storage_write_bandwidth_gbps"].get<double>(), 0);
+  EXPECT_TRUE(cs.contains("storage_read_device_p95_ms"));
+  EXPECT_TRUE(cs.contains("storage_write_device_p95_ms"));
+  EXPECT_EQ(cs["gpu_entries"], 0);
+  EXPECT_EQ(cs["cpu_entries"], 0);
+  EXPECT_FALSE(j["interrupted"].get<bool>());
+  EXPECT_EQ(j["end_to_end_latencies"].size(), s["total_requests"].get<std::size_t>());
+
+  // Files on disk == what the JSON says is stored.
+  std::uint64_t payload = 0, ours = 0;
+  for (const auto& p : npy_files(cache)) {
+    if (p.filename() == "foreign.npy") continue;
+    const NpyFile f = inspect(p);
+    EXPECT_TRUE(f.valid) << p;
+    EXPECT_EQ(f.header, 128u) << p;  // the reference layout for these shapes
+    payload += f.payload;
+    ++ours;
+  }
+  EXPECT_EQ(ours, cs["storage_entries"].get<std::uint64_t>());
+  EXPECT_NEAR(static_cast<double>(payload), cs["storage_used_gb"].get<double>() * 1073741824.0, 4096.0);
+  // Everything stored was written (nothing evicted here: unlimited capacity in practice).
+  EXPECT_EQ(cs["storage_evictions"].get<int>(), 0);
+  EXPECT_GT(payload, 0u);
+  EXPECT_EQ(slurp(cache / "foreign.npy"), "not ours");
+  EXPECT_TRUE(fs::exists(cache / ".kv-cache-manifest"));
+
+  // Second run without --keep-cache: removes the first run's files at start, its own at the end,
+  // and never touches the foreign file.
+  const fs::path out2 = t.path / "r2.json";
+  auto r2 = run(base_args(cache, out2, 3));
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  const json j2 = load(out2);
+  EXPECT_EQ(j2["cache_dir"]["stale_files_removed_at_start"].get<std::uint64_t>(), ours);
+  EXPECT_EQ(j2["cache_dir"]["foreign_npy_files_left_untouched"].get<int>(), 1);
+  EXPECT_FALSE(j2["cache_dir"]["kept"].get<bool>());
+  const auto left = npy_files(cache);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].filename(), "foreign.npy");
+  EXPECT_EQ(slurp(cache / "foreign.npy"), "not ours");
+  EXPECT_FALSE(fs::exists(cache / ".kv-cache-manifest"));
+}
+
+TEST(EngineE2E, SameSeedSameKeysAndBytes) {
+  kvtest::TempDir t;
+  std::vector<std::set<std::string>> names(3);
+  for (int i = 0; i < 3; ++i) {
+    auto args = base_args(t.path / ("c" + std::to_string(i)), t.path / ("r" + std::to_string(i) + ".json"), 3,
+                          i == 2 ? "8" : "7");
+    args.push_back("--keep-cache");
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const auto& p : npy_files(t.path / ("c" + std::to_string(i)))) names[static_cast<std::size_t>(i)].insert(p.filename());
+  }
+  // Every user's first request is conversation 0, turn 1, whatever the timing.
+  std::string common;
+  for (const auto& n : names[0])
+    if (names[1].count(n) && n.rfind("conv_user_", 0) == 0) common = n;
+  ASSERT_FALSE(common.empty());
+  EXPECT_EQ(slurp(t.path / "c0" / common), slurp(t.path / "c1" / common));
+  if (names[2].count(common)) {
+    EXPECT_NE(slurp(t.path / "c0" / common), slurp(t.path / "c2" / common));
+  }
+}
+
+TEST(EngineE2E, MaxRequestsStopsEarlyWithExactlyThatMany) {
+  kvtest::TempDir t;
+  auto args = base_args(t.path / "c", t.path / "r.json", 60);
+  args.insert(args.end(), {"--max-requests", "3"});
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(40));
+  const json j = load(t.path / "r.json");
+  EXPECT_EQ(j["summary"]["total_requests"].get<int>(), 3);
+  EXPECT_EQ(j["stop_reason"], "max_requests");
+}
+
+TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
+  kvtest::TempDir t;
+  auto args = base_args(t.path / "c", t.path / "r.json", 4);
+  args.insert(args.end(), {"--gpu-backend", "simulated", "--gpu-mem-gb", "0.1", "--cpu-mem-gb", "0.2"});
+  // later flags win: replaces the earlier --gpu-mem-gb 0 / --cpu-mem-gb 0
+  auto r = run(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = load(t.path / "r.json");
+  const auto& cs = j["summary"]["cache_stats"];
+  EXPECT_GT(cs["tier_gpu_kv_bytes_written_gb"].get<double>(), 0);
+  EXPECT_GT(cs["tier_cpu_kv_bytes_written_gb"].get<double>() + cs["tier_storage_kv_bytes_written_gb"].get<double>(), 0);
+  EXPECT_TRUE(j["config"]["gpu_tier"].get<bool>());
+  EXPECT_EQ(j["config"]["gpu_backend"], "simulated");
+}
+
+TEST(EngineE2E, SigintStopsWritesInterruptedResultsAndExits8) {
+  kvtest::TempDir t;
+  const fs::path out = t.path / "r.json";
+  auto args = base_args(t.path / "c", out, 60);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    FILE* o = std::freopen((t.path / "out.txt").c_str(), "w", stdout);
+    FILE* e = std::freopen((t.path / "err.txt").c_str(), "w", stderr);
+    if (!o || !e) std::_Exit(126);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const auto t0 = std::chrono::steady_clock::now();
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(15));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 8) << kvtest::slurp(t.path / "err.txt");
+  const json j = load(out);  // valid JSON
+  EXPECT_TRUE(j["interrupted"].get<bool>());
+  EXPECT_EQ(j["stop_reason"], "signal");
+  EXPECT_LT(j["summary"]["elapsed_time"].get<double>(), 10.0);
+  EXPECT_TRUE(j["summary"].contains("cache_stats"));
+}
+
+TEST(EngineE2E, UsageErrorsExitTwoNamingTheProblem) {
+  kvtest::TempDir t;
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  { std::ofstream(t.path / "bad.yaml") << "eviction:\n  target_usage_ratio: high\n"; }
+  const std::vector<Case> cases = {
+      {{"--num-users", "0"}, "--num-users: must be between 1 and 100000"},
+      {{"--enable-latency-tracing"}, "--enable-latency-tracing: out of scope"},
+      {{"--cache-dir", "/etc/kv"}, "--cache-dir: refusing"},
+      {{"--model", "nope"}, "--model: unknown model 'nope'"},
+      {{"--prefill-only", "--decode-only"}, "mutually exclusive"},
+      {{"--config", (t.path / "bad.yaml").string()}, "--config: eviction.target_usage_ratio: expected a number"},
+      {{"--cpu-mem-gb", "131072", "--cache-dir", (t.path / "c").string()}, "--cpu-mem-gb"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv{bin("kv-cache")};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    auto r = run(argv);
+    EXPECT_EQ(r.exit_code, 2) << c.needle << ": " << r.err;
+    EXPECT_NE(r.err.find(c.needle), std::string::npos) << r.err;
+  }
+  auto missing = run({bin("kv-cache"), "--config", (t.path / "none.yaml").string()});
+  EXPECT_EQ(missing.exit_code, 3) << missing.err;
+}
