@@ -449,23 +449,23 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
     return usage_error(e.what());
   }
 
-  auto program_help = [&](CLI::App* program) {
+  // A program without a command: its help (app help() delegates to the selected program), exit 1.
+  auto program_help = [&] {
     ParseResult r;
     r.kind = ParseResult::Kind::kExit;
     r.exit_code = to_int(ExitCode::kGeneralError);
-    r.err = app_->help();  // delegates to the selected program
-    (void)program;
+    r.err = app_->help();
     return r;
   };
   if (kvcache_->parsed()) {
     inv_.program = "kvcache";
     if (kv_run_->parsed()) leaf_ = kv_run_;
     else if (kv_datasize_->parsed()) leaf_ = kv_datasize_;
-    else return program_help(kvcache_);
+    else return program_help();
   } else if (history_->parsed()) {
     inv_.program = "history";
     auto subs = history_->get_subcommands();
-    if (subs.empty()) return program_help(history_);
+    if (subs.empty()) return program_help();
     leaf_ = subs.front();
   } else {
     res.kind = ParseResult::Kind::kExit;

@@ -132,15 +132,12 @@ int history_command(const Invocation& inv, const Environment& env) {
   if (inv.command == "import") {
     std::vector<std::string> paths = h.import_paths;
     if (paths.empty()) paths.push_back(inv.uni.results_dir);
-    int total = 0;
     for (const auto& p : paths) {
       auto r = db.import_tree(p);
       for (const auto& err : r.errors) logger().warning("skipped {}", err);
       out << "Imported " << r.imported << " run" << (r.imported == 1 ? "" : "s") << " from " << p << " ("
           << r.skipped << " already known)\n";
-      total += r.imported;
     }
-    (void)total;
     return 0;
   }
   throw Error(ExitCode::kInvalidArguments, "history: unknown command '" + inv.command + "'");

@@ -109,54 +109,76 @@ TEST_F(MpiExec, UsesMpiexec) {
 
 // 9./10. Cluster information is collected for `run` (system_info + kv_cache_cluster_info.json) and
 // not for `datasize`.
-TEST(MpiExecCluster, CollectedForRunNotForDatasize) {
+namespace {
+struct ClusterRun {
   orchtest::TempDir t;
-  orchtest::ScopedEnv db("MLPSTORAGE_HISTORY_DB", (t.path / "h.db").string());
-  const auto fake = orchtest::make_fake_engine(t.path);
+  orchtest::ScopedEnv db{"MLPSTORAGE_HISTORY_DB", (t.path / "h.db").string()};
   std::ostringstream out;
   Environment env;
-  env.out = &out;
-  env.child_stdout_fd = env.child_stderr_fd = -1;
-  const std::string rd = (t.path / "results").string();
-  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "run", "--exec-type", "docker", "--kvcache-bin-path", fake.string(), "-rd",
-                     rd, "--duration", "1"},
-                    env),
-            0);
-  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "datasize", "-rd", rd}, env), 0);
-  int runs = 0, datasizes = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(rd)) {
-    const std::string name = e.path().filename().string();
-    if (!name.ends_with("_metadata.json")) continue;
-    auto md = nlohmann::json::parse(orchtest::slurp(e.path()));
-    const bool cluster_file = std::filesystem::exists(e.path().parent_path() / "kv_cache_cluster_info.json");
-    if (md["command"] == "run") {
-      ++runs;
-      ASSERT_TRUE(md["system_info"].is_object());
-      EXPECT_EQ(md["system_info"]["num_hosts"], 1);
-      EXPECT_GT(md["system_info"]["total_memory_bytes"].get<std::uint64_t>(), 0u);
-      EXPECT_TRUE(cluster_file);
-    } else {
-      ++datasizes;
-      EXPECT_TRUE(md["system_info"].is_null());
-      EXPECT_FALSE(cluster_file);
-    }
+  std::string rd = (t.path / "results").string();
+  ClusterRun() {
+    env.out = &out;
+    env.child_stdout_fd = env.child_stderr_fd = -1;
   }
-  EXPECT_EQ(runs, 1);
-  EXPECT_EQ(datasizes, 1);
+  // The metadata of the only run of `command`, and whether its dir has kv_cache_cluster_info.json.
+  std::pair<nlohmann::json, bool> only(const std::string& command) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(rd)) {
+      if (!e.path().filename().string().ends_with("_metadata.json")) continue;
+      auto md = nlohmann::json::parse(orchtest::slurp(e.path()));
+      if (md["command"] == command) {
+        return {md, std::filesystem::exists(e.path().parent_path() / "kv_cache_cluster_info.json")};
+      }
+    }
+    ADD_FAILURE() << "no " << command << " metadata";
+    return {};
+  }
+};
+}  // namespace
+
+TEST(MpiExecCluster, CollectedForRunCommand) {
+  ClusterRun c;
+  const auto fake = orchtest::make_fake_engine(c.t.path);
+  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "run", "--exec-type", "docker", "--kvcache-bin-path", fake.string(),
+                     "-rd", c.rd, "--duration", "1"},
+                    c.env),
+            0);
+  auto [md, cluster_file] = c.only("run");
+  ASSERT_TRUE(md["system_info"].is_object());
+  EXPECT_EQ(md["system_info"]["num_hosts"], 1);
+  EXPECT_GT(md["system_info"]["total_memory_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_TRUE(cluster_file);
+}
+
+TEST(MpiExecCluster, NotCollectedForDatasizeCommand) {
+  ClusterRun c;
+  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "datasize", "-rd", c.rd}, c.env), 0);
+  auto [md, cluster_file] = c.only("datasize");
+  EXPECT_TRUE(md["system_info"].is_null());
+  EXPECT_FALSE(cluster_file);
 }
 
 // 11./12. num_processes is stored from the arguments, and null when not given.
-TEST_F(MpiExec, NumProcessesStoredOrNull) {
-  auto with = parse({"kvcache", "run", "--hosts", "a", "b", "-np", "4"});
-  auto without = parse({"kvcache", "run", "--hosts", "a", "b"});
+namespace {
+Json metadata_for(const std::vector<std::string>& args, const PlanEnv& env) {
+  auto p = parse(args);
+  EXPECT_TRUE(p.r.ok()) << p.r.err;
   RunRecord rec;
   rec.status = "success";
-  const Verification v;
-  auto md_with = build_run_metadata(with.inv(), build_run_plan(with.inv(), "20260124_120000", env), v, rec);
-  auto md_without = build_run_metadata(without.inv(), build_run_plan(without.inv(), "20260124_120000", env), v, rec);
-  EXPECT_EQ(md_with["num_processes"], 4);
-  EXPECT_TRUE(md_without["num_processes"].is_null());
-  EXPECT_EQ(md_without["num_ranks"], 2);  // what was launched: one per host
+  return build_run_metadata(p.inv(), build_run_plan(p.inv(), "20260124_120000", env), Verification{}, rec);
+}
+}  // namespace
+
+TEST_F(MpiExec, NumProcessesStoredFromArgs) {
+  auto md = metadata_for({"kvcache", "run", "--hosts", "a", "b", "-np", "4"}, env);
+  EXPECT_EQ(md["num_processes"], 4);
+  EXPECT_EQ(md["num_ranks"], 4);
+}
+
+TEST_F(MpiExec, NumProcessesNullWhenNotProvided) {
+  auto md = metadata_for({"kvcache", "run", "--hosts", "a", "b"}, env);
+  ASSERT_TRUE(md.contains("num_processes"));
+  EXPECT_TRUE(md["num_processes"].is_null());
+  EXPECT_EQ(md["num_ranks"], 2);  // what was launched: one per host
 }
 
 // ---- §4 prefix rules ----
