@@ -190,6 +190,30 @@ TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
   EXPECT_EQ(j["config"]["gpu_backend"], "simulated");
 }
 
+TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
+  kvtest::TempDir t;
+  auto d = base_args(t.path / "d", t.path / "d.json", 3);
+  d.insert(d.end(), {"--num-users", "1", "--decode-only"});
+  auto r = run(d);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = load(t.path / "d.json");
+  const auto& dc = j["summary"]["cache_stats"];
+  EXPECT_EQ(dc["total_write_bytes"].get<double>(), 0);  // pre-population is before the measured window
+  EXPECT_EQ(dc["write_iops"].get<int>(), 0);
+  EXPECT_GT(dc["total_read_bytes"].get<double>(), 0);
+  EXPECT_GE(dc["storage_entries"].get<int>(), 10);  // 1 user × 10 pre-populated entries
+
+  auto p = base_args(t.path / "p", t.path / "p.json", 3);
+  p.insert(p.end(), {"--prefill-only", "--disable-multi-turn", "--disable-prefix-caching"});
+  r = run(p);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = load(t.path / "p.json");
+  const auto& pc = j["summary"]["cache_stats"];
+  EXPECT_EQ(pc["total_read_bytes"].get<double>(), 0);
+  EXPECT_EQ(pc["cache_hits"].get<int>() + pc["cache_misses"].get<int>(), 0);
+  EXPECT_GT(pc["total_write_bytes"].get<double>(), 0);
+}
+
 TEST(EngineE2E, SigintStopsWritesInterruptedResultsAndExits8) {
   kvtest::TempDir t;
   const fs::path out = t.path / "r.json";
