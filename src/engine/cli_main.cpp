@@ -1,9 +1,14 @@
 #include "engine/cli_main.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "dist/context.hpp"
+#include "engine/distributed.hpp"
 #include "engine/flags.hpp"
 #include "engine/runner.hpp"
 #include "engine/yaml_config.hpp"
@@ -34,22 +39,50 @@ int run_cli(int argc, char** argv) {
   plan.model = table.get(cfg.model, "--model");
   plan.config = cfg;
   plan.yaml = yaml;
+  if (DistributedRun* rank = DistributedRun::current()) rank->prepare(plan);  // MPI: seed, cache subdir
   return run_benchmark(plan);
 }
 
-}  // namespace
 
-int cli_main(int argc, char** argv) {
+int run_cli_caught(int argc, char** argv, std::string& error) {
   try {
     return run_cli(argc, argv);
   } catch (const Error& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "kv-cache: %s\n", e.describe().c_str());
+    error = e.what();
     return to_int(e.code());
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "kv-cache: error: %s\n", e.what());
+    error = e.what();
     return to_int(ExitCode::kFailure);
+  }
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  // MPI only when a launcher started more than one rank: then this process is one client of a
+  // multi-client run (engine/distributed.hpp). A plain process, or `mpirun -n 1`, runs as before.
+  std::string error;
+  if (DistributedRun::launcher_world_size() <= 1) return run_cli_caught(argc, argv, error);
+  std::unique_ptr<DistributedRun> rank;
+  try {
+    dist::RankContext& ctx = dist::RankContext::init(&argc, &argv);
+    if (ctx.size() > 1) rank = std::make_unique<DistributedRun>(ctx);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "kv-cache: %s\n", e.describe().c_str());
+    return to_int(e.code());
+  }
+  const int code = run_cli_caught(argc, argv, error);
+  if (!rank) return code;
+  try {
+    return rank->conclude(code, error);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kv-cache: error: %s\n", e.what());
+    std::fflush(nullptr);
+    std::_Exit(code != 0 ? code : to_int(ExitCode::kFailure));
   }
 }
 

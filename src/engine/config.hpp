@@ -68,6 +68,9 @@ struct EngineConfig {
   int max_inflight_mib = 0;
   bool probe = false;
   bool probe_device = false;
+  // MPI multi-client runs (engine/distributed.hpp)
+  bool per_rank_output = false;
+  double rank_timeout = 0;  // seconds a rank waits for its peers at a synchronisation point
 
   // Flags given on the command line (canonical names, e.g. "--num-users").
   std::set<std::string> given;

@@ -39,7 +39,9 @@ std::vector<FlagSpec> build_table() {
   t.push_back(flag("--model", K::kString, "llama3.1-8b", R,
                    "Model key (see the model table; --config model_configs may add models).", &C::model));
   t.push_back(flag("--num-users", K::kInt, "100", R,
-                   "Simulated users (open-loop arrivals); workers = min(users, 500).", &C::num_users, 1,
+                   "Simulated users (open-loop arrivals); workers = min(users, 500). Under MPI: users per "
+                   "rank (MLPerf counts users per client).",
+                   &C::num_users, 1,
                    100000));
   t.push_back(flag("--duration", K::kInt, "60", R, "Measured run length.", &C::duration, 1, 86400, {}, "s"));
   t.push_back(flag("--gpu-mem-gb", K::kFloat, "16", R,
@@ -146,6 +148,12 @@ std::vector<FlagSpec> build_table() {
                    "Probe the cache directory's device before the run; results get device_probe.", &C::probe));
   t.push_back(flag("--probe-device", K::kBool, "false", O, "Only probe the cache directory's device, print, exit.",
                    &C::probe_device));
+  t.push_back(flag("--per-rank-output", K::kBool, "false", O,
+                   "MPI runs: rank 0 also writes each rank's own results as <output stem>_rank<r>.json.",
+                   &C::per_rank_output));
+  t.push_back(flag("--rank-timeout", K::kFloat, "300", O,
+                   "MPI runs: longest wait for the other ranks at start-up, set-up and the results gather.",
+                   &C::rank_timeout, 1, 86400, {}, "s"));
   return t;
 }
 

@@ -368,6 +368,10 @@ ojson build_results(const RunData& d) {
   h["storage_read_host"] = histogram_json(d.storage_read_host_s);
   h["storage_write_host"] = histogram_json(d.storage_write_host_s);
   h["demotion"] = histogram_json(d.demotion_s);
+  for (int i = 0; i < workload::kNumQos; ++i)  // per QoS class end-to-end, so ranks pool qos_metrics
+    if (!d.qos_e2e_s[static_cast<std::size_t>(i)].empty())
+      h[std::string("qos_") + workload::qos_name(static_cast<workload::QosLevel>(i))] =
+          histogram_json(d.qos_e2e_s[static_cast<std::size_t>(i)]);
   j["latency_histograms"] = std::move(h);
   return j;
 }

@@ -64,6 +64,7 @@ void install_signals() {
   sa.sa_flags = 0;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGUSR1, &sa, nullptr);  // graceful stop that mpirun forwards to every rank
 }
 
 class CacheStore final : public workload::KvStore {
@@ -332,8 +333,10 @@ int run_benchmark(const RunPlan& plan) {
   d.io.fallbacks = choice.fallbacks;
   io::StorageBackend* raw_backend = choice.backend.get();
 
-  const std::uint64_t storage_limit =
+  std::uint64_t storage_limit =
       c.storage_capacity_gb > 0 ? gib_to_bytes(c.storage_capacity_gb) : auto_storage_capacity(dir->path());
+  if (c.storage_capacity_gb <= 0 && plan.hooks && storage_limit != cache::kUnlimited)
+    storage_limit /= std::max(1u, plan.hooks->capacity_sharers());  // MPI ranks on the same filesystem
   d.storage_capacity_bytes = storage_limit == cache::kUnlimited ? 0 : storage_limit;
 
   // ---- cache ----
@@ -430,6 +433,7 @@ int run_benchmark(const RunPlan& plan) {
   auto done_cv = std::make_unique<std::condition_variable>();
   auto done_count = std::make_unique<std::atomic<unsigned>>(0);
   auto workers = std::make_unique<std::vector<std::thread>>();
+  if (plan.hooks) plan.hooks->before_window([] { return g_signal != 0; });  // MPI: aligned start
   const std::int64_t t0 = kv::mono_ns();
   series->start(t0);
   for (unsigned w = 0; w < d.workers && g_signal == 0; ++w) {
@@ -473,6 +477,7 @@ int run_benchmark(const RunPlan& plan) {
     const std::int64_t now = kv::mono_ns();
     if (now >= deadline) break;
     if (status.due(now) || now - t0 < 100'000'000) status.tick(now, t0, recorder->completed(), cache.stats());
+    if (plan.hooks) plan.hooks->tick(now, t0, recorder->completed());
     stop->wait_for(std::chrono::nanoseconds(std::min<std::int64_t>(deadline - now, 50'000'000)));
   }
   const auto [stop_ns, stop_reason] = recorder->stop_now(reason);
@@ -537,10 +542,12 @@ int run_benchmark(const RunPlan& plan) {
     log::debug("cleanup done after {:.3f} s ({} files removed)", (kv::mono_ns() - stop_ns) * 1e-9, cleanup.removed);
 
     const nlohmann::ordered_json results = build_results(d);
-    kv::fs::atomic_write(out, results.dump(4) + "\n");
-    log::debug("results written after {:.3f} s", (kv::mono_ns() - stop_ns) * 1e-9);
-    std::fputs(results_text(results, d).c_str(), stdout);
-    std::fprintf(stdout, "Results written to %s\n", out.string().c_str());
+    if (!plan.hooks) {
+      kv::fs::atomic_write(out, results.dump(4) + "\n");
+      log::debug("results written after {:.3f} s", (kv::mono_ns() - stop_ns) * 1e-9);
+      std::fputs(results_text(results, d).c_str(), stdout);
+      std::fprintf(stdout, "Results written to %s\n", out.string().c_str());
+    }
     if (cleanup.kept) std::fprintf(stdout, "Cache files kept in %s (--keep-cache)\n", d.cache_dir.c_str());
     std::fflush(stdout);
 
@@ -551,7 +558,8 @@ int run_benchmark(const RunPlan& plan) {
                  d.failure_examples.empty() ? "?" : d.failure_examples[0]);
       code = to_int(ExitCode::kFailure);
     }
-  return code;
+    if (plan.hooks) code = plan.hooks->on_results(results, d, code);  // MPI: rank 0 writes the merged JSON
+    return code;
   };
   if (all_done) return finish_run();
   // Workers still hold references into this frame: never return or unwind from here.

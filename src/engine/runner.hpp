@@ -11,6 +11,7 @@
 #include <string>
 
 #include "engine/config.hpp"
+#include "engine/run_hooks.hpp"
 #include "engine/yaml_config.hpp"
 #include "model/model.hpp"
 
@@ -20,6 +21,7 @@ struct RunPlan {
   EngineConfig config;
   YamlSettings yaml;
   model::ModelConfig model;
+  RunHooks* hooks = nullptr;  // MPI multi-client run (engine/distributed.hpp); null = single process
 };
 
 // Returns the process exit code (0, 6 when nothing completed and operations failed, 8 when

@@ -1,0 +1,65 @@
+// One rank of a multi-client MPI run (issue #8; docs/distributed.md). cli_main creates a
+// DistributedRun when the launcher started more than one rank; a single process (or `mpirun -n 1`)
+// never sees this code. The ranks talk only through a dist::Mailbox (non-blocking point-to-point
+// messages with deadlines), so a dead, hung or failing rank can never make another wait forever.
+//
+// Protocol (rank 0 coordinates; every wait has a deadline and also ends on a stop signal):
+//   hello   r→0  host, pid, filesystem id and free bytes of the cache location, host facts (§5.3)
+//   plan    0→r  ranks sharing this rank's filesystem on its host, base seed; or abort + reason
+//   ready   r→0  set-up done (pre-population, preconditioning)
+//   go      0→r  every rank is ready: the measured window starts now (or: cancelled + reason)
+//   hb      r→0  heartbeat every second during the window (elapsed, completed requests)
+//   result  r→0  the rank's results JSON and exit code        failed  r→0  an error + reason
+//   done    0→r  rank 0 wrote --output; ranks may finalise
+// Per rank: seed = base seed + rank (base: --seed, else drawn by rank 0); cache directory
+// `<--cache-dir>/rank_<r>/`; automatic storage capacity = 95 % of the free space / the number of
+// ranks on the same host and filesystem; --num-users users per rank. Only rank 0 writes --output
+// (one merged results JSON, engine/results_merge.hpp); --per-rank-output adds <stem>_rank<r>.json.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "dist/context.hpp"
+#include "engine/run_hooks.hpp"
+#include "engine/runner.hpp"
+
+namespace kv::engine {
+
+class DistributedRun final : public RunHooks {
+ public:
+  // Collective (creates the mailbox): every rank constructs it right after RankContext::init().
+  explicit DistributedRun(dist::RankContext& ctx);
+  ~DistributedRun() override;
+  DistributedRun(const DistributedRun&) = delete;
+  DistributedRun& operator=(const DistributedRun&) = delete;
+
+  // The active instance (nullptr in a single-process run).
+  static DistributedRun* current();
+  // Ranks the launcher started, from its environment (OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS;
+  // 2 when only a rank variable is set, so MPI decides; 1 without a launcher or with KV_DIST_NO_MPI).
+  // MPI is initialised only when this is > 1, so `mpirun -n 1` runs exactly like a plain process.
+  static int launcher_world_size();
+
+  // Start-up exchange, then adjusts `plan` for this rank and sets plan.hooks. Throws kv::Error
+  // when the job must not run (another rank failed before set-up).
+  void prepare(RunPlan& plan);
+
+  unsigned capacity_sharers() const override;
+  void before_window(const std::function<bool()>& interrupted) override;
+  void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed) override;
+  int on_results(const nlohmann::ordered_json& results, const RunData& d, int code) override;
+
+  // Ends this rank's part: reports `error` (non-empty when the run threw) to rank 0, completes the
+  // protocol, finalises MPI and returns the exit code. When a peer is missing it exits the process
+  // without MPI_Finalize instead (the launcher then ends the job).
+  int conclude(int code, const std::string& error);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_;
+};
+
+}  // namespace kv::engine
