@@ -105,17 +105,28 @@ std::optional<std::string> read_text(const std::filesystem::path& p, std::string
   return ss.str();
 }
 
-const char* const kDiskFields[] = {
-    "reads_completed",  "reads_merged",    "sectors_read",       "time_reading_ms",
-    "writes_completed", "writes_merged",   "sectors_written",    "time_writing_ms",
-    "ios_in_progress",  "time_doing_ios_ms", "weighted_time_doing_ios_ms",
-    "discards_completed", "discards_merged", "sectors_discarded", "time_discarding_ms",
-    "flush_requests_completed", "time_flushing_ms"};
+const char* const kDiskFields[] = {"reads_completed",
+                                   "reads_merged",
+                                   "sectors_read",
+                                   "time_reading_ms",
+                                   "writes_completed",
+                                   "writes_merged",
+                                   "sectors_written",
+                                   "time_writing_ms",
+                                   "ios_in_progress",
+                                   "time_doing_ios_ms",
+                                   "weighted_time_doing_ios_ms",
+                                   "discards_completed",
+                                   "discards_merged",
+                                   "sectors_discarded",
+                                   "time_discarding_ms",
+                                   "flush_requests_completed",
+                                   "time_flushing_ms"};
 
-const char* const kNetFields[] = {"rx_bytes",   "rx_packets", "rx_errors",     "rx_dropped",
-                                  "rx_fifo",    "rx_frame",   "rx_compressed", "rx_multicast",
-                                  "tx_bytes",   "tx_packets", "tx_errors",     "tx_dropped",
-                                  "tx_fifo",    "tx_collisions", "tx_carrier", "tx_compressed"};
+const char* const kNetFields[] = {"rx_bytes", "rx_packets",    "rx_errors",     "rx_dropped",
+                                  "rx_fifo",  "rx_frame",      "rx_compressed", "rx_multicast",
+                                  "tx_bytes", "tx_packets",    "tx_errors",     "tx_dropped",
+                                  "tx_fifo",  "tx_collisions", "tx_carrier",    "tx_compressed"};
 
 }  // namespace
 
@@ -216,7 +227,8 @@ std::map<std::string, std::string> parse_os_release(std::string_view text) {
     if (eq == std::string_view::npos) continue;
     auto key = trim(t.substr(0, eq));
     auto val = trim(t.substr(eq + 1));
-    if (val.size() >= 2 && (val.front() == '"' || val.front() == '\'') && val.back() == val.front()) {
+    if (val.size() >= 2 && (val.front() == '"' || val.front() == '\'') &&
+        val.back() == val.front()) {
       val = val.substr(1, val.size() - 2);
     }
     out[std::string(key)] = std::string(val);
@@ -267,7 +279,8 @@ HostInfo HostInfo::from_json(const Json& j) {
   h.collection_timestamp = j.value("collection_timestamp", std::string());
   if (auto it = j.find("meminfo"); it != j.end() && it->is_object()) {
     for (auto m = it->begin(); m != it->end(); ++m) {
-      if (m->is_number_unsigned() || m->is_number_integer()) h.meminfo_kb[m.key()] = m->get<std::uint64_t>();
+      if (m->is_number_unsigned() || m->is_number_integer())
+        h.meminfo_kb[m.key()] = m->get<std::uint64_t>();
     }
   }
   if (auto it = j.find("cpuinfo"); it != j.end() && it->is_array()) h.cpuinfo = *it;
@@ -275,7 +288,8 @@ HostInfo HostInfo::from_json(const Json& j) {
   if (auto it = j.find("netdev"); it != j.end() && it->is_array()) h.netdev = *it;
   h.version = j.value("version", std::string());
   if (auto it = j.find("loadavg"); it != j.end() && it->is_object()) h.loadavg = *it;
-  if (auto it = j.find("uptime_seconds"); it != j.end() && it->is_number()) h.uptime_seconds = it->get<double>();
+  if (auto it = j.find("uptime_seconds"); it != j.end() && it->is_number())
+    h.uptime_seconds = it->get<double>();
   if (auto it = j.find("os_release"); it != j.end() && it->is_object()) {
     for (auto m = it->begin(); m != it->end(); ++m) {
       if (m->is_string()) h.os_release[m.key()] = m->get<std::string>();
@@ -287,7 +301,8 @@ HostInfo HostInfo::from_json(const Json& j) {
       h.errors[m.key()] = m->is_string() ? m->get<std::string>() : m->dump();
     }
   }
-  if (auto it = j.find("mpi_rank"); it != j.end() && it->is_number_integer()) h.mpi_rank = it->get<int>();
+  if (auto it = j.find("mpi_rank"); it != j.end() && it->is_number_integer())
+    h.mpi_rank = it->get<int>();
   return h;
 }
 
@@ -306,22 +321,38 @@ HostInfo collect_local_host(const std::filesystem::path& proc_root,
   if (::uname(&u) == 0) h.machine = u.machine;
 
   std::string err;
-  if (auto t = read_text(proc_root / "meminfo", err)) h.meminfo_kb = parse_meminfo(*t);
-  else h.errors["meminfo"] = err;
-  if (auto t = read_text(proc_root / "cpuinfo", err)) h.cpuinfo = parse_cpuinfo(*t);
-  else h.errors["cpuinfo"] = err;
-  if (auto t = read_text(proc_root / "diskstats", err)) h.diskstats = parse_diskstats(*t);
-  else h.errors["diskstats"] = err;
-  if (auto t = read_text(proc_root / "net" / "dev", err)) h.netdev = parse_netdev(*t);
-  else h.errors["netdev"] = err;
-  if (auto t = read_text(proc_root / "version", err)) h.version = std::string(trim(*t));
-  else h.errors["version"] = err;
-  if (auto t = read_text(proc_root / "loadavg", err)) h.loadavg = parse_loadavg(*t);
-  else h.errors["loadavg"] = err;
-  if (auto t = read_text(proc_root / "uptime", err)) h.uptime_seconds = parse_uptime(*t);
-  else h.errors["uptime"] = err;
-  if (auto t = read_text(os_release_path, err)) h.os_release = parse_os_release(*t);
-  else h.errors["os_release"] = err;
+  if (auto t = read_text(proc_root / "meminfo", err))
+    h.meminfo_kb = parse_meminfo(*t);
+  else
+    h.errors["meminfo"] = err;
+  if (auto t = read_text(proc_root / "cpuinfo", err))
+    h.cpuinfo = parse_cpuinfo(*t);
+  else
+    h.errors["cpuinfo"] = err;
+  if (auto t = read_text(proc_root / "diskstats", err))
+    h.diskstats = parse_diskstats(*t);
+  else
+    h.errors["diskstats"] = err;
+  if (auto t = read_text(proc_root / "net" / "dev", err))
+    h.netdev = parse_netdev(*t);
+  else
+    h.errors["netdev"] = err;
+  if (auto t = read_text(proc_root / "version", err))
+    h.version = std::string(trim(*t));
+  else
+    h.errors["version"] = err;
+  if (auto t = read_text(proc_root / "loadavg", err))
+    h.loadavg = parse_loadavg(*t);
+  else
+    h.errors["loadavg"] = err;
+  if (auto t = read_text(proc_root / "uptime", err))
+    h.uptime_seconds = parse_uptime(*t);
+  else
+    h.errors["uptime"] = err;
+  if (auto t = read_text(os_release_path, err))
+    h.os_release = parse_os_release(*t);
+  else
+    h.errors["os_release"] = err;
   return h;
 }
 
@@ -403,8 +434,8 @@ std::uint64_t kb(const HostInfo& h, const char* key) {
 }
 
 Json host_memory(const HostInfo& h) {
-  const std::uint64_t total = kb(h, "MemTotal"), free = kb(h, "MemFree"), buffers = kb(h, "Buffers"),
-                      cached = kb(h, "Cached");
+  const std::uint64_t total = kb(h, "MemTotal"), free = kb(h, "MemFree"),
+                      buffers = kb(h, "Buffers"), cached = kb(h, "Cached");
   const std::uint64_t sub = free + buffers + cached;
   Json m = Json::object();
   m["total"] = total;
@@ -458,8 +489,10 @@ Json normalise(const std::vector<HostInfo>& hosts, const std::string& collection
       std::string out = std::string("load_average_") + (k + 5);
       sys[out] = h.loadavg.contains(k) ? h.loadavg[k] : Json(nullptr);
     }
-    sys["running_processes"] = h.loadavg.contains("running_processes") ? h.loadavg["running_processes"] : Json(nullptr);
-    sys["total_processes"] = h.loadavg.contains("total_processes") ? h.loadavg["total_processes"] : Json(nullptr);
+    sys["running_processes"] =
+        h.loadavg.contains("running_processes") ? h.loadavg["running_processes"] : Json(nullptr);
+    sys["total_processes"] =
+        h.loadavg.contains("total_processes") ? h.loadavg["total_processes"] : Json(nullptr);
     hj["system"] = std::move(sys);
     if (!h.errors.empty()) {
       Json e = Json::object();
@@ -478,12 +511,14 @@ Json normalise(const std::vector<HostInfo>& hosts, const std::string& collection
 
   std::vector<std::string> issues;
   if (hosts.size() >= 2) {
-    if (min_mem > 0 && static_cast<double>(max_mem - min_mem) / static_cast<double>(min_mem) > 0.10) {
-      issues.push_back("Memory varies by " +
-                       std::to_string(static_cast<int>(std::lround(
-                           100.0 * static_cast<double>(max_mem - min_mem) / static_cast<double>(min_mem)))) +
-                       "% across hosts (min " + std::to_string(min_mem) + " bytes, max " +
-                       std::to_string(max_mem) + " bytes)");
+    if (min_mem > 0 &&
+        static_cast<double>(max_mem - min_mem) / static_cast<double>(min_mem) > 0.10) {
+      issues.push_back(
+          "Memory varies by " +
+          std::to_string(static_cast<int>(std::lround(
+              100.0 * static_cast<double>(max_mem - min_mem) / static_cast<double>(min_mem)))) +
+          "% across hosts (min " + std::to_string(min_mem) + " bytes, max " +
+          std::to_string(max_mem) + " bytes)");
     }
     if (std::adjacent_find(cores_per_host.begin(), cores_per_host.end(), std::not_equal_to<>()) !=
         cores_per_host.end()) {
@@ -498,7 +533,8 @@ Json normalise(const std::vector<HostInfo>& hosts, const std::string& collection
       for (const auto& h : hosts) values.insert(get(h));
       if (values.size() > 1) {
         std::string s = std::string(what) + " differ:";
-        for (std::size_t i = 0; i < hosts.size(); ++i) s += (i ? ", " : " ") + names[i] + "=" + get(hosts[i]);
+        for (std::size_t i = 0; i < hosts.size(); ++i)
+          s += (i ? ", " : " ") + names[i] + "=" + get(hosts[i]);
         issues.push_back(s);
       }
     };

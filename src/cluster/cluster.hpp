@@ -10,11 +10,10 @@
 // unreadable sources never throw: the failure is recorded in HostInfo::errors.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,7 +73,7 @@ HostInfo collect_local_host(const std::filesystem::path& proc_root = "/proc",
 // Consistency checks (memory spread > 10 %, differing core counts, OS VERSION_ID, kernel) run
 // only with two or more hosts.
 Json normalise(const std::vector<HostInfo>& hosts, const std::string& collection_method,
-                         const std::vector<std::string>& requested_hosts = {});
+               const std::vector<std::string>& requested_hosts = {});
 
 // Convenience for `mlpstorage kvcache run` today: normalise({collect_local_host()}, "local", …).
 Json local_cluster_info(const std::vector<std::string>& requested_hosts = {});

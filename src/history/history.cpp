@@ -25,26 +25,34 @@ class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql, const stdfs::path& path) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &st_, nullptr) != SQLITE_OK) {
-      throw Error(ExitCode::kFailure,
-                  "history database " + path.string() + ": cannot prepare statement: " + sqlite3_errmsg(db));
+      throw Error(ExitCode::kFailure, "history database " + path.string() +
+                                          ": cannot prepare statement: " + sqlite3_errmsg(db));
     }
   }
   ~Stmt() { sqlite3_finalize(st_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  void text(int i, const std::string& s) { sqlite3_bind_text(st_, i, s.c_str(), -1, SQLITE_TRANSIENT); }
+  void text(int i, const std::string& s) {
+    sqlite3_bind_text(st_, i, s.c_str(), -1, SQLITE_TRANSIENT);
+  }
   void text_or_null(int i, const std::string& s) {
-    if (s.empty()) sqlite3_bind_null(st_, i);
-    else text(i, s);
+    if (s.empty())
+      sqlite3_bind_null(st_, i);
+    else
+      text(i, s);
   }
   void i64(int i, std::optional<std::int64_t> v) {
-    if (v) sqlite3_bind_int64(st_, i, *v);
-    else sqlite3_bind_null(st_, i);
+    if (v)
+      sqlite3_bind_int64(st_, i, *v);
+    else
+      sqlite3_bind_null(st_, i);
   }
   void dbl(int i, std::optional<double> v) {
-    if (v) sqlite3_bind_double(st_, i, *v);
-    else sqlite3_bind_null(st_, i);
+    if (v)
+      sqlite3_bind_double(st_, i, *v);
+    else
+      sqlite3_bind_null(st_, i);
   }
   int step() { return sqlite3_step(st_); }
   sqlite3_stmt* get() const { return st_; }
@@ -83,7 +91,8 @@ const char* const kSchema =
 
 const char* const kColumns =
     "id, datetime, argv, cwd, program, benchmark, command, model, num_users, duration, status, "
-    "exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, metrics, source, rerun_of";
+    "exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, metrics, source, "
+    "rerun_of";
 
 Entry read_row(const Stmt& s) {
   Entry e;
@@ -168,8 +177,9 @@ Db::Db(const std::filesystem::path& path) : path_(path) {
                     path_.parent_path().string() + ": " + ec.message(),
                 "set MLPSTORAGE_HISTORY_DB or --history-db to a writable location");
   }
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -219,8 +229,10 @@ void Db::exec(const char* sql) {
 std::int64_t Db::record_start(const Entry& e) {
   Json argv = e.argv;
   Stmt s(db_,
-         "INSERT INTO runs (datetime, argv, cwd, program, benchmark, command, model, num_users, duration,"
-         " status, exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, metrics,"
+         "INSERT INTO runs (datetime, argv, cwd, program, benchmark, command, model, num_users, "
+         "duration,"
+         " status, exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, "
+         "metrics,"
          " source, rerun_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
          path_);
   s.text(1, e.datetime);
@@ -244,15 +256,17 @@ std::int64_t Db::record_start(const Entry& e) {
   s.i64(19, e.rerun_of);
   int rc = s.step();
   if (rc != SQLITE_DONE) {
-    throw Error(rc == SQLITE_READONLY ? ExitCode::kPermissionDenied : ExitCode::kFailure,
-                "history database " + path_.string() + ": cannot record run: " + sqlite3_errmsg(db_));
+    throw Error(
+        rc == SQLITE_READONLY ? ExitCode::kPermissionDenied : ExitCode::kFailure,
+        "history database " + path_.string() + ": cannot record run: " + sqlite3_errmsg(db_));
   }
   return sqlite3_last_insert_rowid(db_);
 }
 
 void Db::record_finish(std::int64_t id, const Completion& c) {
   Stmt s(db_,
-         "UPDATE runs SET status = ?, exit_code = ?, finished_at = ?, result_dir = ?, metadata_path = ?,"
+         "UPDATE runs SET status = ?, exit_code = ?, finished_at = ?, result_dir = ?, "
+         "metadata_path = ?,"
          " read_gibps = ?, write_gibps = ?, metrics = ? WHERE id = ?;",
          path_);
   s.text(1, c.status);
@@ -266,9 +280,9 @@ void Db::record_finish(std::int64_t id, const Completion& c) {
   s.i64(9, id);
   int rc = s.step();
   if (rc != SQLITE_DONE) {
-    throw Error(ExitCode::kFailure,
-                "history database " + path_.string() + ": cannot complete run " + std::to_string(id) + ": " +
-                    sqlite3_errmsg(db_));
+    throw Error(ExitCode::kFailure, "history database " + path_.string() +
+                                        ": cannot complete run " + std::to_string(id) + ": " +
+                                        sqlite3_errmsg(db_));
   }
 }
 
@@ -318,7 +332,8 @@ std::vector<Entry> Db::last(int n) const {
 }
 
 bool Db::known(const std::string& metadata_path, const std::string& result_dir) const {
-  Stmt s(db_, "SELECT 1 FROM runs WHERE metadata_path = ? OR (? <> '' AND result_dir = ?) LIMIT 1;", path_);
+  Stmt s(db_, "SELECT 1 FROM runs WHERE metadata_path = ? OR (? <> '' AND result_dir = ?) LIMIT 1;",
+         path_);
   s.text(1, metadata_path);
   s.text(2, result_dir);
   s.text(3, result_dir);
@@ -362,14 +377,17 @@ ImportResult Db::import_tree(const std::filesystem::path& root) {
   ImportResult r;
   std::error_code ec;
   if (!stdfs::is_directory(root, ec)) {
-    throw Error(ExitCode::kFileNotFound, "history import: '" + root.string() + "' is not a directory");
+    throw Error(ExitCode::kFileNotFound,
+                "history import: '" + root.string() + "' is not a directory");
   }
   std::vector<stdfs::path> files;
-  for (auto it = stdfs::recursive_directory_iterator(root, stdfs::directory_options::skip_permission_denied, ec);
+  for (auto it = stdfs::recursive_directory_iterator(
+           root, stdfs::directory_options::skip_permission_denied, ec);
        !ec && it != stdfs::recursive_directory_iterator(); it.increment(ec)) {
     const auto& p = it->path();
     const std::string name = p.filename().string();
-    if (name.size() > 14 && name.ends_with("_metadata.json") && it->is_regular_file(ec)) files.push_back(p);
+    if (name.size() > 14 && name.ends_with("_metadata.json") && it->is_regular_file(ec))
+      files.push_back(p);
   }
   std::sort(files.begin(), files.end());
   for (const auto& p : files) {
@@ -417,8 +435,10 @@ std::string display_command(const std::vector<std::string>& argv) {
     } else {
       out += '\'';
       for (char c : a) {
-        if (c == '\'') out += "'\\''";
-        else out += c;
+        if (c == '\'')
+          out += "'\\''";
+        else
+          out += c;
       }
       out += '\'';
     }

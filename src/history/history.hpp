@@ -1,10 +1,11 @@
 // Run history of `mlpstorage` in an embedded SQLite database (one row per invocation).
 //
 // Contract:
-//  * Every invocation except `history …` is recorded by record_start() BEFORE it runs (argv exactly,
-//    as a JSON array; start datetime; what it is) and completed by record_finish() after it (status,
-//    exit code, result dir, metadata path, key metrics). A row left in status "running" means the
-//    process died without finishing.
+//  * Every invocation except `history …` is recorded by record_start() BEFORE it runs (argv
+//  exactly,
+//    as a JSON array; start datetime; what it is) and completed by record_finish() after it
+//    (status, exit code, result dir, metadata path, key metrics). A row left in status "running"
+//    means the process died without finishing.
 //  * Runs made elsewhere are imported from a results tree by their `*_metadata.json` files
 //    (import_tree); a metadata file or result dir already known is skipped, so importing twice is
 //    harmless.
@@ -17,10 +18,9 @@
 
 #include <sqlite3.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,18 +31,18 @@ using Json = nlohmann::ordered_json;
 
 struct Entry {
   std::int64_t id = 0;
-  std::string datetime;             // start, YYYYMMDD_HHMMSS (local time)
-  std::vector<std::string> argv;    // exactly as typed, argv[0] included
-  std::string cwd;                  // working directory of the invocation
-  std::string program;              // "kvcache", "history", …
-  std::string benchmark;            // "kv_cache" for kvcache runs, else empty
-  std::string command;              // "run", "datasize", …
+  std::string datetime;           // start, YYYYMMDD_HHMMSS (local time)
+  std::vector<std::string> argv;  // exactly as typed, argv[0] included
+  std::string cwd;                // working directory of the invocation
+  std::string program;            // "kvcache", "history", …
+  std::string benchmark;          // "kv_cache" for kvcache runs, else empty
+  std::string command;            // "run", "datasize", …
   std::string model;
   std::optional<std::int64_t> num_users;
   std::optional<std::int64_t> duration;
-  std::string status = "running";   // running|success|failed|interrupted|error|what_if|imported
+  std::string status = "running";  // running|success|failed|interrupted|error|what_if|imported
   std::optional<int> exit_code;
-  std::string finished_at;          // YYYYMMDD_HHMMSS when finished
+  std::string finished_at;  // YYYYMMDD_HHMMSS when finished
   std::string result_dir;
   std::string metadata_path;
   std::optional<double> read_gibps;   // storage-tier read bandwidth, GiB/s
@@ -67,12 +67,12 @@ struct Filter {
   std::string benchmark;  // "kvcache" and "kv_cache" both match kv_cache rows
   std::string model;
   std::string status;
-  int limit = 0;          // 0 = all
+  int limit = 0;  // 0 = all
 };
 
 struct ImportResult {
   int imported = 0;
-  int skipped = 0;              // already known
+  int skipped = 0;                  // already known
   std::vector<std::string> errors;  // "<file>: <why>" for unreadable metadata
 };
 

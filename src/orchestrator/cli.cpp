@@ -57,7 +57,8 @@ std::vector<std::string> apply_config_file(CLI::App& leaf, const std::string& pa
                            ? nullptr
                            : leaf.get_option_no_throw(name);
     if (opt == nullptr) {
-      warnings.push_back("config file '" + path + "': unknown parameter '" + key + "' for this command; skipping");
+      warnings.push_back("config file '" + path + "': unknown parameter '" + key +
+                         "' for this command; skipping");
       continue;
     }
     if (e.kind == ConfigEntry::Kind::kNull) continue;
@@ -70,7 +71,8 @@ std::vector<std::string> apply_config_file(CLI::App& leaf, const std::string& pa
       std::size_t start = 0;
       while (start <= s.size()) {
         auto comma = s.find(',', start);
-        std::string part = trim_copy(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        std::string part = trim_copy(
+            s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
         if (!part.empty()) results.push_back(part);
         if (comma == std::string::npos) break;
         start = comma + 1;
@@ -79,7 +81,8 @@ std::vector<std::string> apply_config_file(CLI::App& leaf, const std::string& pa
       results = e.values;
     }
     if (results.size() > 1 && opt->get_expected_max() <= 1) {
-      throw usage_error(name, "config file '" + path + "': '" + key + "' takes one value, got a list");
+      throw usage_error(name,
+                        "config file '" + path + "': '" + key + "' takes one value, got a list");
     }
     try {
       opt->clear();
@@ -117,18 +120,21 @@ void validate_hosts(const std::vector<std::string>& hosts) {
     ++with_slots;
     const std::string name = h.substr(0, colon), slots = h.substr(colon + 1);
     if (name.empty()) throw usage_error("--hosts", "'" + h + "' has no host name");
-    bool digits = !slots.empty() && std::all_of(slots.begin(), slots.end(),
-                                                [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    bool digits = !slots.empty() && std::all_of(slots.begin(), slots.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
     if (!digits || slots.size() > 6 || std::stoi(slots) < 1) {
       throw usage_error("--hosts", "'" + h + "': slots must be a whole number >= 1 (host:slots)");
     }
   }
   if (with_slots != 0 && with_slots != static_cast<int>(hosts.size())) {
-    throw usage_error("--hosts", "mix of 'host' and 'host:slots' entries; give slots for every host or for none");
+    throw usage_error(
+        "--hosts", "mix of 'host' and 'host:slots' entries; give slots for every host or for none");
   }
 }
 
-std::vector<std::string> flatten_tokens(const std::vector<std::string>& raw, const std::string& flag) {
+std::vector<std::string> flatten_tokens(const std::vector<std::string>& raw,
+                                        const std::string& flag) {
   std::vector<std::string> out;
   for (const auto& r : raw) {
     for (auto& t : shell_split(r, flag)) out.push_back(std::move(t));
@@ -157,8 +163,8 @@ std::vector<std::string> normalise_argv(const std::vector<std::string>& argv) {
       out.push_back(eq == std::string::npos ? it->second : it->second + a.substr(eq));
       continue;
     }
-    if ((a == "--mpi-params" || a == "--kvcache-params") && i + 1 < argv.size() && !argv[i + 1].empty() &&
-        argv[i + 1][0] == '-') {
+    if ((a == "--mpi-params" || a == "--kvcache-params") && i + 1 < argv.size() &&
+        !argv[i + 1].empty() && argv[i + 1][0] == '-') {
       out.push_back(a + "=" + argv[i + 1]);
       ++i;
       continue;
@@ -176,14 +182,17 @@ std::vector<std::string> shell_split(const std::string& s, const std::string& fl
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (q == kSingle) {
-      if (c == '\'') q = kNone;
-      else cur += c;
+      if (c == '\'')
+        q = kNone;
+      else
+        cur += c;
       continue;
     }
     if (q == kDouble) {
       if (c == '"') {
         q = kNone;
-      } else if (c == '\\' && i + 1 < s.size() && std::string_view("\"\\$`").find(s[i + 1]) != std::string_view::npos) {
+      } else if (c == '\\' && i + 1 < s.size() &&
+                 std::string_view("\"\\$`").find(s[i + 1]) != std::string_view::npos) {
         cur += s[++i];
       } else {
         cur += c;
@@ -197,10 +206,14 @@ std::vector<std::string> shell_split(const std::string& s, const std::string& fl
       continue;
     }
     in_word = true;
-    if (c == '\'') q = kSingle;
-    else if (c == '"') q = kDouble;
-    else if (c == '\\' && i + 1 < s.size()) cur += s[++i];
-    else cur += c;
+    if (c == '\'')
+      q = kSingle;
+    else if (c == '"')
+      q = kDouble;
+    else if (c == '\\' && i + 1 < s.size())
+      cur += s[++i];
+    else
+      cur += c;
   }
   if (q != kNone) throw usage_error(flag, "unterminated quote in '" + s + "'");
   if (in_word) out.push_back(cur);
@@ -209,46 +222,60 @@ std::vector<std::string> shell_split(const std::string& s, const std::string& fl
 
 Cli::Cli() {
   app_ = std::make_unique<CLI::App>(
-      "mlpstorage: MLPerf Storage orchestrator for the KV-cache benchmark (kvcache run|datasize, history).",
+      "mlpstorage: MLPerf Storage orchestrator for the KV-cache benchmark (kvcache run|datasize, "
+      "history).",
       "mlpstorage");
-  app_->set_version_flag("--version", std::string("mlpstorage ") + kVersion, "Print the version and exit");
+  app_->set_version_flag("--version", std::string("mlpstorage ") + kVersion,
+                         "Print the version and exit");
   app_->footer(kTopFooter);
   app_->require_subcommand(0, 1);
 
-  kvcache_ = app_->add_subcommand("kvcache", "Run the KV Cache benchmark for LLM inference storage testing");
+  kvcache_ = app_->add_subcommand("kvcache",
+                                  "Run the KV Cache benchmark for LLM inference storage testing");
   kvcache_->require_subcommand(0, 1);
-  kv_run_ = kvcache_->add_subcommand("run", "Run the KV Cache benchmark simulating LLM inference storage workload");
-  kv_datasize_ =
-      kvcache_->add_subcommand("datasize", "Calculate memory requirements for KV cache based on model and user count");
+  kv_run_ = kvcache_->add_subcommand(
+      "run", "Run the KV Cache benchmark simulating LLM inference storage workload");
+  kv_datasize_ = kvcache_->add_subcommand(
+      "datasize", "Calculate memory requirements for KV cache based on model and user count");
   add_kvcache_common(kv_run_);
   add_kvcache_run_only(kv_run_);
   add_universal(kv_run_);
   add_kvcache_common(kv_datasize_);
   add_universal(kv_datasize_);
 
-  history_ = app_->add_subcommand("history", "List, show, re-run and import recorded mlpstorage runs");
+  history_ =
+      app_->add_subcommand("history", "List, show, re-run and import recorded mlpstorage runs");
   history_->require_subcommand(0, 1);
   auto* list = history_->add_subcommand("list", "List recorded runs, newest first");
-  list->add_option("--benchmark,-b", inv_.hist.benchmark, "Only runs of this benchmark (e.g. kvcache)")
+  list->add_option("--benchmark,-b", inv_.hist.benchmark,
+                   "Only runs of this benchmark (e.g. kvcache)")
       ->group("Filters");
   list->add_option("--model,-m", inv_.hist.model, "Only runs of this model")->group("Filters");
   list->add_option("--status", inv_.hist.status,
-                   "Only runs with this status (running, success, failed, interrupted, error, what_if, imported)")
+                   "Only runs with this status (running, success, failed, interrupted, error, "
+                   "what_if, imported)")
       ->group("Filters");
-  list->add_option("--limit,-n", inv_.hist.limit, "Show at most N runs")->check(CLI::NonNegativeNumber)
+  list->add_option("--limit,-n", inv_.hist.limit, "Show at most N runs")
+      ->check(CLI::NonNegativeNumber)
       ->group("Filters");
   add_universal(list);
-  auto* show = history_->add_subcommand("show", "Show one run (-i ID), the last N runs (-n N), or all runs");
-  show->add_option("--id,-i", show_id_raw_, "Print the run with this ID")->check(CLI::PositiveNumber);
-  show->add_option("--limit,-n", inv_.hist.limit, "Print the last N runs")->check(CLI::PositiveNumber);
+  auto* show =
+      history_->add_subcommand("show", "Show one run (-i ID), the last N runs (-n N), or all runs");
+  show->add_option("--id,-i", show_id_raw_, "Print the run with this ID")
+      ->check(CLI::PositiveNumber);
+  show->add_option("--limit,-n", inv_.hist.limit, "Print the last N runs")
+      ->check(CLI::PositiveNumber);
   add_universal(show);
   auto* rerun = history_->add_subcommand("rerun", "Run the exact argv of a recorded run again");
-  rerun->add_option("rerun_id", inv_.hist.rerun_id, "ID of the run to repeat")->required()
+  rerun->add_option("rerun_id", inv_.hist.rerun_id, "ID of the run to repeat")
+      ->required()
       ->check(CLI::PositiveNumber);
   add_universal(rerun);
   auto* import = history_->add_subcommand(
-      "import", "Import runs found in results trees (their *_metadata.json files) into the history");
-  import->add_option("paths", inv_.hist.import_paths, "Results directories to scan (default: --results-dir)");
+      "import",
+      "Import runs found in results trees (their *_metadata.json files) into the history");
+  import->add_option("paths", inv_.hist.import_paths,
+                     "Results directories to scan (default: --results-dir)");
   add_universal(import);
 
   // argparse semantics: a scalar option given twice keeps the last value (CLI11 would refuse).
@@ -261,27 +288,35 @@ Cli::Cli() {
 
 void Cli::add_universal(CLI::App* sub) {
   auto& u = inv_.uni;
-  sub->add_option("--results-dir", u.results_dir,
-                  "(-rd) Root of the results tree; runs go to <dir>/kv_cache/<model>/<command>/<datetime>/")
+  sub->add_option(
+         "--results-dir", u.results_dir,
+         "(-rd) Root of the results tree; runs go to <dir>/kv_cache/<model>/<command>/<datetime>/")
       ->capture_default_str()
       ->group("Standard Arguments");
-  sub->add_option("--loops", u.loops, "Number of times to run the benchmark (each with a fresh datetime)")
+  sub->add_option("--loops", u.loops,
+                  "Number of times to run the benchmark (each with a fresh datetime)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000))
       ->group("Standard Arguments");
   sub->add_option("--config-file,-c", u.config_file,
-                  "YAML file of flag overrides (keys are flag names with '_'), applied after the command line")
+                  "YAML file of flag overrides (keys are flag names with '_'), applied after the "
+                  "command line")
       ->group("Standard Arguments");
-  auto* closed = sub->add_flag("--closed", u.closed, "Run as a closed submission (verification must say CLOSED)")
+  auto* closed = sub->add_flag("--closed", u.closed,
+                               "Run as a closed submission (verification must say CLOSED)")
                      ->group("Standard Arguments");
-  sub->add_flag("--open", u.open, "Run as an open submission (verification must say OPEN or CLOSED)")
+  sub->add_flag("--open", u.open,
+                "Run as an open submission (verification must say OPEN or CLOSED)")
       ->excludes(closed)
       ->group("Standard Arguments");
   sub->add_option("--history-db", u.history_db,
-                  "History database (default: $MLPSTORAGE_HISTORY_DB, else $XDG_DATA_HOME/mlpstorage/history.db, "
+                  "History database (default: $MLPSTORAGE_HISTORY_DB, else "
+                  "$XDG_DATA_HOME/mlpstorage/history.db, "
                   "else ~/.local/share/mlpstorage/history.db)")
       ->group("Standard Arguments");
-  sub->add_flag("--debug", u.debug, "Debug logging (DEBUG level, pid in log lines; metadata echoed to stdout)")->group("Output Control");
+  sub->add_flag("--debug", u.debug,
+                "Debug logging (DEBUG level, pid in log lines; metadata echoed to stdout)")
+      ->group("Output Control");
   sub->add_flag("--verbose", u.verbose, "Verbose logging; the metadata JSON is echoed to stdout")
       ->group("Output Control");
   std::vector<std::string> levels;
@@ -294,29 +329,35 @@ void Cli::add_universal(CLI::App* sub) {
                 "(-aip) Continue when verification says INVALID (the run is recorded as INVALID)")
       ->group("Validation");
   sub->add_flag("--skip-validation", u.skip_validation,
-                "Skip the launcher and run-as-root pre-flight checks (the engine binary, slots and directories are still checked)")
+                "Skip the launcher and run-as-root pre-flight checks (the engine binary, slots and "
+                "directories are still checked)")
       ->group("Validation");
-  sub->add_flag("--what-if", u.what_if, "Print the resolved plan and the exact command; create and run nothing")
+  sub->add_flag("--what-if", u.what_if,
+                "Print the resolved plan and the exact command; create and run nothing")
       ->group("View Only");
 }
 
 void Cli::add_kvcache_common(CLI::App* sub) {
   auto& k = inv_.kv;
   const auto keys = kv::model::ModelTable::builtin().keys();
-  sub->add_option("--model,-m", k.model,
-                  "KV model to simulate (sets the KV bytes per token from the engine's model table)")
+  sub->add_option(
+         "--model,-m", k.model,
+         "KV model to simulate (sets the KV bytes per token from the engine's model table)")
       ->capture_default_str()
       ->check(CLI::IsMember(keys))
       ->group("Model Configuration");
-  sub->add_option("--num-users", k.num_users, "(-nu) Number of concurrent users for multi-tenant inference")
+  sub->add_option("--num-users", k.num_users,
+                  "(-nu) Number of concurrent users for multi-tenant inference")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000))
       ->group("Model Configuration");
-  sub->add_option("--gpu-mem-gb", k.gpu_mem_gb, "GPU tier capacity in GiB (first cache tier; 0 disables it)")
+  sub->add_option("--gpu-mem-gb", k.gpu_mem_gb,
+                  "GPU tier capacity in GiB (first cache tier; 0 disables it)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 65536.0))
       ->group("Cache Configuration");
-  sub->add_option("--cpu-mem-gb", k.cpu_mem_gb, "CPU tier capacity in GiB (second cache tier; 0 disables it)")
+  sub->add_option("--cpu-mem-gb", k.cpu_mem_gb,
+                  "CPU tier capacity in GiB (second cache tier; 0 disables it)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 131072.0))
       ->group("Cache Configuration");
@@ -332,7 +373,8 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->check(CLI::Range(1, 86400))
       ->group("Run Configuration");
   sub->add_option("--generation-mode", k.generation_mode,
-                  "Token generation simulation: none = no generation, fast = 2 ms/token, realistic = 30 ms/token")
+                  "Token generation simulation: none = no generation, fast = 2 ms/token, realistic "
+                  "= 30 ms/token")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "fast", "realistic"}))
       ->group("Run Configuration");
@@ -341,47 +383,59 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->capture_default_str()
       ->check(CLI::IsMember({"latency", "throughput"}))
       ->group("Run Configuration");
-  sub->add_option("--seed", seed_raw_, "Random seed (forwarded only when given)")->group("Run Configuration");
+  sub->add_option("--seed", seed_raw_, "Random seed (forwarded only when given)")
+      ->group("Run Configuration");
   sub->add_option("--kvcache-bin-path", k.kvcache_bin_path,
                   "Path to the kv-cache engine (default: kv-cache next to mlpstorage, then PATH)")
       ->group("Run Configuration");
   sub->add_option("--max-concurrent-allocs", max_allocs_raw_,
-                  "Limit concurrent cache allocations in the engine (0 = unlimited; forwarded only when given)")
+                  "Limit concurrent cache allocations in the engine (0 = unlimited; forwarded only "
+                  "when given)")
       ->check(CLI::NonNegativeNumber)
       ->group("Run Configuration");
 
-  sub->add_flag("--disable-multi-turn", k.disable_multi_turn, "Disable multi-turn conversation caching")
+  sub->add_flag("--disable-multi-turn", k.disable_multi_turn,
+                "Disable multi-turn conversation caching")
       ->group("Optional Features");
-  sub->add_flag("--disable-prefix-caching", k.disable_prefix_caching, "Disable system-prompt prefix caching")
+  sub->add_flag("--disable-prefix-caching", k.disable_prefix_caching,
+                "Disable system-prompt prefix caching")
       ->group("Optional Features");
-  sub->add_flag("--enable-rag", k.enable_rag, "Enable the RAG workload")->group("Optional Features");
-  sub->add_option("--rag-num-docs", k.rag_num_docs, "RAG documents to ingest (forwarded with --enable-rag)")
+  sub->add_flag("--enable-rag", k.enable_rag, "Enable the RAG workload")
+      ->group("Optional Features");
+  sub->add_option("--rag-num-docs", k.rag_num_docs,
+                  "RAG documents to ingest (forwarded with --enable-rag)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->group("Optional Features");
   sub->add_flag("--enable-autoscaling", k.enable_autoscaling, "Enable the engine's autoscaler")
       ->group("Optional Features");
-  sub->add_option("--autoscaler-mode", k.autoscaler_mode, "Autoscaler mode (forwarded with --enable-autoscaling)")
+  sub->add_option("--autoscaler-mode", k.autoscaler_mode,
+                  "Autoscaler mode (forwarded with --enable-autoscaling)")
       ->capture_default_str()
       ->check(CLI::IsMember({"qos", "capacity"}))
       ->group("Optional Features");
 
-  sub->add_option("--io-engine", k.io_engine, "Engine storage I/O path: posix (reference) or io_uring")
+  sub->add_option("--io-engine", k.io_engine,
+                  "Engine storage I/O path: posix (reference) or io_uring")
       ->check(CLI::IsMember({"posix", "io_uring"}))
       ->group("Engine I/O");
-  sub->add_flag("--direct-io", k.direct_io, "Engine uses O_DIRECT for storage-tier files")->group("Engine I/O");
+  sub->add_flag("--direct-io", k.direct_io, "Engine uses O_DIRECT for storage-tier files")
+      ->group("Engine I/O");
   sub->add_option("--io-depth", io_depth_raw_, "Engine: chunks of one object in flight (io_uring)")
       ->check(CLI::Range(1, 4096))
       ->group("Engine I/O");
   sub->add_option("--io-chunk-mib", io_chunk_raw_, "Engine I/O chunk size in MiB")
       ->check(CLI::Range(1, 1024))
       ->group("Engine I/O");
-  sub->add_option("--gpu-backend", k.gpu_backend, "Engine GPU tier backend: auto, simulated or none")
+  sub->add_option("--gpu-backend", k.gpu_backend,
+                  "Engine GPU tier backend: auto, simulated or none")
       ->check(CLI::IsMember({"auto", "simulated", "none"}))
       ->group("Engine I/O");
-  sub->add_flag("--keep-cache", k.keep_cache, "Keep the engine's cache files after the run")->group("Engine I/O");
+  sub->add_flag("--keep-cache", k.keep_cache, "Keep the engine's cache files after the run")
+      ->group("Engine I/O");
   sub->add_option("--kvcache-params", k.kvcache_params,
-                  "Extra engine arguments appended last, e.g. --kvcache-params=\"--storage-capacity-gb 100\"")
+                  "Extra engine arguments appended last, e.g. "
+                  "--kvcache-params=\"--storage-capacity-gb 100\"")
       ->group("Engine I/O");
 
   sub->add_option("--exec-type", k.exec_type,
@@ -393,17 +447,21 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
                   "(-np) Number of MPI processes (ranks) to spawn; default: the number of hosts")
       ->check(CLI::Range(1, 1000000))
       ->group("Distributed Execution");
-  sub->add_option("--hosts,-s", k.hosts,
-                  "Space- or comma-separated host names or IPs, optionally host:slots. Without slots the "
-                  "processes are spread evenly and the remainder goes to the first hosts")
+  sub->add_option(
+         "--hosts,-s", k.hosts,
+         "Space- or comma-separated host names or IPs, optionally host:slots. Without slots the "
+         "processes are spread evenly and the remainder goes to the first hosts")
       ->capture_default_str()
       ->group("Distributed Execution");
-  sub->add_option("--mpi-bin", k.mpi_bin, "Execution type for MPI commands. Supported options: ['mpirun', 'mpiexec']")
+  sub->add_option("--mpi-bin", k.mpi_bin,
+                  "Execution type for MPI commands. Supported options: ['mpirun', 'mpiexec']")
       ->capture_default_str()
       ->check(CLI::IsMember({"mpirun", "mpiexec"}))
       ->group("MPI");
-  sub->add_flag("--oversubscribe", k.oversubscribe, "Allow more processes than slots")->group("MPI");
-  sub->add_flag("--allow-run-as-root", k.allow_run_as_root, "Allow mpirun to run as root")->group("MPI");
+  sub->add_flag("--oversubscribe", k.oversubscribe, "Allow more processes than slots")
+      ->group("MPI");
+  sub->add_flag("--allow-run-as-root", k.allow_run_as_root, "Allow mpirun to run as root")
+      ->group("MPI");
   sub->add_option("--mpi-params", k.mpi_params,
                   "Additional MPI parameters (repeatable; each value is split into words), e.g. "
                   "--mpi-params=\"--mca btl tcp,self\"")
@@ -459,9 +517,12 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
   };
   if (kvcache_->parsed()) {
     inv_.program = "kvcache";
-    if (kv_run_->parsed()) leaf_ = kv_run_;
-    else if (kv_datasize_->parsed()) leaf_ = kv_datasize_;
-    else return program_help();
+    if (kv_run_->parsed())
+      leaf_ = kv_run_;
+    else if (kv_datasize_->parsed())
+      leaf_ = kv_datasize_;
+    else
+      return program_help();
   } else if (history_->parsed()) {
     inv_.program = "history";
     auto subs = history_->get_subcommands();
@@ -486,9 +547,11 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
     };
     inv_.uni.results_dir_given = given("--results-dir");
     if (inv_.uni.results_dir.empty()) throw kv::usage_error("--results-dir", "must not be empty");
-    inv_.uni.results_dir = std::filesystem::absolute(inv_.uni.results_dir).lexically_normal().string();
+    inv_.uni.results_dir =
+        std::filesystem::absolute(inv_.uni.results_dir).lexically_normal().string();
     if (inv_.program == "kvcache") {
-      if (inv_.kv.cache_dir.empty() && given("--cache-dir")) throw kv::usage_error("--cache-dir", "must not be empty");
+      if (inv_.kv.cache_dir.empty() && given("--cache-dir"))
+        throw kv::usage_error("--cache-dir", "must not be empty");
       if (inv_.command == "run") {
         if (given("--seed")) inv_.kv.seed = seed_raw_;
         if (given("--max-concurrent-allocs")) inv_.kv.max_concurrent_allocs = max_allocs_raw_;

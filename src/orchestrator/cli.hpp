@@ -12,7 +12,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +24,8 @@ struct ParseResult {
   enum class Kind { kOk, kExit };
   Kind kind = Kind::kOk;
   int exit_code = 0;
-  std::string out;  // text for stdout
-  std::string err;  // text for stderr
+  std::string out;                    // text for stdout
+  std::string err;                    // text for stderr
   std::vector<std::string> warnings;  // e.g. unknown keys in --config-file
   bool ok() const { return kind == Kind::kOk; }
 };
@@ -70,7 +69,8 @@ class Cli {
   std::int64_t show_id_raw_ = 0;
 };
 
-// Maps the reference's multi-letter single-dash short forms to long names ("-rd x" → "--results-dir x",
+// Maps the reference's multi-letter single-dash short forms to long names ("-rd x" → "--results-dir
+// x",
 // "-np=4" → "--num-processes=4"), and glues a dash-leading value to --mpi-params/--kvcache-params
 // ("--mpi-params -x" → "--mpi-params=-x"). Other tokens are unchanged.
 std::vector<std::string> normalise_argv(const std::vector<std::string>& argv);

@@ -21,7 +21,8 @@ int cli_main(int argc, char** argv) {
   return run_cli(args);
 }
 
-int run_cli(const std::vector<std::string>& argv, const Environment& env, std::optional<std::int64_t> rerun_of) {
+int run_cli(const std::vector<std::string>& argv, const Environment& env,
+            std::optional<std::int64_t> rerun_of) {
   const std::string start_dt = datetime_now();
   Cli cli;
   ParseResult pr = cli.parse(argv);
@@ -32,8 +33,8 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env, std::o
   if (!pr.err.empty()) std::fputs(pr.err.c_str(), stderr);
   if (!pr.ok()) return pr.exit_code;
   Invocation inv = cli.invocation();
-  if (const char* d = std::getenv("MLPS_DEBUG"); d && (std::string(d) == "1" || std::string(d) == "true" ||
-                                                       std::string(d) == "True")) {
+  if (const char* d = std::getenv("MLPS_DEBUG");
+      d && (std::string(d) == "1" || std::string(d) == "true" || std::string(d) == "True")) {
     inv.uni.debug = true;  // the reference's MLPS_DEBUG switch
   }
   logger().configure(inv.uni.stream_log_level, inv.uni.verbose, inv.uni.debug);

@@ -1,6 +1,7 @@
 #include "orchestrator/config_file.hpp"
 
-// yaml-cpp 0.7's inline node code trips GCC 12's -Wdangling-pointer (false positive in its headers).
+// yaml-cpp 0.7's inline node code trips GCC 12's -Wdangling-pointer (false positive in its
+// headers).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 #include <yaml-cpp/yaml.h>
@@ -21,7 +22,8 @@ ConfigFile read_config_file(const std::string& path) {
   }
   if (!root || root.IsNull()) return cf;
   cf.empty = false;
-  if (!root.IsMap()) throw usage_error("--config-file", "'" + path + "' must be a mapping of flag names to values");
+  if (!root.IsMap())
+    throw usage_error("--config-file", "'" + path + "' must be a mapping of flag names to values");
   try {
     for (const auto& kvp : root) {
       ConfigEntry e;
@@ -35,14 +37,17 @@ ConfigFile read_config_file(const std::string& path) {
       } else if (v.IsSequence()) {
         e.kind = ConfigEntry::Kind::kSequence;
         for (const auto& x : v) {
-          if (!x.IsScalar()) throw usage_error("--config-file", "'" + path + "': '" + e.key + "' entries must be scalars");
+          if (!x.IsScalar())
+            throw usage_error("--config-file",
+                              "'" + path + "': '" + e.key + "' entries must be scalars");
           e.values.push_back(x.Scalar());
         }
       } else {
         e.kind = ConfigEntry::Kind::kMapping;
         for (const auto& m : v) {
           if (!m.second.IsScalar()) {
-            throw usage_error("--config-file", "'" + path + "': '" + e.key + "' mapping values must be scalars");
+            throw usage_error("--config-file",
+                              "'" + path + "': '" + e.key + "' mapping values must be scalars");
           }
           e.values.push_back(m.first.as<std::string>() + "=" + m.second.Scalar());
         }

@@ -24,15 +24,15 @@ std::string human_bytes(double bytes) {
 
 static std::string formula(const kv::model::ModelConfig& m) {
   if (m.attention == kv::model::Attention::kMLA) {
-    return fmt::format("{} layers x ({} + {}) latent x {} bytes", m.num_layers, m.kv_lora_rank, m.qk_rope_head_dim,
-                       m.dtype_bytes());
+    return fmt::format("{} layers x ({} + {}) latent x {} bytes", m.num_layers, m.kv_lora_rank,
+                       m.qk_rope_head_dim, m.dtype_bytes());
   }
-  return fmt::format("{} layers x {} KV heads x {} head dim x 2 (K,V) x {} bytes", m.num_layers, m.kv_heads,
-                     m.head_dim(), m.dtype_bytes());
+  return fmt::format("{} layers x {} KV heads x {} head dim x 2 (K,V) x {} bytes", m.num_layers,
+                     m.kv_heads, m.head_dim(), m.dtype_bytes());
 }
 
-DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_users, double gpu_mem_gb,
-                                   double cpu_mem_gb) {
+DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_users,
+                                   double gpu_mem_gb, double cpu_mem_gb) {
   DatasizeEstimate e;
   e.model = m.key;
   e.model_name = m.name;
@@ -68,8 +68,10 @@ DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_user
   e.gpu_recommended_gib = std::max(gpu_mem_gb, total_gib * 0.2);
   e.cpu_recommended_gib = std::max(cpu_mem_gb, total_gib * 0.5);
   e.storage_recommended_gib = total_gib * 2.0;
-  e.gpu_rule = fmt::format("max(--gpu-mem-gb {}, 20% of total working set)", format_float(gpu_mem_gb));
-  e.cpu_rule = fmt::format("max(--cpu-mem-gb {}, 50% of total working set)", format_float(cpu_mem_gb));
+  e.gpu_rule =
+      fmt::format("max(--gpu-mem-gb {}, 20% of total working set)", format_float(gpu_mem_gb));
+  e.cpu_rule =
+      fmt::format("max(--cpu-mem-gb {}, 50% of total working set)", format_float(cpu_mem_gb));
   e.storage_rule = "2x total working set (headroom for multi-turn history and eviction)";
   return e;
 }
@@ -77,27 +79,33 @@ DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_user
 std::string DatasizeEstimate::render() const {
   std::string s;
   s += fmt::format("KV Cache Size Estimates for {} ({}):\n", model, model_name);
-  s += fmt::format("  Per-token cache: {} bytes ({}; {})\n", bytes_per_token, human_bytes(static_cast<double>(bytes_per_token)),
-                   bpt_formula);
-  s += "  Object size per request (context tokens x bytes per token; users pick a template uniformly):\n";
-  s += fmt::format("    {:<10} {:>6} {:>17} {:>12} {:>12} {:>12}\n", "template", "share", "context tokens", "min",
-                   "mean", "max");
+  s += fmt::format("  Per-token cache: {} bytes ({}; {})\n", bytes_per_token,
+                   human_bytes(static_cast<double>(bytes_per_token)), bpt_formula);
+  s += "  Object size per request (context tokens x bytes per token; users pick a template "
+       "uniformly):\n";
+  s += fmt::format("    {:<10} {:>6} {:>17} {:>12} {:>12} {:>12}\n", "template", "share",
+                   "context tokens", "min", "mean", "max");
   for (const auto& t : templates) {
     s += fmt::format("    {:<10} {:>5.0f}% {:>17} {:>12} {:>12} {:>12}\n", t.name, t.share * 100.0,
-                     fmt::format("{}-{}", t.min_tokens, t.max_tokens), human_bytes(static_cast<double>(t.min_bytes)),
-                     human_bytes(t.mean_bytes), human_bytes(static_cast<double>(t.max_bytes)));
+                     fmt::format("{}-{}", t.min_tokens, t.max_tokens),
+                     human_bytes(static_cast<double>(t.min_bytes)), human_bytes(t.mean_bytes),
+                     human_bytes(static_cast<double>(t.max_bytes)));
   }
   s += fmt::format("    {:<10} {:>6} {:>17} {:>12} {:>12} {:>12}\n", "all", "100%", "",
-                   human_bytes(static_cast<double>(object_min_bytes)), human_bytes(object_mean_bytes),
+                   human_bytes(static_cast<double>(object_min_bytes)),
+                   human_bytes(object_mean_bytes),
                    human_bytes(static_cast<double>(object_max_bytes)));
-  s += fmt::format("  Per-user working set (one full-context entry): mean {}, max {}\n", human_bytes(per_user_mean_bytes),
+  s += fmt::format("  Per-user working set (one full-context entry): mean {}, max {}\n",
+                   human_bytes(per_user_mean_bytes),
                    human_bytes(static_cast<double>(per_user_max_bytes)));
   s += fmt::format("  Total for {} users: {}\n", num_users, human_bytes(total_bytes));
   s += "\nRecommended tier sizes:\n";
   s += fmt::format("  GPU memory:     {:>10.1f} GiB   rule: {}\n", gpu_recommended_gib, gpu_rule);
   s += fmt::format("  CPU memory:     {:>10.1f} GiB   rule: {}\n", cpu_recommended_gib, cpu_rule);
-  s += fmt::format("  Storage (NVMe): {:>10.1f} GiB   rule: {}\n", storage_recommended_gib, storage_rule);
-  s += "  (MLPerf CLOSED options run with --gpu-mem-gb 0 and --cpu-mem-gb 0 or 4, so KV traffic goes to storage.)\n";
+  s += fmt::format("  Storage (NVMe): {:>10.1f} GiB   rule: {}\n", storage_recommended_gib,
+                   storage_rule);
+  s += "  (MLPerf CLOSED options run with --gpu-mem-gb 0 and --cpu-mem-gb 0 or 4, so KV traffic "
+       "goes to storage.)\n";
   return s;
 }
 

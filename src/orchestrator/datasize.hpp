@@ -1,8 +1,9 @@
 // `mlpstorage kvcache datasize`: KV-cache sizes from the one model table (model/model.hpp) and the
-// engine's user templates (model/templates.hpp), not the reference's placeholder table (§9 item 12).
+// engine's user templates (model/templates.hpp), not the reference's placeholder table (§9 item
+// 12).
 //
-// Definitions (users pick a template uniformly; per user a context length L ~ U[lo, hi]; per request
-// context ~ U[max(1, L/4), L], as the engine does, kv-cache-engine.md §5.2):
+// Definitions (users pick a template uniformly; per user a context length L ~ U[lo, hi]; per
+// request context ~ U[max(1, L/4), L], as the engine does, kv-cache-engine.md §5.2):
 //   object size          = context tokens × bytes per token   (one KV entry written per request)
 //   per-template object  = min max(1, lo/4)·bpt, mean 5/8·(lo+hi)/2·bpt, max hi·bpt
 //   per-user working set = one full-context entry, L·bpt (mean (lo+hi)/2·bpt over templates)
@@ -23,14 +24,14 @@ namespace kv::orchestrator {
 
 struct TemplateObjects {
   std::string name;
-  double share = 0;               // fraction of users
-  std::uint64_t min_tokens = 0;   // per request
+  double share = 0;              // fraction of users
+  std::uint64_t min_tokens = 0;  // per request
   std::uint64_t max_tokens = 0;
   double mean_tokens = 0;
   std::uint64_t min_bytes = 0;
   std::uint64_t max_bytes = 0;
   double mean_bytes = 0;
-  double mean_user_bytes = 0;     // (lo+hi)/2 · bpt
+  double mean_user_bytes = 0;  // (lo+hi)/2 · bpt
 };
 
 struct DatasizeEstimate {
@@ -57,8 +58,8 @@ struct DatasizeEstimate {
   Json to_json() const;
 };
 
-DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_users, double gpu_mem_gb,
-                                   double cpu_mem_gb);
+DatasizeEstimate estimate_datasize(const kv::model::ModelConfig& m, int num_users,
+                                   double gpu_mem_gb, double cpu_mem_gb);
 
 // "1.50 GiB", "16.0 MiB", "512 B".
 std::string human_bytes(double bytes);

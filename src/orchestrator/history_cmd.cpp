@@ -17,14 +17,18 @@ namespace {
 std::string pretty_datetime(const std::string& dt) {
   // YYYYMMDD_HHMMSS → YYYY-MM-DD HH:MM:SS
   if (dt.size() == 15 && dt[8] == '_') {
-    return dt.substr(0, 4) + "-" + dt.substr(4, 2) + "-" + dt.substr(6, 2) + " " + dt.substr(9, 2) + ":" +
-           dt.substr(11, 2) + ":" + dt.substr(13, 2);
+    return dt.substr(0, 4) + "-" + dt.substr(4, 2) + "-" + dt.substr(6, 2) + " " + dt.substr(9, 2) +
+           ":" + dt.substr(11, 2) + ":" + dt.substr(13, 2);
   }
   return dt;
 }
 
-std::string opt_num(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "-"; }
-std::string opt_gibps(const std::optional<double>& v) { return v ? fmt::format("{:.3f}", *v) : "-"; }
+std::string opt_num(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : "-";
+}
+std::string opt_gibps(const std::optional<double>& v) {
+  return v ? fmt::format("{:.3f}", *v) : "-";
+}
 
 std::string short_line(const hist::Entry& e) {
   return fmt::format("{} : {} : {}", e.id, e.datetime, hist::display_command(e.argv));
@@ -33,16 +37,18 @@ std::string short_line(const hist::Entry& e) {
 }  // namespace
 
 std::string format_history_table(const std::vector<hist::Entry>& rows) {
-  const std::vector<std::string> head = {"ID",     "DATETIME", "BENCHMARK",  "COMMAND",     "MODEL",     "USERS",
-                                         "DURATION", "STATUS", "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
+  const std::vector<std::string> head = {"ID",         "DATETIME",    "BENCHMARK", "COMMAND",
+                                         "MODEL",      "USERS",       "DURATION",  "STATUS",
+                                         "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
   std::vector<std::vector<std::string>> cells;
   for (const auto& e : rows) {
     std::string status = e.status;
     if (e.exit_code && *e.exit_code != 0) status += fmt::format(" ({})", *e.exit_code);
-    cells.push_back({std::to_string(e.id), pretty_datetime(e.datetime), e.benchmark.empty() ? e.program : e.benchmark,
-                     e.command.empty() ? "-" : e.command, e.model.empty() ? "-" : e.model, opt_num(e.num_users),
-                     opt_num(e.duration), status, opt_gibps(e.read_gibps), opt_gibps(e.write_gibps),
-                     e.result_dir.empty() ? "-" : e.result_dir});
+    cells.push_back({std::to_string(e.id), pretty_datetime(e.datetime),
+                     e.benchmark.empty() ? e.program : e.benchmark,
+                     e.command.empty() ? "-" : e.command, e.model.empty() ? "-" : e.model,
+                     opt_num(e.num_users), opt_num(e.duration), status, opt_gibps(e.read_gibps),
+                     opt_gibps(e.write_gibps), e.result_dir.empty() ? "-" : e.result_dir});
   }
   std::vector<std::size_t> w(head.size());
   for (std::size_t c = 0; c < head.size(); ++c) {
@@ -53,8 +59,10 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
     std::string s;
     for (std::size_t c = 0; c < r.size(); ++c) {
       const bool right = c == 0 || c == 5 || c == 6 || c == 8 || c == 9;
-      if (c + 1 == r.size()) s += r[c];
-      else s += right ? fmt::format("{:>{}}  ", r[c], w[c]) : fmt::format("{:<{}}  ", r[c], w[c]);
+      if (c + 1 == r.size())
+        s += r[c];
+      else
+        s += right ? fmt::format("{:>{}}  ", r[c], w[c]) : fmt::format("{:<{}}  ", r[c], w[c]);
     }
     return s + "\n";
   };
@@ -94,15 +102,16 @@ int history_command(const Invocation& inv, const Environment& env) {
       if (e->exit_code) out << " (exit " << *e->exit_code << ")";
       out << "\n";
       if (!e->benchmark.empty()) {
-        out << "  benchmark:   " << e->benchmark << " " << e->command << ", model " << (e->model.empty() ? "-" : e->model)
-            << ", users " << opt_num(e->num_users) << ", duration " << opt_num(e->duration) << "\n";
+        out << "  benchmark:   " << e->benchmark << " " << e->command << ", model "
+            << (e->model.empty() ? "-" : e->model) << ", users " << opt_num(e->num_users)
+            << ", duration " << opt_num(e->duration) << "\n";
       }
       if (!e->cwd.empty()) out << "  cwd:         " << e->cwd << "\n";
       if (!e->result_dir.empty()) out << "  result dir:  " << e->result_dir << "\n";
       if (!e->metadata_path.empty()) out << "  metadata:    " << e->metadata_path << "\n";
       if (e->read_gibps || e->write_gibps) {
-        out << "  storage:     read " << opt_gibps(e->read_gibps) << " GiB/s, write " << opt_gibps(e->write_gibps)
-            << " GiB/s\n";
+        out << "  storage:     read " << opt_gibps(e->read_gibps) << " GiB/s, write "
+            << opt_gibps(e->write_gibps) << " GiB/s\n";
       }
       if (e->rerun_of) out << "  rerun of:    " << *e->rerun_of << "\n";
       out << "  source:      " << e->source << "\n";
@@ -135,8 +144,8 @@ int history_command(const Invocation& inv, const Environment& env) {
     for (const auto& p : paths) {
       auto r = db.import_tree(p);
       for (const auto& err : r.errors) logger().warning("skipped {}", err);
-      out << "Imported " << r.imported << " run" << (r.imported == 1 ? "" : "s") << " from " << p << " ("
-          << r.skipped << " already known)\n";
+      out << "Imported " << r.imported << " run" << (r.imported == 1 ? "" : "s") << " from " << p
+          << " (" << r.skipped << " already known)\n";
     }
     return 0;
   }

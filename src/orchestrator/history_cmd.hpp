@@ -1,9 +1,11 @@
 // `mlpstorage history list|show|rerun|import` on top of history/history.hpp.
 //   list   [-b BENCH] [-m MODEL] [--status S] [-n N]  table, newest first; exit 0
-//   show   -i ID → the full record (exit 2 if unknown); -n N → last N as "<id> : <datetime> : <command>";
+//   show   -i ID → the full record (exit 2 if unknown); -n N → last N as "<id> : <datetime> :
+//   <command>";
 //          neither → all entries that way ("No history entries found", exit 2, when empty)
-//   rerun  ID → the recorded argv again, as a new recorded run (exit 2 if unknown or not re-runnable)
-//   import [DIR…] → rows for every *_metadata.json under DIR (default --results-dir) not yet known
+//   rerun  ID → the recorded argv again, as a new recorded run (exit 2 if unknown or not
+//   re-runnable) import [DIR…] → rows for every *_metadata.json under DIR (default --results-dir)
+//   not yet known
 #pragma once
 
 #include <ostream>

@@ -1,8 +1,7 @@
 #include "orchestrator/kvcache.hpp"
 
-#include <signal.h>
-
 #include <fmt/format.h>
+#include <signal.h>
 
 #include <cstring>
 #include <filesystem>
@@ -27,7 +26,8 @@ namespace stdfs = std::filesystem;
 ChildOutcome classify_child(bool started, int exit_code, int term_signal, int forwarded_signal) {
   if (!started) return {"error", to_int(ExitCode::kFileNotFound)};
   if (forwarded_signal != 0) return {"interrupted", to_int(ExitCode::kInterrupted)};
-  if (term_signal == SIGINT || term_signal == SIGTERM) return {"interrupted", to_int(ExitCode::kInterrupted)};
+  if (term_signal == SIGINT || term_signal == SIGTERM)
+    return {"interrupted", to_int(ExitCode::kInterrupted)};
   if (term_signal != 0) return {"failed", to_int(ExitCode::kFailure)};
   if (exit_code == 0) return {"success", 0};
   if (exit_code == to_int(ExitCode::kInterrupted)) return {"interrupted", exit_code};
@@ -42,7 +42,8 @@ namespace {
 void log_verification(const Verification& v, bool mode_given) {
   for (const auto& i : v.issues) {
     if (i.validation == Category::kInvalid) {
-      logger().log(mode_given ? Level::kError : Level::kWarning, fmt::format("INVALID: {}: {}", i.parameter, i.message));
+      logger().log(mode_given ? Level::kError : Level::kWarning,
+                   fmt::format("INVALID: {}: {}", i.parameter, i.message));
     } else {
       logger().log(mode_given ? Level::kStatus : Level::kVerbose,
                    fmt::format("{}: {}: {}", category_name(i.validation), i.parameter, i.message));
@@ -51,17 +52,21 @@ void log_verification(const Verification& v, bool mode_given) {
   logger().status("Verification: {}", category_name(v.category));
 }
 
-void print_plan(std::ostream& out, const Invocation& inv, const RunPlan& plan, const Verification& v) {
+void print_plan(std::ostream& out, const Invocation& inv, const RunPlan& plan,
+                const Verification& v) {
   out << "What-if mode: nothing is created or run.\n";
   out << "  result dir:    " << plan.run_dir.string() << "\n";
-  out << "  engine:        " << plan.engine.string() << (plan.engine_found ? "" : "  (NOT FOUND)") << "\n";
-  out << "  cache dir:     " << plan.cache_dir.string() << (plan.cache_dir_default ? "  (default)" : "") << "\n";
+  out << "  engine:        " << plan.engine.string() << (plan.engine_found ? "" : "  (NOT FOUND)")
+      << "\n";
+  out << "  cache dir:     " << plan.cache_dir.string()
+      << (plan.cache_dir_default ? "  (default)" : "") << "\n";
   out << "  results JSON:  " << plan.results_json.string() << "\n";
-  out << "  logs:          " << plan.stdout_log.string() << ", " << plan.stderr_log.string() << "\n";
+  out << "  logs:          " << plan.stdout_log.string() << ", " << plan.stderr_log.string()
+      << "\n";
   out << "  metadata:      " << plan.metadata_file.string() << "\n";
   if (plan.use_mpi) {
-    out << "  launcher:      " << plan.launcher_argv.front() << " with " << plan.num_processes << " process"
-        << (plan.num_processes == 1 ? "" : "es") << "\n";
+    out << "  launcher:      " << plan.launcher_argv.front() << " with " << plan.num_processes
+        << " process" << (plan.num_processes == 1 ? "" : "es") << "\n";
   } else {
     out << "  launcher:      none (exec type " << inv.kv.exec_type
         << (inv.kv.hosts.empty() ? ", no hosts" : "") << "), engine runs as a local child\n";
@@ -81,11 +86,12 @@ std::optional<double> num(const Json& j, const char* k) {
 
 Json key_metrics(const Json& m) {
   Json k = Json::object();
-  for (const char* name : {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
-                           "storage_throughput_tokens_per_sec", "requests_per_second", "cache_hit_rate",
-                           "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps",
-                           "storage_read_device_p95_ms", "storage_write_device_p95_ms", "storage_entries",
-                           "overall_passed"}) {
+  for (const char* name :
+       {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
+        "storage_throughput_tokens_per_sec", "requests_per_second", "cache_hit_rate",
+        "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps",
+        "storage_read_device_p95_ms", "storage_write_device_p95_ms", "storage_entries",
+        "overall_passed"}) {
     if (auto it = m.find(name); it != m.end()) k[name] = *it;
   }
   if (auto it = m.find("storage_io_latency_ms"); it != m.end() && it->is_object()) {
@@ -96,8 +102,10 @@ Json key_metrics(const Json& m) {
 
 void log_metrics(const Json& m) {
   auto show = [&](const char* label, const char* key, const char* unit) {
-    if (auto it = m.find(key); it != m.end() && it->is_number_integer()) logger().result("{}: {}{}", label, it->get<long long>(), unit);
-    else if (auto v = num(m, key)) logger().result("{}: {:.2f}{}", label, *v, unit);
+    if (auto it = m.find(key); it != m.end() && it->is_number_integer())
+      logger().result("{}: {}{}", label, it->get<long long>(), unit);
+    else if (auto v = num(m, key))
+      logger().result("{}: {:.2f}{}", label, *v, unit);
   };
   if (auto it = m.find("overall_passed"); it != m.end() && it->is_boolean()) {
     logger().status("Benchmark passed: {}", it->get<bool>() ? "True" : "False");
@@ -122,7 +130,8 @@ void create_dir(const stdfs::path& p, const std::string& flag) {
     throw Error(ec == std::errc::permission_denied || ec == std::errc::read_only_file_system
                     ? ExitCode::kPermissionDenied
                     : ExitCode::kFileNotFound,
-                flag + ": cannot create directory " + p.string() + ": " + (ec ? ec.message() : "not a directory"));
+                flag + ": cannot create directory " + p.string() + ": " +
+                    (ec ? ec.message() : "not a directory"));
   }
 }
 
@@ -136,14 +145,16 @@ RunPlan fresh_plan(const Invocation& inv, std::string datetime, const Environmen
     plan = build_run_plan(inv, datetime, env.plan);
   }
   if (stdfs::exists(plan.run_dir)) {
-    throw Error(ExitCode::kFailure, "--results-dir: run directory " + plan.run_dir.string() + " already exists");
+    throw Error(ExitCode::kFailure,
+                "--results-dir: run directory " + plan.run_dir.string() + " already exists");
   }
   return plan;
 }
 
 }  // namespace
 
-BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime, const Environment& env) {
+BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime,
+                                 const Environment& env) {
   BenchmarkResult res;
   RunPlan plan = build_run_plan(inv, datetime, env.plan);
   const Verification v = verify(Workload::from_options(inv.kv, plan.cache_dir.string()));
@@ -155,8 +166,10 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     res.status = "aborted";
     return res;
   }
-  if (g.warn) logger().warning("{}", g.message);
-  else logger().status("{}", g.message);
+  if (g.warn)
+    logger().warning("{}", g.message);
+  else
+    logger().status("{}", g.message);
 
   auto problems = preflight_checks(inv, plan, env.preflight);
   if (inv.uni.what_if) {
@@ -211,7 +224,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     ChildResult cr = run_child(spec);
     rec.logs_written = true;
     rec.runtime_s = cr.runtime_s;
-    const ChildOutcome oc = classify_child(cr.started, cr.exit_code, cr.term_signal, cr.forwarded_signal);
+    const ChildOutcome oc =
+        classify_child(cr.started, cr.exit_code, cr.term_signal, cr.forwarded_signal);
     rec.status = oc.status;
     rec.exit_code = oc.exit_code;
     if (!cr.started) {
@@ -221,12 +235,14 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       if (cr.exit_code >= 0) rec.child_exit_code = cr.exit_code;
       if (cr.term_signal != 0) rec.child_signal = cr.term_signal;
       if (cr.forwarded_signal != 0) {
-        logger().warning("Received signal {} ({}); the engine was stopped{}", strsignal(cr.forwarded_signal),
-                         cr.forwarded_signal, cr.killed_after_grace ? " with SIGKILL after the grace period" : "");
+        logger().warning("Received signal {} ({}); the engine was stopped{}",
+                         strsignal(cr.forwarded_signal), cr.forwarded_signal,
+                         cr.killed_after_grace ? " with SIGKILL after the grace period" : "");
         rec.error = std::string("interrupted by ") + strsignal(cr.forwarded_signal);
       } else if (oc.status != "success") {
-        rec.error = cr.term_signal != 0 ? std::string("engine killed by signal ") + strsignal(cr.term_signal)
-                                        : "engine exited with status " + std::to_string(cr.exit_code);
+        rec.error = cr.term_signal != 0
+                        ? std::string("engine killed by signal ") + strsignal(cr.term_signal)
+                        : "engine exited with status " + std::to_string(cr.exit_code);
         logger().error("{} (see {})", rec.error, plan.stderr_log.string());
       }
     }
@@ -270,12 +286,14 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
   return res;
 }
 
-BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime, const Environment& env) {
+BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime,
+                                      const Environment& env) {
   BenchmarkResult res;
   const auto table = kv::model::ModelTable::builtin();
   const auto& model = table.get(inv.kv.model, "--model");
   logger().status("Calculating KV Cache memory requirements...");
-  const DatasizeEstimate est = estimate_datasize(model, inv.kv.num_users, inv.kv.gpu_mem_gb, inv.kv.cpu_mem_gb);
+  const DatasizeEstimate est =
+      estimate_datasize(model, inv.kv.num_users, inv.kv.gpu_mem_gb, inv.kv.cpu_mem_gb);
   *env.out << est.render();
   env.out->flush();
   res.status = "success";
@@ -284,13 +302,17 @@ BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& 
     return res;
   }
   if (inv.uni.results_dir_given) {
-    const stdfs::path run_dir = run_dir_for(inv.uni.results_dir, inv.kv.model, inv.command, datetime);
+    const stdfs::path run_dir =
+        run_dir_for(inv.uni.results_dir, inv.kv.model, inv.command, datetime);
     if (auto why = creatable_dir_problem(run_dir.string()); !why.empty()) {
-      throw Error(ExitCode::kPermissionDenied, "--results-dir: cannot create " + run_dir.string() + ": " + why);
+      throw Error(ExitCode::kPermissionDenied,
+                  "--results-dir: cannot create " + run_dir.string() + ": " + why);
     }
     create_dir(run_dir, "--results-dir");
     const stdfs::path md_path = run_dir / ("kv_cache_" + datetime + "_metadata.json");
-    kv::fs::atomic_write(md_path, build_datasize_metadata(inv, datetime, run_dir.string(), est.to_json()).dump(2) + "\n");
+    kv::fs::atomic_write(
+        md_path,
+        build_datasize_metadata(inv, datetime, run_dir.string(), est.to_json()).dump(2) + "\n");
     logger().status("Wrote {}", md_path.string());
     res.result_dir = run_dir.string();
     res.metadata_path = md_path.string();
@@ -298,7 +320,8 @@ BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& 
   return res;
 }
 
-BenchmarkResult run_kvcache_command(const Invocation& inv, const std::string& first_datetime, const Environment& env) {
+BenchmarkResult run_kvcache_command(const Invocation& inv, const std::string& first_datetime,
+                                    const Environment& env) {
   BenchmarkResult last;
   const bool is_run = inv.command == "run";
   for (int i = 0; i < inv.uni.loops; ++i) {

@@ -26,8 +26,8 @@ namespace kv::orchestrator {
 struct Environment {
   PlanEnv plan = PlanEnv::from_process();
   PreflightEnv preflight = PreflightEnv::from_process();
-  std::ostream* out = &std::cout;     // what-if plan, datasize table, --verbose metadata
-  int child_stdout_fd = 1;            // engine output echo (-1: silent)
+  std::ostream* out = &std::cout;  // what-if plan, datasize table, --verbose metadata
+  int child_stdout_fd = 1;         // engine output echo (-1: silent)
   int child_stderr_fd = 2;
   std::chrono::milliseconds grace{5000};
 };
@@ -49,9 +49,12 @@ struct ChildOutcome {
 };
 ChildOutcome classify_child(bool started, int exit_code, int term_signal, int forwarded_signal);
 
-BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime, const Environment& env);
-BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime, const Environment& env);
+BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime,
+                                 const Environment& env);
+BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& datetime,
+                                      const Environment& env);
 // Dispatches on inv.command and applies --loops; `first_datetime` is used by the first iteration.
-BenchmarkResult run_kvcache_command(const Invocation& inv, const std::string& first_datetime, const Environment& env);
+BenchmarkResult run_kvcache_command(const Invocation& inv, const std::string& first_datetime,
+                                    const Environment& env);
 
 }  // namespace kv::orchestrator

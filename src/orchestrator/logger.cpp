@@ -16,12 +16,18 @@ struct LevelInfo {
 };
 
 const LevelInfo kLevels[] = {
-    {Level::kCritical, "CRITICAL", "\033[1;31m"}, {Level::kError, "ERROR", "\033[1;31m"},
-    {Level::kResult, "RESULT", "\033[32m"},       {Level::kWarning, "WARNING", "\033[33m"},
-    {Level::kStatus, "STATUS", "\033[1;34m"},     {Level::kInfo, "INFO", ""},
-    {Level::kVerbose, "VERBOSE", ""},              {Level::kVerboser, "VERBOSER", ""},
-    {Level::kVerbosest, "VERBOSEST", ""},          {Level::kDebug, "DEBUG", ""},
-    {Level::kRidiculous, "RIDICULOUS", ""},        {Level::kLudicrous, "LUDICROUS", ""},
+    {Level::kCritical, "CRITICAL", "\033[1;31m"},
+    {Level::kError, "ERROR", "\033[1;31m"},
+    {Level::kResult, "RESULT", "\033[32m"},
+    {Level::kWarning, "WARNING", "\033[33m"},
+    {Level::kStatus, "STATUS", "\033[1;34m"},
+    {Level::kInfo, "INFO", ""},
+    {Level::kVerbose, "VERBOSE", ""},
+    {Level::kVerboser, "VERBOSER", ""},
+    {Level::kVerbosest, "VERBOSEST", ""},
+    {Level::kDebug, "DEBUG", ""},
+    {Level::kRidiculous, "RIDICULOUS", ""},
+    {Level::kLudicrous, "LUDICROUS", ""},
     {Level::kPlaid, "PLAID", "\033[1;95m"},
 };
 
@@ -45,14 +51,17 @@ const std::vector<std::string>& level_names() {
 
 Level level_from_name(std::string_view name) {
   std::string up(name);
-  std::transform(up.begin(), up.end(), up.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(up.begin(), up.end(), up.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   for (const auto& i : kLevels) {
     if (up == i.name) return i.level;
   }
   return Level::kInfo;
 }
 
-const char* level_name(Level l) { return info_of(l).name; }
+const char* level_name(Level l) {
+  return info_of(l).name;
+}
 
 Logger& Logger::get() {
   static Logger instance;

@@ -51,19 +51,33 @@ class Logger {
   void log(Level l, std::string_view msg);
 
   template <typename... A>
-  void status(fmt::format_string<A...> f, A&&... a) { emit(Level::kStatus, f, std::forward<A>(a)...); }
+  void status(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kStatus, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void info(fmt::format_string<A...> f, A&&... a) { emit(Level::kInfo, f, std::forward<A>(a)...); }
+  void info(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kInfo, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void verbose(fmt::format_string<A...> f, A&&... a) { emit(Level::kVerbose, f, std::forward<A>(a)...); }
+  void verbose(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kVerbose, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void debug(fmt::format_string<A...> f, A&&... a) { emit(Level::kDebug, f, std::forward<A>(a)...); }
+  void debug(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kDebug, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void warning(fmt::format_string<A...> f, A&&... a) { emit(Level::kWarning, f, std::forward<A>(a)...); }
+  void warning(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kWarning, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void error(fmt::format_string<A...> f, A&&... a) { emit(Level::kError, f, std::forward<A>(a)...); }
+  void error(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kError, f, std::forward<A>(a)...);
+  }
   template <typename... A>
-  void result(fmt::format_string<A...> f, A&&... a) { emit(Level::kResult, f, std::forward<A>(a)...); }
+  void result(fmt::format_string<A...> f, A&&... a) {
+    emit(Level::kResult, f, std::forward<A>(a)...);
+  }
 
  private:
   template <typename... A>
@@ -77,6 +91,8 @@ class Logger {
   std::mutex mu_;
 };
 
-inline Logger& logger() { return Logger::get(); }
+inline Logger& logger() {
+  return Logger::get();
+}
 
 }  // namespace kv::orchestrator

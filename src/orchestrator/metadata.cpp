@@ -24,11 +24,13 @@ Json extract_metrics(const Json& results) {
   auto s = results.find("summary");
   if (s == results.end() || !s->is_object()) return m;
   const Json& summary = *s;
-  for (const char* k : {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
-                        "storage_throughput_tokens_per_sec", "requests_per_second", "total_storage_io_time"}) {
+  for (const char* k :
+       {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
+        "storage_throughput_tokens_per_sec", "requests_per_second", "total_storage_io_time"}) {
     if (auto it = summary.find(k); it != summary.end() && !it->is_structured()) m[k] = *it;
   }
-  for (const char* k : {"end_to_end_latency_ms", "storage_io_latency_ms", "generation_latency_ms"}) {
+  for (const char* k :
+       {"end_to_end_latency_ms", "storage_io_latency_ms", "generation_latency_ms"}) {
     if (auto it = summary.find(k); it != summary.end() && it->is_object()) m[k] = *it;
   }
   if (auto cs = summary.find("cache_stats"); cs != summary.end() && cs->is_object()) {
@@ -43,13 +45,16 @@ Json extract_metrics(const Json& results) {
     }
   }
   if (auto mt = summary.find("multi_turn_stats"); mt != summary.end() && mt->is_object()) {
-    if (auto hr = mt->find("hit_rate"); hr != mt->end() && hr->is_number()) m["multi_turn_hit_rate"] = *hr;
+    if (auto hr = mt->find("hit_rate"); hr != mt->end() && hr->is_number())
+      m["multi_turn_hit_rate"] = *hr;
   }
-  if (auto q = summary.find("qos_metrics"); q != summary.end() && q->is_object()) m["qos_metrics"] = *q;
+  if (auto q = summary.find("qos_metrics"); q != summary.end() && q->is_object())
+    m["qos_metrics"] = *q;
   return m;
 }
 
-Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v, const RunRecord& rec) {
+Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v,
+                        const RunRecord& rec) {
   const KvcacheOptions& kv = inv.kv;
   Json md = Json::object();
   md["benchmark_type"] = "kv_cache";
@@ -108,8 +113,8 @@ Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verifi
   return md;
 }
 
-Json build_datasize_metadata(const Invocation& inv, const std::string& datetime, const std::string& run_dir,
-                             const Json& estimate) {
+Json build_datasize_metadata(const Invocation& inv, const std::string& datetime,
+                             const std::string& run_dir, const Json& estimate) {
   const KvcacheOptions& kv = inv.kv;
   Json md = Json::object();
   md["benchmark_type"] = "kv_cache";

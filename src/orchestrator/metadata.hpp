@@ -1,11 +1,13 @@
-// Run metadata `kv_cache_<dt>_metadata.json` (note 03-03, mlpstorage-framework.md §2.6/§3.5), written
-// once, atomically (kv::fs::atomic_write), after the run — also after a failed or interrupted run,
-// with its status. Key order: the base keys of §2.6, then the kvcache keys of §3.5, then ours.
+// Run metadata `kv_cache_<dt>_metadata.json` (note 03-03, mlpstorage-framework.md §2.6/§3.5),
+// written once, atomically (kv::fs::atomic_write), after the run — also after a failed or
+// interrupted run, with its status. Key order: the base keys of §2.6, then the kvcache keys of
+// §3.5, then ours.
 //
 //   base:    benchmark_type "kv_cache", model, command, run_datetime, num_processes (null when not
 //            given), accelerator (null), result_dir, parameters (the workload, verify.hpp),
 //            override_parameters {}, system_info (cluster.hpp §5.4 or null), runtime (s),
-//            verification ("CLOSED"|"OPEN"|"INVALID"), executed_command (string), command_output_files
+//            verification ("CLOSED"|"OPEN"|"INVALID"), executed_command (string),
+//            command_output_files
 //            [{command, stdout, stderr}], args (every option of the command)
 //   kvcache: kvcache_model, num_users, duration, gpu_mem_gb, cpu_mem_gb, cache_dir (user value or
 //            null), generation_mode, performance_profile, exec_type / hosts (only when set),
@@ -18,10 +20,11 @@
 //
 // kvcache_metrics comes from the engine's real `summary.*` keys (§3.4), flattened: summary scalars
 // (total_requests, total_tokens, elapsed_time, avg_throughput_tokens_per_sec,
-// storage_throughput_tokens_per_sec, requests_per_second, total_storage_io_time), the latency blocks
-// (end_to_end_latency_ms, storage_io_latency_ms, generation_latency_ms), every scalar of
-// summary.cache_stats (tier_storage_read_bandwidth_gbps, storage_read_device_p95_ms, storage_entries, …),
-// storage_health_status + overall_passed, multi_turn_hit_rate, qos_metrics. Missing keys stay absent.
+// storage_throughput_tokens_per_sec, requests_per_second, total_storage_io_time), the latency
+// blocks (end_to_end_latency_ms, storage_io_latency_ms, generation_latency_ms), every scalar of
+// summary.cache_stats (tier_storage_read_bandwidth_gbps, storage_read_device_p95_ms,
+// storage_entries, …), storage_health_status + overall_passed, multi_turn_hit_rate, qos_metrics.
+// Missing keys stay absent.
 #pragma once
 
 #include <optional>
@@ -39,24 +42,25 @@ inline constexpr int kMetadataSchemaVersion = 1;
 Json extract_metrics(const Json& engine_results);
 
 struct RunRecord {
-  std::string status;                // success | failed | interrupted | error
-  int exit_code = 0;                 // what mlpstorage returns
+  std::string status;  // success | failed | interrupted | error
+  int exit_code = 0;   // what mlpstorage returns
   std::optional<int> child_exit_code;
   std::optional<int> child_signal;
-  std::string error;                 // message when status is error/failed
+  std::string error;  // message when status is error/failed
   double runtime_s = 0;
-  std::string start_time;            // ISO-8601 local
+  std::string start_time;  // ISO-8601 local
   std::string end_time;
   std::optional<Json> system_info;
-  std::optional<Json> metrics;       // kvcache_metrics
-  bool logs_written = false;         // command_output_files only when the child ran
+  std::optional<Json> metrics;  // kvcache_metrics
+  bool logs_written = false;    // command_output_files only when the child ran
 };
 
-Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v, const RunRecord& rec);
+Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v,
+                        const RunRecord& rec);
 
 // Metadata of `kvcache datasize` when it is given an explicit --results-dir.
-Json build_datasize_metadata(const Invocation& inv, const std::string& datetime, const std::string& run_dir,
-                             const Json& estimate);
+Json build_datasize_metadata(const Invocation& inv, const std::string& datetime,
+                             const std::string& run_dir, const Json& estimate);
 
 std::string iso_now();
 

@@ -17,10 +17,13 @@ MpiEnv MpiEnv::from_process() {
 std::string launcher_binary(const std::string& mpi_bin, const MpiEnv& env) {
   if (mpi_bin == "mpirun") return env.run_bin.empty() ? std::string("mpirun") : env.run_bin;
   if (mpi_bin == "mpiexec") return env.exec_bin.empty() ? std::string("mpiexec") : env.exec_bin;
-  throw usage_error("--mpi-bin", "unsupported MPI command '" + mpi_bin + "' (use mpirun or mpiexec)");
+  throw usage_error("--mpi-bin",
+                    "unsupported MPI command '" + mpi_bin + "' (use mpirun or mpiexec)");
 }
 
-static std::string host_name(const std::string& h) { return h.substr(0, h.find(':')); }
+static std::string host_name(const std::string& h) {
+  return h.substr(0, h.find(':'));
+}
 
 int unique_host_count(const std::vector<std::string>& hosts) {
   std::set<std::string> names;
@@ -28,7 +31,8 @@ int unique_host_count(const std::vector<std::string>& hosts) {
   return static_cast<int>(names.size());
 }
 
-std::vector<std::string> host_slots(const std::vector<std::string>& hosts, int num_processes, bool oversubscribe) {
+std::vector<std::string> host_slots(const std::vector<std::string>& hosts, int num_processes,
+                                    bool oversubscribe) {
   if (hosts.empty()) throw usage_error("--hosts", "no hosts given for an MPI run");
   if (num_processes < 1) throw usage_error("--num-processes", "must be at least 1");
   std::size_t with_slots = 0;
@@ -48,27 +52,31 @@ std::vector<std::string> host_slots(const std::vector<std::string>& hosts, int n
     slot_sum += v;
   }
   if (with_slots != 0 && with_slots != hosts.size()) {
-    throw usage_error("--hosts", "mix of 'host' and 'host:slots' entries; give slots for every host or for none");
+    throw usage_error(
+        "--hosts", "mix of 'host' and 'host:slots' entries; give slots for every host or for none");
   }
   if (with_slots == hosts.size()) {
     if (slot_sum < num_processes && !oversubscribe) {
-      throw usage_error("--num-processes", "configured slots (" + std::to_string(slot_sum) +
-                                               ") are not sufficient to run " + std::to_string(num_processes) +
-                                               " processes; add slots to --hosts or pass --oversubscribe");
+      throw usage_error("--num-processes",
+                        "configured slots (" + std::to_string(slot_sum) +
+                            ") are not sufficient to run " + std::to_string(num_processes) +
+                            " processes; add slots to --hosts or pass --oversubscribe");
     }
     return hosts;
   }
   const int n_hosts = static_cast<int>(hosts.size());
   if (num_processes < n_hosts) {
-    throw usage_error("--num-processes", std::to_string(num_processes) + " processes cannot be spread over " +
-                                             std::to_string(n_hosts) +
-                                             " hosts (a host would get 0 slots); give fewer hosts or more processes");
+    throw usage_error("--num-processes",
+                      std::to_string(num_processes) + " processes cannot be spread over " +
+                          std::to_string(n_hosts) +
+                          " hosts (a host would get 0 slots); give fewer hosts or more processes");
   }
   const int base = num_processes / n_hosts, rem = num_processes % n_hosts;
   std::vector<std::string> out;
   out.reserve(hosts.size());
   for (int i = 0; i < n_hosts; ++i) {
-    out.push_back(hosts[static_cast<std::size_t>(i)] + ":" + std::to_string(base + (i < rem ? 1 : 0)));
+    out.push_back(hosts[static_cast<std::size_t>(i)] + ":" +
+                  std::to_string(base + (i < rem ? 1 : 0)));
   }
   return out;
 }

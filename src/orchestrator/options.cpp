@@ -46,7 +46,8 @@ Json Invocation::args_json() const {
       a["generation_mode"] = kv.generation_mode;
       a["performance_profile"] = kv.performance_profile;
       a["seed"] = opt(kv.seed);
-      a["kvcache_bin_path"] = kv.kvcache_bin_path.empty() ? Json(nullptr) : Json(kv.kvcache_bin_path);
+      a["kvcache_bin_path"] =
+          kv.kvcache_bin_path.empty() ? Json(nullptr) : Json(kv.kvcache_bin_path);
       a["max_concurrent_allocs"] = opt(kv.max_concurrent_allocs);
       a["disable_multi_turn"] = kv.disable_multi_turn;
       a["disable_prefix_caching"] = kv.disable_prefix_caching;

@@ -3,9 +3,8 @@
 // the CLI help shows them from these same fields.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,7 +56,7 @@ struct KvcacheOptions {
   bool enable_autoscaling = false;
   std::string autoscaler_mode = "qos";
   // run: engine I/O path (our engine's options; forwarded only when given)
-  std::string io_engine;    // posix | io_uring
+  std::string io_engine;  // posix | io_uring
   bool direct_io = false;
   std::optional<int> io_depth;
   std::optional<int> io_chunk_mib;

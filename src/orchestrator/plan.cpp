@@ -1,12 +1,11 @@
 #include "orchestrator/plan.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
-
-#include <fmt/format.h>
 
 #include "core/error.hpp"
 #include "history/history.hpp"
@@ -31,7 +30,9 @@ std::vector<std::string> RunPlan::argv() const {
   return v;
 }
 
-std::string RunPlan::command_line() const { return kv::history::display_command(argv()); }
+std::string RunPlan::command_line() const {
+  return kv::history::display_command(argv());
+}
 
 std::string format_float(double v) {
   if (std::isnan(v)) return "nan";
@@ -57,8 +58,8 @@ static void check_component(const std::string& part, const std::string& flag) {
   }
 }
 
-stdfs::path run_dir_for(const std::string& results_dir, const std::string& model, const std::string& command,
-                        const std::string& datetime) {
+stdfs::path run_dir_for(const std::string& results_dir, const std::string& model,
+                        const std::string& command, const std::string& datetime) {
   check_component(model, "--model");
   check_component(command, "command");
   check_component(datetime, "datetime");
@@ -72,11 +73,13 @@ static bool is_executable_file(const stdfs::path& p) {
 
 stdfs::path find_executable(const std::string& name, const std::string& path_env) {
   if (name.empty()) return {};
-  if (name.find('/') != std::string::npos) return is_executable_file(name) ? stdfs::path(name) : stdfs::path();
+  if (name.find('/') != std::string::npos)
+    return is_executable_file(name) ? stdfs::path(name) : stdfs::path();
   std::size_t start = 0;
   while (start <= path_env.size()) {
     auto colon = path_env.find(':', start);
-    std::string dir = path_env.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    std::string dir =
+        path_env.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (dir.empty()) dir = ".";
     stdfs::path cand = stdfs::path(dir) / name;
     if (is_executable_file(cand)) return cand;
@@ -177,7 +180,8 @@ RunPlan build_run_plan(const Invocation& inv, const std::string& datetime, const
   p.run_dir = run_dir_for(inv.uni.results_dir, kv.model, inv.command, datetime);
   p.engine = resolve_engine(kv, env, &p.engine_found);
   p.cache_dir_default = kv.cache_dir.empty();
-  p.cache_dir = p.cache_dir_default ? p.run_dir / "kvcache_data" : stdfs::absolute(kv.cache_dir).lexically_normal();
+  p.cache_dir = p.cache_dir_default ? p.run_dir / "kvcache_data"
+                                    : stdfs::absolute(kv.cache_dir).lexically_normal();
   p.results_json = p.run_dir / ("kvcache_results_" + datetime + ".json");
   p.stdout_log = p.run_dir / ("kvcache_" + datetime + ".stdout.log");
   p.stderr_log = p.run_dir / ("kvcache_" + datetime + ".stderr.log");

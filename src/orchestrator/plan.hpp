@@ -1,13 +1,16 @@
-// The run plan of `mlpstorage kvcache run` (note 03-02, mlpstorage-framework.md §3.3, §4): where the
-// run goes, which engine binary runs, and the exact argv (an argv vector, never a shell string).
-// Building a plan touches nothing on disk except reading PATH/executable bits to find binaries.
+// The run plan of `mlpstorage kvcache run` (note 03-02, mlpstorage-framework.md §3.3, §4): where
+// the run goes, which engine binary runs, and the exact argv (an argv vector, never a shell
+// string). Building a plan touches nothing on disk except reading PATH/executable bits to find
+// binaries.
 //
 // Engine argv, in the reference order:
 //   <engine> --model M --num-users N --duration D --gpu-mem-gb G --cpu-mem-gb C
-//            --generation-mode X --performance-profile P --cache-dir <dir> --output <run>/kvcache_results_<dt>.json
+//            --generation-mode X --performance-profile P --cache-dir <dir> --output
+//            <run>/kvcache_results_<dt>.json
 //            [--disable-multi-turn] [--disable-prefix-caching] [--enable-rag --rag-num-docs K]
 //            [--enable-autoscaling --autoscaler-mode A] [--seed S]
-//            [--max-concurrent-allocs K] [--io-engine E] [--direct-io] [--io-depth Q] [--io-chunk-mib M]
+//            [--max-concurrent-allocs K] [--io-engine E] [--direct-io] [--io-depth Q]
+//            [--io-chunk-mib M]
 //            [--gpu-backend B] [--keep-cache] [--kvcache-params tokens…]
 // Floats are written like Python's str() ("16.0", "0.5"). With exec type mpi and non-empty hosts
 // the MPI prefix of mpi.hpp goes in front (N = --num-processes or the number of hosts); docker or
@@ -32,22 +35,22 @@ struct PlanEnv {
 };
 
 struct RunPlan {
-  std::string datetime;                   // YYYYMMDD_HHMMSS
-  std::filesystem::path run_dir;          // <results>/kv_cache/<model>/<command>/<dt>
-  std::filesystem::path engine;           // resolved engine binary
-  bool engine_found = false;              // exists and is executable
-  std::filesystem::path cache_dir;        // effective storage-tier directory
-  bool cache_dir_default = true;          // true: <run dir>/kvcache_data
-  std::filesystem::path results_json;     // <run dir>/kvcache_results_<dt>.json
-  std::filesystem::path stdout_log;       // <run dir>/kvcache_<dt>.stdout.log
-  std::filesystem::path stderr_log;       // <run dir>/kvcache_<dt>.stderr.log
-  std::filesystem::path metadata_file;    // <run dir>/kv_cache_<dt>_metadata.json
+  std::string datetime;                     // YYYYMMDD_HHMMSS
+  std::filesystem::path run_dir;            // <results>/kv_cache/<model>/<command>/<dt>
+  std::filesystem::path engine;             // resolved engine binary
+  bool engine_found = false;                // exists and is executable
+  std::filesystem::path cache_dir;          // effective storage-tier directory
+  bool cache_dir_default = true;            // true: <run dir>/kvcache_data
+  std::filesystem::path results_json;       // <run dir>/kvcache_results_<dt>.json
+  std::filesystem::path stdout_log;         // <run dir>/kvcache_<dt>.stdout.log
+  std::filesystem::path stderr_log;         // <run dir>/kvcache_<dt>.stderr.log
+  std::filesystem::path metadata_file;      // <run dir>/kv_cache_<dt>_metadata.json
   std::filesystem::path cluster_info_file;  // <run dir>/kv_cache_cluster_info.json
-  std::filesystem::path log_file;         // <run dir>/mlpstorage_<dt>.log
-  std::vector<std::string> engine_argv;   // engine path first
-  std::vector<std::string> launcher_argv; // MPI prefix; empty when run locally
+  std::filesystem::path log_file;           // <run dir>/mlpstorage_<dt>.log
+  std::vector<std::string> engine_argv;     // engine path first
+  std::vector<std::string> launcher_argv;   // MPI prefix; empty when run locally
   bool use_mpi = false;
-  int num_processes = 1;                  // ranks actually launched (1 without MPI)
+  int num_processes = 1;  // ranks actually launched (1 without MPI)
 
   std::vector<std::string> argv() const;  // launcher_argv + engine_argv
   std::string command_line() const;       // argv() joined with shell quoting where needed

@@ -28,23 +28,27 @@ std::string creatable_dir_problem(const std::string& path) {
     auto st = stdfs::status(p, ec);
     if (!ec && stdfs::exists(st)) {
       if (!stdfs::is_directory(st)) return "'" + p.string() + "' exists and is not a directory";
-      if (::access(p.c_str(), W_OK | X_OK) != 0) return "directory '" + p.string() + "' is not writable";
+      if (::access(p.c_str(), W_OK | X_OK) != 0)
+        return "directory '" + p.string() + "' is not writable";
       return {};
     }
-    if (!p.has_parent_path() || p.parent_path() == p) return "no existing parent directory for '" + path + "'";
+    if (!p.has_parent_path() || p.parent_path() == p)
+      return "no existing parent directory for '" + path + "'";
     p = p.parent_path();
   }
 }
 
-std::vector<PreflightProblem> preflight_checks(const Invocation& inv, const RunPlan& plan, const PreflightEnv& env) {
+std::vector<PreflightProblem> preflight_checks(const Invocation& inv, const RunPlan& plan,
+                                               const PreflightEnv& env) {
   std::vector<PreflightProblem> out;
   const KvcacheOptions& kv = inv.kv;
   if (!plan.engine_found) {
     PreflightProblem p;
     p.code = ExitCode::kFileNotFound;
-    p.message = kv.kvcache_bin_path.empty()
-                    ? "kv-cache engine not found next to mlpstorage (" + plan.engine.string() + ") or on PATH"
-                    : "--kvcache-bin-path: '" + plan.engine.string() + "' is not an executable file";
+    p.message = kv.kvcache_bin_path.empty() ? "kv-cache engine not found next to mlpstorage (" +
+                                                  plan.engine.string() + ") or on PATH"
+                                            : "--kvcache-bin-path: '" + plan.engine.string() +
+                                                  "' is not an executable file";
     p.hint = "build it (scripts/build.sh) or point --kvcache-bin-path at the kv-cache binary";
     out.push_back(std::move(p));
   }
@@ -55,22 +59,28 @@ std::vector<PreflightProblem> preflight_checks(const Invocation& inv, const RunP
       p.code = ExitCode::kFileNotFound;
       p.message = "--mpi-bin: MPI launcher '" + launcher + "' not found" +
                   (launcher.find('/') == std::string::npos ? " on PATH" : "");
-      p.hint = "install OpenMPI (apt-get install openmpi-bin), set MPI_RUN_BIN/MPI_EXEC_BIN, or use --exec-type docker "
-               "to run the engine without a launcher";
+      p.hint =
+          "install OpenMPI (apt-get install openmpi-bin), set MPI_RUN_BIN/MPI_EXEC_BIN, or use "
+          "--exec-type docker "
+          "to run the engine without a launcher";
       out.push_back(std::move(p));
     }
     if (env.euid == 0 && !kv.allow_run_as_root && !env.ompi_root_env) {
       PreflightProblem p;
       p.code = ExitCode::kConfigurationError;
-      p.message = "running as root: " + launcher + " refuses to start as root without --allow-run-as-root";
-      p.hint = "add --allow-run-as-root (or set OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)";
+      p.message =
+          "running as root: " + launcher + " refuses to start as root without --allow-run-as-root";
+      p.hint =
+          "add --allow-run-as-root (or set OMPI_ALLOW_RUN_AS_ROOT=1 and "
+          "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)";
       out.push_back(std::move(p));
     }
   }
   if (auto why = creatable_dir_problem(plan.run_dir.string()); !why.empty()) {
     PreflightProblem p;
     p.code = ExitCode::kPermissionDenied;
-    p.message = "--results-dir: cannot create the run directory " + plan.run_dir.string() + ": " + why;
+    p.message =
+        "--results-dir: cannot create the run directory " + plan.run_dir.string() + ": " + why;
     p.hint = "choose a writable --results-dir";
     out.push_back(std::move(p));
   }

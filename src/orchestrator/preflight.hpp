@@ -1,10 +1,13 @@
 // Pre-flight checks of `kvcache run`, all collected before anything is created (framework §8.4,
 // checklist §10.2 item 11). Each problem names the flag to change:
 //   engine binary missing / not executable        → kFileNotFound      (--kvcache-bin-path)
-//   MPI launcher not on PATH                       → kFileNotFound      (--mpi-bin, $MPI_RUN_BIN/$MPI_EXEC_BIN)
-//   running as root without --allow-run-as-root    → kConfigurationError (OpenMPI refuses; also accepted:
-//                                                    OMPI_ALLOW_RUN_AS_ROOT=1 + OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
-//   results dir or cache dir cannot be created     → kPermissionDenied / kFileNotFound (--results-dir / --cache-dir)
+//   MPI launcher not on PATH                       → kFileNotFound      (--mpi-bin,
+//   $MPI_RUN_BIN/$MPI_EXEC_BIN) running as root without --allow-run-as-root    →
+//   kConfigurationError (OpenMPI refuses; also accepted:
+//                                                    OMPI_ALLOW_RUN_AS_ROOT=1 +
+//                                                    OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1)
+//   results dir or cache dir cannot be created     → kPermissionDenied / kFileNotFound
+//   (--results-dir / --cache-dir)
 // Too few slots is found earlier, when the plan is built (plan.hpp). --skip-validation drops the
 // launcher and root checks; --what-if prints the problems as warnings instead of failing.
 #pragma once
@@ -33,7 +36,8 @@ struct PreflightEnv {
   static PreflightEnv from_process();
 };
 
-std::vector<PreflightProblem> preflight_checks(const Invocation& inv, const RunPlan& plan, const PreflightEnv& env);
+std::vector<PreflightProblem> preflight_checks(const Invocation& inv, const RunPlan& plan,
+                                               const PreflightEnv& env);
 
 // The nearest existing ancestor of `p` must be a writable directory; "" when fine, else why not.
 std::string creatable_dir_problem(const std::string& p);

@@ -72,7 +72,9 @@ void install_signal_handlers() {
   ::sigaction(SIGPIPE, &ign, nullptr);
 }
 
-int received_signal() { return g_signal.load(); }
+int received_signal() {
+  return g_signal.load();
+}
 
 void clear_received_signal() {
   g_signal.store(0);
@@ -95,7 +97,8 @@ ChildResult run_child(const ChildSpec& spec) {
     throw;
   }
   int p_out[2], p_err[2], p_exec[2];
-  if (::pipe2(p_out, O_CLOEXEC) != 0 || ::pipe2(p_err, O_CLOEXEC) != 0 || ::pipe2(p_exec, O_CLOEXEC) != 0) {
+  if (::pipe2(p_out, O_CLOEXEC) != 0 || ::pipe2(p_err, O_CLOEXEC) != 0 ||
+      ::pipe2(p_exec, O_CLOEXEC) != 0) {
     throw Error(ExitCode::kFailure, std::string("cannot create pipes: ") + std::strerror(errno));
   }
   std::vector<char*> cargv;
@@ -244,8 +247,10 @@ ChildResult run_child(const ChildSpec& spec) {
     }
   }
   r.runtime_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  else if (WIFSIGNALED(status)) r.term_signal = WTERMSIG(status);
+  if (WIFEXITED(status))
+    r.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status))
+    r.term_signal = WTERMSIG(status);
   if (out_fd >= 0) ::fsync(out_fd);
   if (err_fd >= 0) ::fsync(err_fd);
   close_all();

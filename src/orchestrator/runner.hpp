@@ -21,7 +21,7 @@
 namespace kv::orchestrator {
 
 void install_signal_handlers();
-int received_signal();      // last SIGINT/SIGTERM received, 0 if none
+int received_signal();         // last SIGINT/SIGTERM received, 0 if none
 void clear_received_signal();  // tests
 
 struct ChildSpec {
@@ -35,10 +35,10 @@ struct ChildSpec {
 
 struct ChildResult {
   bool started = false;
-  int spawn_errno = 0;        // exec failure (ENOENT, EACCES, …) when !started
-  int exit_code = -1;         // WEXITSTATUS when it exited
-  int term_signal = 0;        // WTERMSIG when a signal ended it
-  int forwarded_signal = 0;   // the SIGINT/SIGTERM we received and forwarded, 0 if none
+  int spawn_errno = 0;       // exec failure (ENOENT, EACCES, …) when !started
+  int exit_code = -1;        // WEXITSTATUS when it exited
+  int term_signal = 0;       // WTERMSIG when a signal ended it
+  int forwarded_signal = 0;  // the SIGINT/SIGTERM we received and forwarded, 0 if none
   bool killed_after_grace = false;
   double runtime_s = 0;
   std::uint64_t stdout_bytes = 0;

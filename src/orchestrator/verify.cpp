@@ -63,7 +63,8 @@ Workload Workload::from_parameters(const Json& p) {
     if (auto it = p.find(k); it != p.end() && it->is_string()) out = it->get<std::string>();
   };
   auto integer = [&](const char* k, int& out) {
-    if (auto it = p.find(k); it != p.end() && it->is_number()) out = static_cast<int>(it->get<double>());
+    if (auto it = p.find(k); it != p.end() && it->is_number())
+      out = static_cast<int>(it->get<double>());
   };
   auto dbl = [&](const char* k, double& out) {
     if (auto it = p.find(k); it != p.end() && it->is_number()) out = it->get<double>();
@@ -80,7 +81,8 @@ Workload Workload::from_parameters(const Json& p) {
   str("cache_dir", w.cache_dir);
   str("generation_mode", w.generation_mode);
   str("performance_profile", w.performance_profile);
-  if (auto it = p.find("seed"); it != p.end() && it->is_number_integer()) w.seed = it->get<std::int64_t>();
+  if (auto it = p.find("seed"); it != p.end() && it->is_number_integer())
+    w.seed = it->get<std::int64_t>();
   integer("max_concurrent_allocs", w.max_concurrent_allocs);
   boolean("disable_multi_turn", w.disable_multi_turn);
   boolean("disable_prefix_caching", w.disable_prefix_caching);
@@ -150,7 +152,8 @@ std::vector<Issue> option_differences(const Workload& w, const OfficialOption& o
   }
   if (w.duration != kClosedDuration) add("duration", kClosedDuration, w.duration);
   if (w.gpu_mem_gb != kClosedGpuMemGb) add("gpu_mem_gb", kClosedGpuMemGb, w.gpu_mem_gb);
-  if (w.generation_mode != kClosedGenerationMode) add("generation_mode", kClosedGenerationMode, w.generation_mode);
+  if (w.generation_mode != kClosedGenerationMode)
+    add("generation_mode", kClosedGenerationMode, w.generation_mode);
   if (w.seed != std::optional<std::int64_t>(kClosedSeed)) {
     add("seed", kClosedSeed, w.seed ? Json(*w.seed) : Json(nullptr));
   }
@@ -173,7 +176,8 @@ std::string describe(const Issue& i) {
 
 Verification verify(const Workload& w) {
   Verification v;
-  auto add = [&](Category c, std::string param, std::string msg, Json expected = nullptr, Json actual = nullptr) {
+  auto add = [&](Category c, std::string param, std::string msg, Json expected = nullptr,
+                 Json actual = nullptr) {
     Issue i;
     i.validation = c;
     i.parameter = std::move(param);
@@ -184,17 +188,24 @@ Verification verify(const Workload& w) {
   };
   // Checks in alphabetical order, like the reference checker.
   if (w.benchmark_type != "kv_cache") {
-    add(Category::kInvalid, "benchmark_type", "Benchmark type must be kv_cache", "kv_cache", w.benchmark_type);
+    add(Category::kInvalid, "benchmark_type", "Benchmark type must be kv_cache", "kv_cache",
+        w.benchmark_type);
   }
-  if (w.gpu_mem_gb < 0) add(Category::kInvalid, "gpu_mem_gb", "GPU memory must not be negative", ">= 0", w.gpu_mem_gb);
-  if (w.cpu_mem_gb < 0) add(Category::kInvalid, "cpu_mem_gb", "CPU memory must not be negative", ">= 0", w.cpu_mem_gb);
+  if (w.gpu_mem_gb < 0)
+    add(Category::kInvalid, "gpu_mem_gb", "GPU memory must not be negative", ">= 0", w.gpu_mem_gb);
+  if (w.cpu_mem_gb < 0)
+    add(Category::kInvalid, "cpu_mem_gb", "CPU memory must not be negative", ">= 0", w.cpu_mem_gb);
   if (w.duration < 30) {
-    add(Category::kInvalid, "duration", "Duration must be at least 30 seconds", ">= 30", w.duration);
+    add(Category::kInvalid, "duration", "Duration must be at least 30 seconds", ">= 30",
+        w.duration);
   } else if (w.duration < 60) {
-    add(Category::kOpen, "duration", "Duration is below the recommended minimum of 60s", ">= 60", w.duration);
+    add(Category::kOpen, "duration", "Duration is below the recommended minimum of 60s", ">= 60",
+        w.duration);
   }
-  if (w.generation_mode != "none" && w.generation_mode != "fast" && w.generation_mode != "realistic") {
-    add(Category::kInvalid, "generation_mode", "Unknown generation mode", "none|fast|realistic", w.generation_mode);
+  if (w.generation_mode != "none" && w.generation_mode != "fast" &&
+      w.generation_mode != "realistic") {
+    add(Category::kInvalid, "generation_mode", "Unknown generation mode", "none|fast|realistic",
+        w.generation_mode);
   }
   if (w.model.empty()) {
     add(Category::kInvalid, "model", "Missing model parameter");
@@ -204,7 +215,8 @@ Verification verify(const Workload& w) {
   if (w.num_users < 1) {
     add(Category::kInvalid, "num_users", "Number of users must be at least 1", ">= 1", w.num_users);
   } else if (w.num_users < 10) {
-    add(Category::kOpen, "num_users", "Fewer than the recommended minimum of 10 users", ">= 10", w.num_users);
+    add(Category::kOpen, "num_users", "Fewer than the recommended minimum of 10 users", ">= 10",
+        w.num_users);
   }
   // Official option match.
   const OfficialOption* best = nullptr;
@@ -214,7 +226,8 @@ Verification verify(const Workload& w) {
     if (d.empty()) {
       v.matched_option = o.number;
       add(Category::kClosed, "official_option",
-          fmt::format("Parameters match MLPerf v3.0 Option {} ({})", o.number, o.name), o.number, o.number);
+          fmt::format("Parameters match MLPerf v3.0 Option {} ({})", o.number, o.name), o.number,
+          o.number);
       best = nullptr;
       break;
     }
@@ -227,18 +240,21 @@ Verification verify(const Workload& w) {
     std::string diffs;
     for (const auto& i : best_diff) diffs += (diffs.empty() ? "" : ", ") + describe(i);
     add(Category::kOpen, "official_option",
-        fmt::format("Parameters match none of the official CLOSED options; closest is Option {} ({}), differing in: {}",
+        fmt::format("Parameters match none of the official CLOSED options; closest is Option {} "
+                    "({}), differing in: {}",
                     best->number, best->name, diffs),
         best->number, nullptr);
   }
   if (w.performance_profile != "latency" && w.performance_profile != "throughput") {
-    add(Category::kInvalid, "performance_profile", "Unknown performance profile", "latency|throughput",
-        w.performance_profile);
+    add(Category::kInvalid, "performance_profile", "Unknown performance profile",
+        "latency|throughput", w.performance_profile);
   }
   v.category = Category::kClosed;
   for (const auto& i : v.issues) {
-    if (i.validation == Category::kInvalid) v.category = Category::kInvalid;
-    else if (i.validation == Category::kOpen && v.category == Category::kClosed) v.category = Category::kOpen;
+    if (i.validation == Category::kInvalid)
+      v.category = Category::kInvalid;
+    else if (i.validation == Category::kOpen && v.category == Category::kClosed)
+      v.category = Category::kOpen;
   }
   return v;
 }
@@ -248,15 +264,14 @@ GateDecision gate(const Verification& v, bool open, bool closed, bool allow_inva
   if (!open && !closed) {
     d.proceed = true;
     d.warn = v.category == Category::kInvalid;
-    d.message = d.warn ? "Verification says INVALID; running anyway because neither --open nor --closed was given"
+    d.message = d.warn ? "Verification says INVALID; running anyway because neither --open nor "
+                         "--closed was given"
                        : std::string("Running without a submission mode (verification: ") +
                              category_name(v.category) + "). Use --open or --closed to enforce it.";
     return d;
   }
   switch (v.category) {
-    case Category::kClosed:
-      d.message = "Running as CLOSED configuration";
-      return d;
+    case Category::kClosed: d.message = "Running as CLOSED configuration"; return d;
     case Category::kInvalid:
       if (allow_invalid_params) {
         d.warn = true;
@@ -264,12 +279,15 @@ GateDecision gate(const Verification& v, bool open, bool closed, bool allow_inva
         return d;
       }
       d.proceed = false;
-      d.message = "Invalid configuration found. Aborting benchmark run (use --allow-invalid-params to run anyway).";
+      d.message =
+          "Invalid configuration found. Aborting benchmark run (use --allow-invalid-params to run "
+          "anyway).";
       return d;
     case Category::kOpen:
       if (closed) {
         d.proceed = false;
-        d.message = "Parameters allowed for open but not closed. Use --open and rerun the benchmark.";
+        d.message =
+            "Parameters allowed for open but not closed. Use --open and rerun the benchmark.";
         return d;
       }
       d.message = "Running as allowed open configuration";

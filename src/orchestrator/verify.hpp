@@ -1,11 +1,12 @@
 // Run verification (mlpstorage-framework.md §2.7/§3.7), resolved in favour of the MLPerf v3.0 rules
 // (kv-cache-engine.md §1.3/§9.1, framework §11):
 //   * CLOSED only when the workload matches one of the three official options exactly:
-//       Option 1 "Max Storage Stress"  llama3.1-8b            200 users  cpu 0 GiB  max-concurrent-allocs 16
-//       Option 2 "Storage Throughput"  llama3.1-8b            100 users  cpu 4 GiB  max-concurrent-allocs 16
-//       Option 3 "Large Model (70B)"   llama3.1-70b-instruct   70 users  cpu 0 GiB  max-concurrent-allocs 4
-//     all with duration 300 s, gpu 0 GiB, generation none, seed 42, multi-turn and prefix caching on,
-//     RAG and autoscaling off, the reference I/O path (no --io-engine other than posix, no
+//       Option 1 "Max Storage Stress"  llama3.1-8b            200 users  cpu 0 GiB
+//       max-concurrent-allocs 16 Option 2 "Storage Throughput"  llama3.1-8b            100 users
+//       cpu 4 GiB  max-concurrent-allocs 16 Option 3 "Large Model (70B)"   llama3.1-70b-instruct 70
+//       users  cpu 0 GiB  max-concurrent-allocs 4
+//     all with duration 300 s, gpu 0 GiB, generation none, seed 42, multi-turn and prefix caching
+//     on, RAG and autoscaling off, the reference I/O path (no --io-engine other than posix, no
 //     --direct-io) and no extra engine parameters. The performance profile only selects the
 //     engine's pass/fail report and does not affect the match.
 //   * GPU 0 / CPU 0 / generation none are valid (the reference checker's "< 1 GiB is INVALID" and
@@ -95,7 +96,7 @@ Verification verify(const Workload& w);
 
 struct GateDecision {
   bool proceed = true;
-  bool warn = false;       // log `message` as a warning
+  bool warn = false;  // log `message` as a warning
   std::string message;
 };
 GateDecision gate(const Verification& v, bool open, bool closed, bool allow_invalid_params);

@@ -1,13 +1,12 @@
 // Host facts: the /proc parsers, the normalised N-host summary with its consistency checks, JSON
 // round trips for a future MPI gather, and collection from a fake and from the real /proc.
-#include <gtest/gtest.h>
+#include "cluster/cluster.hpp"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "cluster/cluster.hpp"
 
 namespace fs = std::filesystem;
 using namespace kv::cluster;
@@ -26,7 +25,8 @@ const char* kMeminfo =
     "HugePages_Total:       0\n";
 
 // 1 socket, 2 cores, 2 threads each.
-std::string cpuinfo(const char* model = "Intel(R) Xeon(R) Test CPU @ 2.00GHz", const char* flags = "fpu lm sse") {
+std::string cpuinfo(const char* model = "Intel(R) Xeon(R) Test CPU @ 2.00GHz",
+                    const char* flags = "fpu lm sse") {
   std::string s;
   const int core[] = {0, 0, 1, 1};
   for (int i = 0; i < 4; ++i) {
@@ -48,13 +48,14 @@ const char* kDiskstats =
 
 const char* kNetdev =
     "Inter-|   Receive                                                |  Transmit\n"
-    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier "
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop "
+    "fifo colls carrier "
     "compressed\n"
     "    lo: 1000 10 0 0 0 0 0 0 1000 10 0 0 0 0 0 0\n"
     "  eth0: 123456 789 1 2 3 4 5 6 654321 987 7 8 9 10 11 12\n";
 
-HostInfo host(const std::string& name, std::uint64_t mem_kb, const std::string& cpus, const std::string& version_id,
-              const std::string& kernel) {
+HostInfo host(const std::string& name, std::uint64_t mem_kb, const std::string& cpus,
+              const std::string& version_id, const std::string& kernel) {
   HostInfo h;
   h.hostname = name;
   h.meminfo_kb = parse_meminfo(kMeminfo);
@@ -114,7 +115,8 @@ TEST(ClusterParse, NetdevLoadavgOsReleaseUptimeKernel) {
   EXPECT_EQ(o.size(), 3u);
   EXPECT_DOUBLE_EQ(*parse_uptime("12345.67 890.12\n"), 12345.67);
   EXPECT_FALSE(parse_uptime("").has_value());
-  EXPECT_EQ(kernel_version("Linux version 6.1.0-18-amd64 (debian-kernel@lists) #1 SMP"), "6.1.0-18-amd64");
+  EXPECT_EQ(kernel_version("Linux version 6.1.0-18-amd64 (debian-kernel@lists) #1 SMP"),
+            "6.1.0-18-amd64");
 }
 
 TEST(ClusterNormalise, OneHost) {
@@ -142,10 +144,12 @@ TEST(ClusterNormalise, OneHost) {
 TEST(ClusterNormalise, SeveralHostsWithConsistencyIssues) {
   std::string two_sockets = cpuinfo();
   for (int i = 4; i < 8; ++i) {
-    two_sockets += "processor\t: " + std::to_string(i) + "\nphysical id\t: 1\ncore id\t\t: " + std::to_string(i % 2) +
+    two_sockets += "processor\t: " + std::to_string(i) +
+                   "\nphysical id\t: 1\ncore id\t\t: " + std::to_string(i % 2) +
                    "\nflags\t\t: fpu lm\n\n";
   }
-  auto j = normalise({host("a", 16000000, cpuinfo(), "12", "6.1.0"), host("b", 32000000, two_sockets, "11", "5.10.0"),
+  auto j = normalise({host("a", 16000000, cpuinfo(), "12", "6.1.0"),
+                      host("b", 32000000, two_sockets, "11", "5.10.0"),
                       host("c", 16000000, cpuinfo(), "12", "6.1.0")},
                      "mpi");
   EXPECT_EQ(j["num_hosts"], 3);
@@ -163,7 +167,8 @@ TEST(ClusterNormalise, SeveralHostsWithConsistencyIssues) {
 }
 
 TEST(ClusterNormalise, SimilarHostsHaveNoIssuesAndEmptyListIsValid) {
-  auto j = normalise({host("a", 16000000, cpuinfo(), "12", "6.1.0"), host("b", 17000000, cpuinfo(), "12", "6.1.0")},
+  auto j = normalise({host("a", 16000000, cpuinfo(), "12", "6.1.0"),
+                      host("b", 17000000, cpuinfo(), "12", "6.1.0")},
                      "mpi");
   EXPECT_FALSE(j.contains("host_consistency_issues"));  // 6.25 % < 10 %
   auto none = normalise({}, "unknown");
@@ -172,7 +177,8 @@ TEST(ClusterNormalise, SimilarHostsHaveNoIssuesAndEmptyListIsValid) {
 }
 
 TEST(ClusterNormalise, ArchitectureFallbacks) {
-  HostInfo arm = host("arm", 1000, "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\n\n", "12", "6.1");
+  HostInfo arm =
+      host("arm", 1000, "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd\n\n", "12", "6.1");
   arm.machine = "aarch64";
   EXPECT_EQ(normalise({arm}, "local")["hosts"][0]["cpu"]["architecture"], "aarch64");
   HostInfo old = host("old", 1000, cpuinfo("Pentium", "fpu tm"), "12", "6.1");

@@ -2,7 +2,6 @@
 // a real `kvcache run` of the real engine through a real `mpirun -n 1` (as root with
 // --allow-run-as-root), its result tree and history entry, and Ctrl-C forwarding.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,9 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "run_process.hpp"
 
@@ -35,7 +33,9 @@ bool on_path(const std::string& name) {
   std::size_t start = 0;
   while (start <= p.size()) {
     auto colon = p.find(':', start);
-    fs::path cand = fs::path(p.substr(start, colon == std::string::npos ? std::string::npos : colon - start)) / name;
+    fs::path cand =
+        fs::path(p.substr(start, colon == std::string::npos ? std::string::npos : colon - start)) /
+        name;
     if (::access(cand.c_str(), X_OK) == 0) return true;
     if (colon == std::string::npos) break;
     start = colon + 1;
@@ -55,8 +55,18 @@ Json metadata_of(const fs::path& dir) {
   return Json::parse(kvtest::slurp(dir / ("kv_cache_" + dt + "_metadata.json")));
 }
 
-const std::vector<std::string> kTinyRun = {"kvcache",      "run", "--model", "tiny-1b", "--num-users", "2",
-                                           "--gpu-mem-gb", "0",   "--cpu-mem-gb", "0", "--generation-mode", "none",
+const std::vector<std::string> kTinyRun = {"kvcache",
+                                           "run",
+                                           "--model",
+                                           "tiny-1b",
+                                           "--num-users",
+                                           "2",
+                                           "--gpu-mem-gb",
+                                           "0",
+                                           "--cpu-mem-gb",
+                                           "0",
+                                           "--generation-mode",
+                                           "none",
                                            "--allow-run-as-root"};
 
 }  // namespace
@@ -79,27 +89,29 @@ TEST(MlpstorageE2E, HelpAndUsageExitCodes) {
 TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {
   kvtest::TempDir t;
   const fs::path rd = t.path / "results";
-  auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "host1", "host2", "--num-processes", "4", "--what-if",
-                "--results-dir", rd.string()},
+  auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "host1", "host2", "--num-processes",
+                "4", "--what-if", "--results-dir", rd.string()},
                {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string(), "MPI_RUN_BIN=mpirun"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  const std::string expected =
-      "mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " + bin("kv-cache") + " --model llama3.1-8b ";
+  const std::string expected = "mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " +
+                               bin("kv-cache") + " --model llama3.1-8b ";
   EXPECT_NE(r.out.find(expected), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(rd));
 }
 
 TEST(MlpstorageE2E, DatasizePrintsEstimates) {
   kvtest::TempDir t;
-  auto r = run({bin("mlpstorage"), "kvcache", "datasize", "--model", "llama3.1-70b-instruct", "-nu", "70"},
-               {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
+  auto r = run(
+      {bin("mlpstorage"), "kvcache", "datasize", "--model", "llama3.1-70b-instruct", "-nu", "70"},
+      {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("Per-token cache: 327680 bytes"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Recommended tier sizes"), std::string::npos);
 }
 
 TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
-  if (!engine_is_real()) GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
+  if (!engine_is_real())
+    GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
   if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed (apt-get install openmpi-bin)";
   kvtest::TempDir t;
   const fs::path rd = t.path / "results";
@@ -122,7 +134,9 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   EXPECT_EQ(md["status"], "success");
   EXPECT_EQ(md["benchmark_type"], "kv_cache");
   EXPECT_EQ(md["executed_argv"][0], "mpirun");
-  EXPECT_EQ(md["executed_command"].get<std::string>().rfind("mpirun -n 1 -host 127.0.0.1:1 --bind-to none", 0), 0u);
+  EXPECT_EQ(md["executed_command"].get<std::string>().rfind(
+                "mpirun -n 1 -host 127.0.0.1:1 --bind-to none", 0),
+            0u);
   ASSERT_TRUE(md.contains("kvcache_metrics"));
   EXPECT_TRUE(md["kvcache_metrics"].contains("tier_storage_read_bandwidth_gbps"));
   EXPECT_EQ(md["kvcache_metrics"]["total_requests"], results["summary"]["total_requests"]);
@@ -138,7 +152,8 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
 }
 
 TEST(MlpstorageE2E, CtrlCStopsTheEngineAndRecordsInterrupted) {
-  if (!engine_is_real()) GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
+  if (!engine_is_real())
+    GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
   if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed";
   kvtest::TempDir t;
   const fs::path rd = t.path / "results";
@@ -149,7 +164,8 @@ TEST(MlpstorageE2E, CtrlCStopsTheEngineAndRecordsInterrupted) {
   argv.push_back(rd.string());
   pid_t pid = ::fork();
   if (pid == 0) {
-    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr)) std::_Exit(126);
+    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr))
+      std::_Exit(126);
     ::putenv(const_cast<char*>(db.c_str()));
     std::vector<char*> a;
     for (auto& s : argv) a.push_back(s.data());

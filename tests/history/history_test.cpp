@@ -1,7 +1,8 @@
 // History database: path resolution, record start/finish, filters and order, imports from a
 // results tree, and several processes finishing at the same moment.
-#include <gtest/gtest.h>
+#include "history/history.hpp"
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "history/history.hpp"
 
 namespace fs = std::filesystem;
 using namespace kv::history;
@@ -35,19 +35,24 @@ struct ScopedEnv {
   std::optional<std::string> old;
   ScopedEnv(std::string n, const char* v) : name(std::move(n)) {
     if (const char* o = std::getenv(name.c_str())) old = o;
-    if (v) ::setenv(name.c_str(), v, 1);
-    else ::unsetenv(name.c_str());
+    if (v)
+      ::setenv(name.c_str(), v, 1);
+    else
+      ::unsetenv(name.c_str());
   }
   ~ScopedEnv() {
-    if (old) ::setenv(name.c_str(), old->c_str(), 1);
-    else ::unsetenv(name.c_str());
+    if (old)
+      ::setenv(name.c_str(), old->c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
   }
 };
 
 Entry entry(const std::string& model, const std::string& dt = "20260101_000000") {
   Entry e;
   e.datetime = dt;
-  e.argv = {"mlpstorage", "kvcache", "run", "--model", model, "--cache-dir", "/a dir/with 'quotes'"};
+  e.argv = {"mlpstorage",          "kvcache", "run", "--model", model, "--cache-dir",
+            "/a dir/with 'quotes'"};
   e.program = "kvcache";
   e.benchmark = "kv_cache";
   e.command = "run";
@@ -133,7 +138,13 @@ TEST(History, ListIsNewestFirstAndFilters) {
   EXPECT_EQ(db.list(by("benchmark", "training")).size(), 1u);
   EXPECT_EQ(db.list(by("model", "tiny-1b")).size(), 2u);
   EXPECT_EQ(db.list(by("status", "failed")).size(), 1u);
-  EXPECT_EQ(db.list([] { Filter f; f.limit = 1; return f; }()).size(), 1u);
+  EXPECT_EQ(db.list([] {
+                Filter f;
+                f.limit = 1;
+                return f;
+              }())
+                .size(),
+            1u);
   auto last2 = db.last(2);
   ASSERT_EQ(last2.size(), 2u);
   EXPECT_LT(last2[0].id, last2[1].id);  // chronological
@@ -197,13 +208,16 @@ TEST(History, ImportTreeOnceSkippingKnownAndBadFiles) {
   TempDir t;
   Db db(t.path / "h.db");
   const fs::path tree = t.path / "results";
-  write(tree / "kv_cache/tiny-1b/run/20260101_000000/kv_cache_20260101_000000_metadata.json",
-        R"({"benchmark_type": "kv_cache", "model": "tiny-1b", "command": "run", "run_datetime": "20260101_000000",
+  write(
+      tree / "kv_cache/tiny-1b/run/20260101_000000/kv_cache_20260101_000000_metadata.json",
+      R"({"benchmark_type": "kv_cache", "model": "tiny-1b", "command": "run", "run_datetime": "20260101_000000",
             "num_users": 2, "duration": 3, "status": "success", "exit_code": 0,
             "argv": ["mlpstorage", "kvcache", "run"],
             "kvcache_metrics": {"tier_storage_read_bandwidth_gbps": 2.0, "tier_storage_write_bandwidth_gbps": 1.0}})");
-  write(tree / "kv_cache/tiny-1b/run/20260102_000000/kv_cache_20260102_000000_metadata.json", "{ not json");
-  write(tree / "kv_cache/tiny-1b/run/20260103_000000/kv_cache_20260103_000000_metadata.json", R"({"model": "x"})");
+  write(tree / "kv_cache/tiny-1b/run/20260102_000000/kv_cache_20260102_000000_metadata.json",
+        "{ not json");
+  write(tree / "kv_cache/tiny-1b/run/20260103_000000/kv_cache_20260103_000000_metadata.json",
+        R"({"model": "x"})");
   write(tree / "kv_cache/tiny-1b/run/20260103_000000/other.json", "{}");
   // A run recorded by this machine with that result dir is not imported again.
   Entry known = entry("x");
@@ -233,8 +247,9 @@ TEST(History, ImportTreeOnceSkippingKnownAndBadFiles) {
 }
 
 TEST(History, MetadataWithoutStatusIsImported) {
-  Entry e = Db::entry_from_metadata(Json{{"benchmark_type", "kv_cache"}, {"kvcache_model", "mistral-7b"}},
-                                    "/r/a/b_metadata.json");
+  Entry e =
+      Db::entry_from_metadata(Json{{"benchmark_type", "kv_cache"}, {"kvcache_model", "mistral-7b"}},
+                              "/r/a/b_metadata.json");
   EXPECT_EQ(e.status, "imported");
   EXPECT_EQ(e.model, "mistral-7b");
   EXPECT_EQ(e.program, "kvcache");
@@ -242,7 +257,8 @@ TEST(History, MetadataWithoutStatusIsImported) {
 }
 
 TEST(History, DisplayCommandQuotesOnlyWhenNeeded) {
-  EXPECT_EQ(display_command({"mlpstorage", "kvcache", "run", "--hosts", "a:2,b:2", "-rd", "/tmp/x"}),
-            "mlpstorage kvcache run --hosts a:2,b:2 -rd /tmp/x");
+  EXPECT_EQ(
+      display_command({"mlpstorage", "kvcache", "run", "--hosts", "a:2,b:2", "-rd", "/tmp/x"}),
+      "mlpstorage kvcache run --hosts a:2,b:2 -rd /tmp/x");
   EXPECT_EQ(display_command({"a b", "it's", ""}), "'a b' 'it'\\''s' ''");
 }

@@ -13,7 +13,9 @@ using orchtest::parse;
 
 namespace {
 
-bool has_option(CLI::App* sub, const std::string& name) { return sub->get_option_no_throw(name) != nullptr; }
+bool has_option(CLI::App* sub, const std::string& name) {
+  return sub->get_option_no_throw(name) != nullptr;
+}
 
 }  // namespace
 
@@ -100,8 +102,9 @@ TEST(KVCacheRunArguments, GenerationModeChoices) {
 
 TEST(KVCacheRunArguments, PerformanceProfileChoices) {
   EXPECT_EQ(parse({"kvcache", "run"}).inv().kv.performance_profile, "latency");
-  EXPECT_EQ(parse({"kvcache", "run", "--performance-profile", "throughput"}).inv().kv.performance_profile,
-            "throughput");
+  EXPECT_EQ(
+      parse({"kvcache", "run", "--performance-profile", "throughput"}).inv().kv.performance_profile,
+      "throughput");
   EXPECT_EQ(parse({"kvcache", "run", "--performance-profile", "fast"}).r.exit_code, 2);
 }
 
@@ -135,7 +138,9 @@ TEST(KVCacheDistributedArguments, HostsShortFormAndSlots) {
   EXPECT_EQ(p.inv().kv.hosts, (std::vector<std::string>{"a:2", "b:2"}));
 }
 
-TEST(KVCacheDistributedArguments, ExecTypeDefaultMpi) { EXPECT_EQ(parse({"kvcache", "run"}).inv().kv.exec_type, "mpi"); }
+TEST(KVCacheDistributedArguments, ExecTypeDefaultMpi) {
+  EXPECT_EQ(parse({"kvcache", "run"}).inv().kv.exec_type, "mpi");
+}
 
 TEST(KVCacheDistributedArguments, ExecTypeDocker) {
   EXPECT_EQ(parse({"kvcache", "run", "--exec-type", "docker"}).inv().kv.exec_type, "docker");
@@ -162,7 +167,9 @@ TEST(KVCacheDistributedArguments, NumProcessesDefaultsToNone) {
 }
 
 // ---- TestKVCacheMPIArguments (5) ----
-TEST(KVCacheMPIArguments, MpiBinDefaultMpirun) { EXPECT_EQ(parse({"kvcache", "run"}).inv().kv.mpi_bin, "mpirun"); }
+TEST(KVCacheMPIArguments, MpiBinDefaultMpirun) {
+  EXPECT_EQ(parse({"kvcache", "run"}).inv().kv.mpi_bin, "mpirun");
+}
 
 TEST(KVCacheMPIArguments, MpiBinMpiexecAndInvalid) {
   EXPECT_EQ(parse({"kvcache", "run", "--mpi-bin", "mpiexec"}).inv().kv.mpi_bin, "mpiexec");
@@ -180,9 +187,11 @@ TEST(KVCacheMPIArguments, AllowRunAsRoot) {
 }
 
 TEST(KVCacheMPIArguments, MpiParamsRepeatedAreFlattenedIntoTokens) {
-  auto p = parse({"kvcache", "run", "--mpi-params", "--mca btl tcp,self", "--mpi-params", "-x", "FOO=1"});
+  auto p = parse(
+      {"kvcache", "run", "--mpi-params", "--mca btl tcp,self", "--mpi-params", "-x", "FOO=1"});
   ASSERT_TRUE(p.r.ok()) << p.r.err;
-  EXPECT_EQ(p.inv().kv.mpi_params, (std::vector<std::string>{"--mca", "btl", "tcp,self", "-x", "FOO=1"}));
+  EXPECT_EQ(p.inv().kv.mpi_params,
+            (std::vector<std::string>{"--mca", "btl", "tcp,self", "-x", "FOO=1"}));
   EXPECT_TRUE(parse({"kvcache", "run"}).inv().kv.mpi_params.empty());
 }
 
@@ -198,8 +207,9 @@ TEST_P(DatasizeLacks, OptionAbsentOnDatasizeButPresentOnRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Distributed, DatasizeLacks,
-                         ::testing::Values("--hosts", "--exec-type", "--num-processes", "--mpi-bin", "--oversubscribe",
-                                           "--allow-run-as-root", "--mpi-params"),
+                         ::testing::Values("--hosts", "--exec-type", "--num-processes", "--mpi-bin",
+                                           "--oversubscribe", "--allow-run-as-root",
+                                           "--mpi-params"),
                          [](const auto& info) {
                            std::string s = info.param.substr(2);
                            std::replace(s.begin(), s.end(), '-', '_');
@@ -208,7 +218,8 @@ INSTANTIATE_TEST_SUITE_P(Distributed, DatasizeLacks,
 
 TEST(KVCacheDatasizeNoDistributedArgs, NoRunOnlyWorkloadFlags) {
   orchtest::Parsed p;
-  for (const char* o : {"--duration", "--generation-mode", "--performance-profile", "--seed", "--kvcache-bin-path"}) {
+  for (const char* o : {"--duration", "--generation-mode", "--performance-profile", "--seed",
+                        "--kvcache-bin-path"}) {
     EXPECT_FALSE(has_option(p.cli->kvcache_datasize(), o)) << o;
   }
 }
@@ -229,7 +240,8 @@ TEST(KVCacheOptionalFeatures, DisableMultiTurn) {
 }
 
 TEST(KVCacheOptionalFeatures, DisablePrefixCaching) {
-  EXPECT_TRUE(parse({"kvcache", "run", "--disable-prefix-caching"}).inv().kv.disable_prefix_caching);
+  EXPECT_TRUE(
+      parse({"kvcache", "run", "--disable-prefix-caching"}).inv().kv.disable_prefix_caching);
 }
 
 TEST(KVCacheOptionalFeatures, RagWithDocs) {
@@ -239,7 +251,8 @@ TEST(KVCacheOptionalFeatures, RagWithDocs) {
 }
 
 TEST(KVCacheOptionalFeatures, AutoscalingModesAreTheEngines) {
-  const auto& k = parse({"kvcache", "run", "--enable-autoscaling", "--autoscaler-mode", "capacity"}).inv().kv;
+  const auto& k =
+      parse({"kvcache", "run", "--enable-autoscaling", "--autoscaler-mode", "capacity"}).inv().kv;
   EXPECT_TRUE(k.enable_autoscaling);
   EXPECT_EQ(k.autoscaler_mode, "capacity");
   // The reference offered "predictive", which the engine rejects (§9 item 7).
@@ -268,9 +281,9 @@ TEST(Universal, HelpExitsZeroWithGroups) {
   auto p = parse({"kvcache", "run", "--help"});
   EXPECT_FALSE(p.r.ok());
   EXPECT_EQ(p.r.exit_code, 0);
-  for (const char* g : {"Model Configuration", "Cache Configuration", "Run Configuration", "Optional Features",
-                        "Distributed Execution", "MPI", "Standard Arguments", "Output Control", "View Only",
-                        "Validation"}) {
+  for (const char* g : {"Model Configuration", "Cache Configuration", "Run Configuration",
+                        "Optional Features", "Distributed Execution", "MPI", "Standard Arguments",
+                        "Output Control", "View Only", "Validation"}) {
     EXPECT_NE(p.r.out.find(g), std::string::npos) << g;
   }
 }
@@ -287,8 +300,8 @@ TEST(Universal, DefaultsAndShortForms) {
   EXPECT_FALSE(d.inv().uni.results_dir_given);
   EXPECT_NE(d.inv().uni.results_dir.find("mlperf_storage_results"), std::string::npos);
   EXPECT_EQ(d.inv().uni.stream_log_level, "INFO");
-  auto p = parse({"kvcache", "run", "-rd", "/tmp/r", "-aip", "--loops", "3", "--what-if", "--debug", "--verbose",
-                  "--stream-log-level", "debug"});
+  auto p = parse({"kvcache", "run", "-rd", "/tmp/r", "-aip", "--loops", "3", "--what-if", "--debug",
+                  "--verbose", "--stream-log-level", "debug"});
   ASSERT_TRUE(p.r.ok()) << p.r.err;
   EXPECT_EQ(p.inv().uni.results_dir, "/tmp/r");
   EXPECT_TRUE(p.inv().uni.results_dir_given);
@@ -320,7 +333,8 @@ TEST(Hosts, MixedFormsAndZeroSlotsAreUsageErrors) {
 }
 
 TEST(History, SubcommandsParse) {
-  auto l = parse({"history", "list", "-b", "kvcache", "-m", "tiny-1b", "--status", "success", "-n", "5"});
+  auto l = parse(
+      {"history", "list", "-b", "kvcache", "-m", "tiny-1b", "--status", "success", "-n", "5"});
   ASSERT_TRUE(l.r.ok()) << l.r.err;
   EXPECT_EQ(l.inv().hist.benchmark, "kvcache");
   EXPECT_EQ(l.inv().hist.limit, 5);
@@ -330,7 +344,8 @@ TEST(History, SubcommandsParse) {
   EXPECT_FALSE(parse({"history", "show", "-n", "2"}).inv().hist.id.has_value());
   EXPECT_EQ(parse({"history", "rerun", "7"}).inv().hist.rerun_id, 7);
   EXPECT_EQ(parse({"history", "rerun"}).r.exit_code, 2);
-  EXPECT_EQ(parse({"history", "import", "/a", "/b"}).inv().hist.import_paths, (std::vector<std::string>{"/a", "/b"}));
+  EXPECT_EQ(parse({"history", "import", "/a", "/b"}).inv().hist.import_paths,
+            (std::vector<std::string>{"/a", "/b"}));
 }
 
 // ---- --config-file ----
@@ -391,15 +406,16 @@ TEST(ConfigFile, DatasizeIgnoresRunOnlyKeysWithAWarning) {
 TEST(Argv, NormaliseMapsTwoLetterShortsOnly) {
   using kv::orchestrator::normalise_argv;
   EXPECT_EQ(normalise_argv({"m", "-rd", "x", "-np=3", "-m", "tiny-1b", "-aip"}),
-            (std::vector<std::string>{"m", "--results-dir", "x", "--num-processes=3", "-m", "tiny-1b",
-                                      "--allow-invalid-params"}));
+            (std::vector<std::string>{"m", "--results-dir", "x", "--num-processes=3", "-m",
+                                      "tiny-1b", "--allow-invalid-params"}));
   EXPECT_EQ(normalise_argv({"m", "--mpi-params", "-x", "A=1"}),
             (std::vector<std::string>{"m", "--mpi-params=-x", "A=1"}));
 }
 
 TEST(Argv, ShellSplitHonoursQuotes) {
   using kv::orchestrator::shell_split;
-  EXPECT_EQ(shell_split("a 'b c' \"d e\" f\\ g", "--x"), (std::vector<std::string>{"a", "b c", "d e", "f g"}));
+  EXPECT_EQ(shell_split("a 'b c' \"d e\" f\\ g", "--x"),
+            (std::vector<std::string>{"a", "b c", "d e", "f g"}));
   EXPECT_TRUE(shell_split("   ", "--x").empty());
   EXPECT_THROW(shell_split("'open", "--x"), kv::Error);
 }

@@ -1,4 +1,6 @@
 // `kvcache datasize`: sizes from the one model table and the user templates, with the rules shown.
+#include "orchestrator/datasize.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include "model/model.hpp"
 #include "model/templates.hpp"
 #include "orchestrator/cli_main.hpp"
-#include "orchestrator/datasize.hpp"
 #include "test_util.hpp"
 
 using namespace kv::orchestrator;
@@ -51,7 +52,8 @@ TEST(Datasize, RenderShowsNumbersAndRules) {
   EXPECT_NE(s.find("Per-token cache: 327680 bytes"), std::string::npos) << s;
   EXPECT_NE(s.find("80 layers x 8 KV heads x 128 head dim"), std::string::npos) << s;
   EXPECT_NE(s.find("Total for 70 users"), std::string::npos);
-  EXPECT_NE(s.find("rule: max(--gpu-mem-gb 0.0, 20% of total working set)"), std::string::npos) << s;
+  EXPECT_NE(s.find("rule: max(--gpu-mem-gb 0.0, 20% of total working set)"), std::string::npos)
+      << s;
   EXPECT_NE(s.find("rule: 2x total working set"), std::string::npos);
   auto j = e.to_json();
   EXPECT_EQ(j["bytes_per_token"], 327680);
@@ -96,7 +98,8 @@ TEST(DatasizeCommand, ExplicitResultsDirGetsMetadata) {
   EXPECT_FALSE(md.contains("hosts"));
   // What-if creates nothing even with --results-dir.
   const auto rd2 = t.path / "res2";
-  EXPECT_EQ(run_cli({"mlpstorage", "kvcache", "datasize", "-rd", rd2.string(), "--what-if"}, env), 0);
+  EXPECT_EQ(run_cli({"mlpstorage", "kvcache", "datasize", "-rd", rd2.string(), "--what-if"}, env),
+            0);
   EXPECT_FALSE(std::filesystem::exists(rd2));
 }
 

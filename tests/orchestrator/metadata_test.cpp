@@ -1,11 +1,12 @@
 // The 5 metadata cases of design note 03-03 (fields for history, kvcache fields, distributed info,
 // model/kvcache_model consistency, non-distributed metadata), plus metrics read from the engine's
 // real summary.* keys and the key order.
+#include "orchestrator/metadata.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 
-#include "orchestrator/metadata.hpp"
 #include "test_util.hpp"
 
 using namespace kv::orchestrator;
@@ -20,7 +21,8 @@ struct MetadataFixture : ::testing::Test {
     orchtest::write_file(tmp.path / "kv-cache", "#!/bin/sh\n", true);
     env.self_dir = tmp.path;
   }
-  Json metadata(const std::vector<std::string>& args, const std::function<void(Invocation&)>& tweak = {}) {
+  Json metadata(const std::vector<std::string>& args,
+                const std::function<void(Invocation&)>& tweak = {}) {
     auto p = parse(args);
     EXPECT_TRUE(p.r.ok()) << p.r.err;
     Invocation inv = p.inv();
@@ -29,7 +31,8 @@ struct MetadataFixture : ::testing::Test {
     RunRecord rec;
     rec.status = "success";
     rec.runtime_s = 63.2;
-    return build_run_metadata(inv, plan, verify(Workload::from_options(inv.kv, plan.cache_dir.string())), rec);
+    return build_run_metadata(inv, plan,
+                              verify(Workload::from_options(inv.kv, plan.cache_dir.string())), rec);
   }
 };
 
@@ -47,9 +50,9 @@ TEST_F(Metadata, RequiredFieldsForHistory) {
 }
 
 TEST_F(Metadata, KvcacheSpecificFields) {
-  Json md = metadata({"kvcache", "run", "-m", "tiny-1b", "-nu", "2", "-d", "3", "--gpu-mem-gb", "0", "--cpu-mem-gb",
-                      "0.5", "--cache-dir", "/mnt/nvme", "--generation-mode", "none", "--performance-profile",
-                      "throughput"});
+  Json md = metadata({"kvcache", "run", "-m", "tiny-1b", "-nu", "2", "-d", "3", "--gpu-mem-gb", "0",
+                      "--cpu-mem-gb", "0.5", "--cache-dir", "/mnt/nvme", "--generation-mode",
+                      "none", "--performance-profile", "throughput"});
   EXPECT_EQ(md["kvcache_model"], "tiny-1b");
   EXPECT_EQ(md["num_users"], 2);
   EXPECT_EQ(md["duration"], 3);
@@ -73,7 +76,8 @@ TEST_F(Metadata, DistributedExecutionInfo) {
   EXPECT_EQ(md["num_processes"], 4);
   EXPECT_EQ(md["exec_type"], "mpi");
   EXPECT_EQ(md["hosts"], (std::vector<std::string>{"host1", "host2"}));
-  EXPECT_EQ(md["executed_command"].get<std::string>().rfind("mpirun -n 4 -host host1:2,host2:2 ", 0), 0u);
+  EXPECT_EQ(
+      md["executed_command"].get<std::string>().rfind("mpirun -n 4 -host host1:2,host2:2 ", 0), 0u);
   EXPECT_EQ(md["executed_argv"][0], "mpirun");
 }
 
@@ -94,19 +98,22 @@ TEST_F(Metadata, NonDistributedOmitsExecTypeAndHosts) {
   EXPECT_FALSE(md.contains("hosts"));
   ASSERT_TRUE(md.contains("num_processes"));
   EXPECT_TRUE(md["num_processes"].is_null());
-  EXPECT_TRUE(md["cache_dir"].is_null());  // the user gave none; the defaulted path is resolved_cache_dir
+  EXPECT_TRUE(
+      md["cache_dir"].is_null());  // the user gave none; the defaulted path is resolved_cache_dir
   EXPECT_NE(md["resolved_cache_dir"].get<std::string>().find("/kvcache_data"), std::string::npos);
   EXPECT_EQ(md["num_ranks"], 1);
 }
 
 TEST_F(Metadata, BaseKeysComeFirstInReferenceOrder) {
   Json md = metadata({"kvcache", "run"});
-  const std::vector<std::string> expected = {"benchmark_type", "model",  "command",      "run_datetime",
-                                             "num_processes",  "accelerator", "result_dir", "parameters",
-                                             "override_parameters", "system_info", "runtime", "verification",
-                                             "executed_command", "command_output_files", "args", "kvcache_model"};
+  const std::vector<std::string> expected = {
+      "benchmark_type", "model",        "command",          "run_datetime",         "num_processes",
+      "accelerator",    "result_dir",   "parameters",       "override_parameters",  "system_info",
+      "runtime",        "verification", "executed_command", "command_output_files", "args",
+      "kvcache_model"};
   std::size_t i = 0;
-  for (auto it = md.begin(); it != md.end() && i < expected.size(); ++it, ++i) EXPECT_EQ(it.key(), expected[i]);
+  for (auto it = md.begin(); it != md.end() && i < expected.size(); ++it, ++i)
+    EXPECT_EQ(it.key(), expected[i]);
   EXPECT_EQ(md["status"], "success");
   EXPECT_EQ(md["schema_version"], kMetadataSchemaVersion);
   EXPECT_DOUBLE_EQ(md["runtime"].get<double>(), 63.2);

@@ -34,7 +34,9 @@ struct Fixture : ::testing::Test {
   std::string engine() const { return (tmp.path / "bin" / "kv-cache").string(); }
 };
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
 
 }  // namespace
 
@@ -66,11 +68,12 @@ TEST_F(MpiExec, MpiExecutionAddsWrapperVerbatim) {
   RunPlan plan = plan_for({"kvcache", "run", "--hosts", "host1", "host2", "--num-processes", "4"});
   EXPECT_TRUE(plan.use_mpi);
   const std::string cmd = plan.command_line();
-  EXPECT_TRUE(starts_with(cmd, "mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " + engine() +
-                                   " --model llama3.1-8b "))
+  EXPECT_TRUE(starts_with(cmd, "mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " +
+                                   engine() + " --model llama3.1-8b "))
       << cmd;
-  EXPECT_EQ(plan.launcher_argv, (std::vector<std::string>{"mpirun", "-n", "4", "-host", "host1:2,host2:2", "--bind-to",
-                                                          "none", "--map-by", "node"}));
+  EXPECT_EQ(plan.launcher_argv,
+            (std::vector<std::string>{"mpirun", "-n", "4", "-host", "host1:2,host2:2", "--bind-to",
+                                      "none", "--map-by", "node"}));
 }
 
 // 4. mpi with an empty host list → no wrapper
@@ -84,21 +87,24 @@ TEST_F(MpiExec, MpiExecutionEmptyHostsNoWrapper) {
 TEST_F(MpiExec, NumProcessesDefaultsToHostCount) {
   RunPlan plan = plan_for({"kvcache", "run", "--hosts", "a", "b", "c"});
   EXPECT_EQ(plan.num_processes, 3);
-  EXPECT_TRUE(starts_with(plan.command_line(), "mpirun -n 3 -host a:1,b:1,c:1 ")) << plan.command_line();
+  EXPECT_TRUE(starts_with(plan.command_line(), "mpirun -n 3 -host a:1,b:1,c:1 "))
+      << plan.command_line();
 }
 
 // 6. --oversubscribe passes through
 TEST_F(MpiExec, OversubscribeFlag) {
   RunPlan plan = plan_for({"kvcache", "run", "--hosts", "a", "b", "--oversubscribe"});
-  EXPECT_NE(plan.command_line().find(" --map-by node --oversubscribe " + engine()), std::string::npos)
+  EXPECT_NE(plan.command_line().find(" --map-by node --oversubscribe " + engine()),
+            std::string::npos)
       << plan.command_line();
 }
 
 // 7. --allow-run-as-root passes through
 TEST_F(MpiExec, AllowRunAsRootFlag) {
   RunPlan plan = plan_for({"kvcache", "run", "--allow-run-as-root"});
-  EXPECT_EQ(plan.launcher_argv, (std::vector<std::string>{"mpirun", "-n", "1", "-host", "127.0.0.1:1", "--bind-to",
-                                                          "none", "--map-by", "socket", "--allow-run-as-root"}));
+  EXPECT_EQ(plan.launcher_argv,
+            (std::vector<std::string>{"mpirun", "-n", "1", "-host", "127.0.0.1:1", "--bind-to",
+                                      "none", "--map-by", "socket", "--allow-run-as-root"}));
 }
 
 // 8. --mpi-bin mpiexec
@@ -138,8 +144,8 @@ struct ClusterRun {
 TEST(MpiExecCluster, CollectedForRunCommand) {
   ClusterRun c;
   const auto fake = orchtest::make_fake_engine(c.t.path);
-  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "run", "--exec-type", "docker", "--kvcache-bin-path", fake.string(),
-                     "-rd", c.rd, "--duration", "1"},
+  ASSERT_EQ(run_cli({"mlpstorage", "kvcache", "run", "--exec-type", "docker", "--kvcache-bin-path",
+                     fake.string(), "-rd", c.rd, "--duration", "1"},
                     c.env),
             0);
   auto [md, cluster_file] = c.only("run");
@@ -164,7 +170,8 @@ Json metadata_for(const std::vector<std::string>& args, const PlanEnv& env) {
   EXPECT_TRUE(p.r.ok()) << p.r.err;
   RunRecord rec;
   rec.status = "success";
-  return build_run_metadata(p.inv(), build_run_plan(p.inv(), "20260124_120000", env), Verification{}, rec);
+  return build_run_metadata(p.inv(), build_run_plan(p.inv(), "20260124_120000", env),
+                            Verification{}, rec);
 }
 }  // namespace
 
@@ -213,8 +220,8 @@ TEST(MpiPrefix, PlacementByUniqueHostNames) {
   MpiRequest one;
   one.hosts = {"127.0.0.1"};
   EXPECT_EQ(mpi_prefix(one, env),
-            (std::vector<std::string>{"mpirun", "-n", "1", "-host", "127.0.0.1:1", "--bind-to", "none", "--map-by",
-                                      "socket"}));
+            (std::vector<std::string>{"mpirun", "-n", "1", "-host", "127.0.0.1:1", "--bind-to",
+                                      "none", "--map-by", "socket"}));
   MpiRequest same;  // the same host twice is still one node
   same.hosts = {"a:1", "a:1"};
   same.num_processes = 2;
@@ -232,9 +239,9 @@ TEST(MpiPrefix, EnvironmentOverridesAndParamsLast) {
   r.allow_run_as_root = true;
   r.params = {"--mca", "btl", "tcp,self"};
   EXPECT_EQ(mpi_prefix(r, env),
-            (std::vector<std::string>{"/opt/ompi/bin/mpirun", "-n", "2", "-host", "a:1,b:1", "--bind-to", "none",
-                                      "--map-by", "node", "--oversubscribe", "--allow-run-as-root", "--mca", "btl",
-                                      "tcp,self"}));
+            (std::vector<std::string>{"/opt/ompi/bin/mpirun", "-n", "2", "-host", "a:1,b:1",
+                                      "--bind-to", "none", "--map-by", "node", "--oversubscribe",
+                                      "--allow-run-as-root", "--mca", "btl", "tcp,self"}));
   r.mpi_bin = "mpiexec";
   EXPECT_EQ(mpi_prefix(r, env).front(), "/opt/ompi/bin/mpiexec");
   EXPECT_EQ(launcher_binary("mpirun", MpiEnv{}), "mpirun");
@@ -251,35 +258,105 @@ TEST(MpiPrefix, FromProcessReadsEnvironment) {
 
 // ---- §3.3 engine argv ----
 TEST_F(MpiExec, EngineArgvInReferenceOrderWithConditionalFlags) {
-  RunPlan plan = plan_for({"kvcache", "run", "--exec-type", "docker", "-rd", "/r", "--model", "tiny-1b", "-nu", "2",
-                           "-d", "3", "--gpu-mem-gb", "0", "--cpu-mem-gb", "0.5", "--generation-mode", "none",
-                           "--performance-profile", "throughput", "--disable-multi-turn", "--disable-prefix-caching",
-                           "--enable-rag", "--rag-num-docs", "4", "--enable-autoscaling", "--autoscaler-mode",
-                           "capacity", "--seed", "42", "--max-concurrent-allocs", "16", "--io-engine", "io_uring",
-                           "--direct-io", "--io-depth", "32", "--io-chunk-mib", "4", "--gpu-backend", "simulated",
-                           "--keep-cache", "--kvcache-params=--storage-capacity-gb 100"});
+  RunPlan plan = plan_for({"kvcache",
+                           "run",
+                           "--exec-type",
+                           "docker",
+                           "-rd",
+                           "/r",
+                           "--model",
+                           "tiny-1b",
+                           "-nu",
+                           "2",
+                           "-d",
+                           "3",
+                           "--gpu-mem-gb",
+                           "0",
+                           "--cpu-mem-gb",
+                           "0.5",
+                           "--generation-mode",
+                           "none",
+                           "--performance-profile",
+                           "throughput",
+                           "--disable-multi-turn",
+                           "--disable-prefix-caching",
+                           "--enable-rag",
+                           "--rag-num-docs",
+                           "4",
+                           "--enable-autoscaling",
+                           "--autoscaler-mode",
+                           "capacity",
+                           "--seed",
+                           "42",
+                           "--max-concurrent-allocs",
+                           "16",
+                           "--io-engine",
+                           "io_uring",
+                           "--direct-io",
+                           "--io-depth",
+                           "32",
+                           "--io-chunk-mib",
+                           "4",
+                           "--gpu-backend",
+                           "simulated",
+                           "--keep-cache",
+                           "--kvcache-params=--storage-capacity-gb 100"});
   const std::string run = "/r/kv_cache/tiny-1b/run/20260124_120000";
   EXPECT_EQ(plan.engine_argv,
             (std::vector<std::string>{engine(),
-                                      "--model", "tiny-1b", "--num-users", "2", "--duration", "3", "--gpu-mem-gb", "0.0",
-                                      "--cpu-mem-gb", "0.5", "--generation-mode", "none", "--performance-profile",
-                                      "throughput", "--cache-dir", run + "/kvcache_data", "--output",
-                                      run + "/kvcache_results_20260124_120000.json", "--disable-multi-turn",
-                                      "--disable-prefix-caching", "--enable-rag", "--rag-num-docs", "4",
-                                      "--enable-autoscaling", "--autoscaler-mode", "capacity", "--seed", "42",
-                                      "--max-concurrent-allocs", "16", "--io-engine", "io_uring", "--direct-io",
-                                      "--io-depth", "32", "--io-chunk-mib", "4", "--gpu-backend", "simulated",
-                                      "--keep-cache", "--storage-capacity-gb", "100"}));
+                                      "--model",
+                                      "tiny-1b",
+                                      "--num-users",
+                                      "2",
+                                      "--duration",
+                                      "3",
+                                      "--gpu-mem-gb",
+                                      "0.0",
+                                      "--cpu-mem-gb",
+                                      "0.5",
+                                      "--generation-mode",
+                                      "none",
+                                      "--performance-profile",
+                                      "throughput",
+                                      "--cache-dir",
+                                      run + "/kvcache_data",
+                                      "--output",
+                                      run + "/kvcache_results_20260124_120000.json",
+                                      "--disable-multi-turn",
+                                      "--disable-prefix-caching",
+                                      "--enable-rag",
+                                      "--rag-num-docs",
+                                      "4",
+                                      "--enable-autoscaling",
+                                      "--autoscaler-mode",
+                                      "capacity",
+                                      "--seed",
+                                      "42",
+                                      "--max-concurrent-allocs",
+                                      "16",
+                                      "--io-engine",
+                                      "io_uring",
+                                      "--direct-io",
+                                      "--io-depth",
+                                      "32",
+                                      "--io-chunk-mib",
+                                      "4",
+                                      "--gpu-backend",
+                                      "simulated",
+                                      "--keep-cache",
+                                      "--storage-capacity-gb",
+                                      "100"}));
 }
 
 TEST_F(MpiExec, DefaultsGiveTheReferenceCommand) {
   RunPlan plan = plan_for({"kvcache", "run", "-rd", "/r"});
   const std::string run = "/r/kv_cache/llama3.1-8b/run/20260124_120000";
-  EXPECT_EQ(plan.command_line(), "mpirun -n 1 -host 127.0.0.1:1 --bind-to none --map-by socket " + engine() +
-                                     " --model llama3.1-8b --num-users 100 --duration 60 --gpu-mem-gb 16.0"
-                                     " --cpu-mem-gb 32.0 --generation-mode realistic --performance-profile latency"
-                                     " --cache-dir " + run + "/kvcache_data --output " + run +
-                                     "/kvcache_results_20260124_120000.json");
+  EXPECT_EQ(plan.command_line(),
+            "mpirun -n 1 -host 127.0.0.1:1 --bind-to none --map-by socket " + engine() +
+                " --model llama3.1-8b --num-users 100 --duration 60 --gpu-mem-gb 16.0"
+                " --cpu-mem-gb 32.0 --generation-mode realistic --performance-profile latency"
+                " --cache-dir " +
+                run + "/kvcache_data --output " + run + "/kvcache_results_20260124_120000.json");
   EXPECT_EQ(plan.stdout_log, run + "/kvcache_20260124_120000.stdout.log");
   EXPECT_EQ(plan.stderr_log, run + "/kvcache_20260124_120000.stderr.log");
   EXPECT_EQ(plan.metadata_file, run + "/kv_cache_20260124_120000_metadata.json");
@@ -308,7 +385,8 @@ TEST_F(MpiExec, EngineResolution) {
   PlanEnv empty;
   empty.self_dir = tmp.path / "elsewhere";
   empty.path_env = (tmp.path / "bin").string();
-  EXPECT_EQ(resolve_engine(KvcacheOptions{}, empty, &found), tmp.path / "bin" / "kv-cache");  // via PATH
+  EXPECT_EQ(resolve_engine(KvcacheOptions{}, empty, &found),
+            tmp.path / "bin" / "kv-cache");  // via PATH
   EXPECT_TRUE(found);
 }
 
@@ -321,7 +399,8 @@ TEST(Plan, FloatsLikePythonStr) {
 }
 
 TEST(Plan, RunDirLayoutAndUnsafeComponents) {
-  EXPECT_EQ(run_dir_for("/res", "tiny-1b", "run", "20260101_000000"), "/res/kv_cache/tiny-1b/run/20260101_000000");
+  EXPECT_EQ(run_dir_for("/res", "tiny-1b", "run", "20260101_000000"),
+            "/res/kv_cache/tiny-1b/run/20260101_000000");
   EXPECT_THROW(run_dir_for("/res", "../x", "run", "20260101_000000"), kv::Error);
   EXPECT_THROW(run_dir_for("/res", "..", "run", "20260101_000000"), kv::Error);
   EXPECT_THROW(run_dir_for("/res", "", "run", "20260101_000000"), kv::Error);

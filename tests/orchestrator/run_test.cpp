@@ -2,7 +2,6 @@
 // its argv and writes a results JSON) and a fake MPI launcher: result tree, logs, metadata,
 // statuses and exit codes, pre-flight failures, verification gate, interrupts, and the history.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -28,7 +27,8 @@ struct RunFixture : ::testing::Test {
   Environment env;
 
   void SetUp() override {
-    db_env = std::make_unique<orchtest::ScopedEnv>("MLPSTORAGE_HISTORY_DB", (tmp.path / "history.db").string());
+    db_env = std::make_unique<orchtest::ScopedEnv>("MLPSTORAGE_HISTORY_DB",
+                                                   (tmp.path / "history.db").string());
     fake = orchtest::make_fake_engine(tmp.path);
     rd = tmp.path / "results";
     env.out = &out;
@@ -45,8 +45,11 @@ struct RunFixture : ::testing::Test {
   }
 
   std::vector<std::string> base(std::vector<std::string> extra = {}) {
-    std::vector<std::string> a = {"kvcache", "run", "--kvcache-bin-path", fake.string(), "-rd", rd.string(),
-                                  "--model", "tiny-1b", "-nu", "2", "-d", "3", "--exec-type", "docker"};
+    std::vector<std::string> a = {"kvcache",     "run",     "--kvcache-bin-path",
+                                  fake.string(), "-rd",     rd.string(),
+                                  "--model",     "tiny-1b", "-nu",
+                                  "2",           "-d",      "3",
+                                  "--exec-type", "docker"};
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }
@@ -86,10 +89,26 @@ TEST_F(KvcacheRun, SuccessLeavesTheResultTree) {
   EXPECT_TRUE(fs::exists(dir / ("mlpstorage_" + dt + ".log")));
   // The engine got exactly the planned argv, no shell in between.
   auto argv = orchtest::lines_of(orchtest::slurp(dir / "fake_argv.txt"));
-  const std::vector<std::string> expected = {
-      "--model", "tiny-1b", "--num-users", "2", "--duration", "3", "--gpu-mem-gb", "16.0", "--cpu-mem-gb", "32.0",
-      "--generation-mode", "realistic", "--performance-profile", "latency", "--cache-dir",
-      (dir / "kvcache_data").string(), "--output", (dir / ("kvcache_results_" + dt + ".json")).string(), "--seed", "5"};
+  const std::vector<std::string> expected = {"--model",
+                                             "tiny-1b",
+                                             "--num-users",
+                                             "2",
+                                             "--duration",
+                                             "3",
+                                             "--gpu-mem-gb",
+                                             "16.0",
+                                             "--cpu-mem-gb",
+                                             "32.0",
+                                             "--generation-mode",
+                                             "realistic",
+                                             "--performance-profile",
+                                             "latency",
+                                             "--cache-dir",
+                                             (dir / "kvcache_data").string(),
+                                             "--output",
+                                             (dir / ("kvcache_results_" + dt + ".json")).string(),
+                                             "--seed",
+                                             "5"};
   EXPECT_EQ(argv, expected);
 
   Json md = metadata_of(dir);
@@ -103,7 +122,8 @@ TEST_F(KvcacheRun, SuccessLeavesTheResultTree) {
   EXPECT_GT(md["runtime"].get<double>(), 0.0);
   EXPECT_EQ(md["exec_type"], "docker");
   ASSERT_EQ(md["command_output_files"].size(), 1u);
-  EXPECT_EQ(md["command_output_files"][0]["stdout"], (dir / ("kvcache_" + dt + ".stdout.log")).string());
+  EXPECT_EQ(md["command_output_files"][0]["stdout"],
+            (dir / ("kvcache_" + dt + ".stdout.log")).string());
   EXPECT_TRUE(md["system_info"]["hosts"].is_array());
   // No temp files left by the atomic writes.
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -130,19 +150,21 @@ TEST_F(KvcacheRun, ThroughAFakeMpiLauncher) {
   // The fake launcher records its own argv and runs the engine (everything after the prefix).
   const fs::path launcher = tmp.path / "fake-mpirun";
   orchtest::write_file(launcher,
-                       "#!/bin/sh\nprintf '%s\\n' \"$@\" > " + (tmp.path / "launcher_argv.txt").string() +
-                           "\nwhile [ \"$1\" != \"" + fake.string() + "\" ]; do shift; done\nexec \"$@\"\n",
+                       "#!/bin/sh\nprintf '%s\\n' \"$@\" > " +
+                           (tmp.path / "launcher_argv.txt").string() + "\nwhile [ \"$1\" != \"" +
+                           fake.string() + "\" ]; do shift; done\nexec \"$@\"\n",
                        true);
   env.plan.mpi.run_bin = launcher.string();
   env.plan.path_env = "/usr/bin:/bin";
-  auto a = base({"--exec-type", "mpi", "--hosts", "127.0.0.1", "--allow-run-as-root", "--mpi-params",
-                 "--mca btl self"});
+  auto a = base({"--exec-type", "mpi", "--hosts", "127.0.0.1", "--allow-run-as-root",
+                 "--mpi-params", "--mca btl self"});
   ASSERT_EQ(run(a), 0);
   auto largv = orchtest::lines_of(orchtest::slurp(tmp.path / "launcher_argv.txt"));
   ASSERT_GE(largv.size(), 13u);
   EXPECT_EQ(std::vector<std::string>(largv.begin(), largv.begin() + 13),
-            (std::vector<std::string>{"-n", "1", "-host", "127.0.0.1:1", "--bind-to", "none", "--map-by", "socket",
-                                      "--allow-run-as-root", "--mca", "btl", "self", fake.string()}));
+            (std::vector<std::string>{"-n", "1", "-host", "127.0.0.1:1", "--bind-to", "none",
+                                      "--map-by", "socket", "--allow-run-as-root", "--mca", "btl",
+                                      "self", fake.string()}));
   Json md = metadata_of(only_run_dir());
   EXPECT_EQ(md["status"], "success");
   EXPECT_EQ(md["executed_argv"][0], launcher.string());
@@ -185,7 +207,8 @@ TEST_F(KvcacheRun, InterruptForwardsAndRecordsInterrupted) {
       bool started = false;
       const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
       if (fs::exists(parent)) {
-        for (const auto& e : fs::directory_iterator(parent)) started = started || fs::exists(e.path() / "fake_argv.txt");
+        for (const auto& e : fs::directory_iterator(parent))
+          started = started || fs::exists(e.path() / "fake_argv.txt");
       }
       if (started) break;
       std::this_thread::sleep_for(10ms);
@@ -206,11 +229,13 @@ TEST_F(KvcacheRun, InterruptForwardsAndRecordsInterrupted) {
 }
 
 TEST_F(KvcacheRun, WhatIfCreatesNothingAndIsRecordedAsWhatIf) {
-  ASSERT_EQ(run(base({"--exec-type", "mpi", "--hosts", "host1", "host2", "-np", "4", "--what-if"})), 0);
+  ASSERT_EQ(run(base({"--exec-type", "mpi", "--hosts", "host1", "host2", "-np", "4", "--what-if"})),
+            0);
   EXPECT_FALSE(fs::exists(rd));
-  EXPECT_NE(out.str().find("Command: mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " +
-                           fake.string() + " --model tiny-1b"),
-            std::string::npos)
+  EXPECT_NE(
+      out.str().find("Command: mpirun -n 4 -host host1:2,host2:2 --bind-to none --map-by node " +
+                     fake.string() + " --model tiny-1b"),
+      std::string::npos)
       << out.str();
   auto rows = history().list();
   ASSERT_EQ(rows.size(), 1u);
@@ -268,10 +293,31 @@ TEST_F(KvcacheRun, ClosedGateAbortsOpenConfigurations) {
 }
 
 TEST_F(KvcacheRun, ClosedOfficialOptionRunsAndIsRecordedClosed) {
-  auto a = std::vector<std::string>{"kvcache", "run", "--kvcache-bin-path", fake.string(), "-rd", rd.string(),
-                                    "--exec-type", "docker", "--closed", "--model", "llama3.1-8b", "-nu", "100",
-                                    "--duration", "300", "--gpu-mem-gb", "0", "--cpu-mem-gb", "4",
-                                    "--generation-mode", "none", "--seed", "42", "--max-concurrent-allocs", "16"};
+  auto a = std::vector<std::string>{"kvcache",
+                                    "run",
+                                    "--kvcache-bin-path",
+                                    fake.string(),
+                                    "-rd",
+                                    rd.string(),
+                                    "--exec-type",
+                                    "docker",
+                                    "--closed",
+                                    "--model",
+                                    "llama3.1-8b",
+                                    "-nu",
+                                    "100",
+                                    "--duration",
+                                    "300",
+                                    "--gpu-mem-gb",
+                                    "0",
+                                    "--cpu-mem-gb",
+                                    "4",
+                                    "--generation-mode",
+                                    "none",
+                                    "--seed",
+                                    "42",
+                                    "--max-concurrent-allocs",
+                                    "16"};
   ASSERT_EQ(run(a), 0);
   Json md = metadata_of(only_run_dir("llama3.1-8b"));
   EXPECT_EQ(md["verification"], "CLOSED");
@@ -283,16 +329,18 @@ TEST_F(KvcacheRun, ClosedOfficialOptionRunsAndIsRecordedClosed) {
 TEST_F(KvcacheRun, LoopsGetSeparateRunDirs) {
   ASSERT_EQ(run(base({"--loops", "2"})), 0);
   int n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run")) ++n;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run"))
+    ++n;
   EXPECT_EQ(n, 2);
 }
 
 TEST_F(KvcacheRun, LoopsStopAtTheFirstFailure) {
   orchtest::ScopedEnv fail("FAKE_KV_EXIT", "6");
   EXPECT_EQ(run(base({"--loops", "3"})), 6);
-  EXPECT_EQ(fs::exists(rd) ? std::distance(fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run"),
-                                           fs::directory_iterator())
-                           : 0,
+  EXPECT_EQ(fs::exists(rd)
+                ? std::distance(fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run"),
+                                fs::directory_iterator())
+                : 0,
             1);
 }
 
@@ -336,15 +384,19 @@ TEST_F(KvcacheRun, HistoryListShowRerunImport) {
   EXPECT_EQ(out.str().rfind("2 : ", 0), 0u) << out.str();
 
   // A run made elsewhere (only its metadata is here) is imported once.
-  const fs::path foreign = tmp.path / "elsewhere" / "kv_cache" / "mistral-7b" / "run" / "20250101_000000";
+  const fs::path foreign =
+      tmp.path / "elsewhere" / "kv_cache" / "mistral-7b" / "run" / "20250101_000000";
   orchtest::write_file(foreign / "kv_cache_20250101_000000_metadata.json",
                        R"({"benchmark_type": "kv_cache", "model": "mistral-7b", "command": "run",
                            "run_datetime": "20250101_000000", "num_users": 50, "duration": 60,
                            "kvcache_metrics": {"tier_storage_read_bandwidth_gbps": 3.5}})");
   out.str("");
   ASSERT_EQ(run({"history", "import", (tmp.path / "elsewhere").string(), rd.string()}), 0);
-  EXPECT_NE(out.str().find("Imported 1 run from " + (tmp.path / "elsewhere").string()), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("Imported 0 runs from " + rd.string() + " (2 already known)"), std::string::npos)
+  EXPECT_NE(out.str().find("Imported 1 run from " + (tmp.path / "elsewhere").string()),
+            std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("Imported 0 runs from " + rd.string() + " (2 already known)"),
+            std::string::npos)
       << out.str();
   out.str("");
   ASSERT_EQ(run({"history", "list", "-m", "mistral-7b"}), 0);

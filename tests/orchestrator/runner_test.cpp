@@ -1,8 +1,9 @@
 // Child-process runner: no shell, separate stdout/stderr streamed live and tee'd to files, exit
 // status and signals reported, SIGTERM forwarded to the child's whole process group with a grace
 // period before SIGKILL.
-#include <gtest/gtest.h>
+#include "orchestrator/runner.hpp"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
@@ -10,7 +11,6 @@
 #include <thread>
 
 #include "orchestrator/kvcache.hpp"
-#include "orchestrator/runner.hpp"
 #include "test_util.hpp"
 
 using namespace kv::orchestrator;
@@ -41,7 +41,8 @@ bool process_gone(pid_t pid) {
 TEST(Runner, ArgvWithoutShellAndSeparateStreamsInFiles) {
   orchtest::TempDir t;
   // Arguments with spaces and shell metacharacters arrive unchanged: no shell in between.
-  auto r = run_child(spec_in(t, {"/bin/sh", "-c", "printf '%s|' \"$@\"; echo oops >&2", "sh", "a b", "$HOME", "*"}));
+  auto r = run_child(spec_in(
+      t, {"/bin/sh", "-c", "printf '%s|' \"$@\"; echo oops >&2", "sh", "a b", "$HOME", "*"}));
   ASSERT_TRUE(r.started);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(orchtest::slurp(t.path / "out.log"), "a b|$HOME|*|");
@@ -111,11 +112,12 @@ TEST(Runner, SigtermIsForwardedToTheWholeProcessGroup) {
   clear_received_signal();
   // The shell starts a grandchild and traps TERM; both must receive it.
   auto s = spec_in(t, {"/bin/sh", "-c",
-                       "trap 'echo got-term; exit 143' TERM; sleep 30 & echo $! > " + (t.path / "gc.pid").string() +
-                           "; while :; do sleep 0.05; done"});
+                       "trap 'echo got-term; exit 143' TERM; sleep 30 & echo $! > " +
+                           (t.path / "gc.pid").string() + "; while :; do sleep 0.05; done"});
   const auto pid_file = t.path / "gc.pid";
   std::thread killer([&] {
-    for (int i = 0; i < 500 && !std::filesystem::exists(pid_file); ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 500 && !std::filesystem::exists(pid_file); ++i)
+      std::this_thread::sleep_for(10ms);
     std::this_thread::sleep_for(100ms);
     ::kill(::getpid(), SIGTERM);
   });
@@ -134,7 +136,8 @@ TEST(Runner, SigtermIsForwardedToTheWholeProcessGroup) {
     if (!gone) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(gone) << "grandchild " << gc << " survived";
-  EXPECT_EQ(classify_child(r.started, r.exit_code, r.term_signal, r.forwarded_signal).status, "interrupted");
+  EXPECT_EQ(classify_child(r.started, r.exit_code, r.term_signal, r.forwarded_signal).status,
+            "interrupted");
   clear_received_signal();
 }
 
@@ -145,7 +148,8 @@ TEST(Runner, ChildIgnoringSigtermIsKilledAfterTheGracePeriod) {
   auto s = spec_in(t, {"/bin/sh", "-c", "trap '' TERM; echo ready; sleep 30"});
   s.grace = 300ms;
   std::thread killer([&] {
-    for (int i = 0; i < 500 && orchtest::slurp(t.path / "out.log").find("ready") == std::string::npos; ++i) {
+    for (int i = 0;
+         i < 500 && orchtest::slurp(t.path / "out.log").find("ready") == std::string::npos; ++i) {
       std::this_thread::sleep_for(10ms);
     }
     ::kill(::getpid(), SIGINT);

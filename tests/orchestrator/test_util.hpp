@@ -38,7 +38,8 @@ inline std::string slurp(const std::filesystem::path& p) {
   return ss.str();
 }
 
-inline void write_file(const std::filesystem::path& p, const std::string& s, bool executable = false) {
+inline void write_file(const std::filesystem::path& p, const std::string& s,
+                       bool executable = false) {
   std::filesystem::create_directories(p.parent_path());
   {
     std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -74,8 +75,10 @@ struct ScopedEnv {
     ::setenv(name.c_str(), value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (had) ::setenv(name.c_str(), old.c_str(), 1);
-    else ::unsetenv(name.c_str());
+    if (had)
+      ::setenv(name.c_str(), old.c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
   }
 };
 

@@ -1,8 +1,8 @@
 // Verification: CLOSED only for an exact official option, GPU 0 / CPU 0 / generation none valid,
 // INVALID/OPEN rules, and the --open/--closed/--allow-invalid-params gate.
-#include <gtest/gtest.h>
-
 #include "orchestrator/verify.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace kv::orchestrator;
 
@@ -83,7 +83,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Deviation{"autoscaling", [](Workload& w) { w.enable_autoscaling = true; }},
                       Deviation{"iouring", [](Workload& w) { w.io_engine = "io_uring"; }},
                       Deviation{"directio", [](Workload& w) { w.direct_io = true; }},
-                      Deviation{"extra", [](Workload& w) { w.kvcache_params = {"--precondition"}; }},
+                      Deviation{"extra",
+                                [](Workload& w) { w.kvcache_params = {"--precondition"}; }},
                       Deviation{"model", [](Workload& w) { w.model = "mistral-7b"; }}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -159,18 +160,17 @@ TEST_P(GateTable, Decision) {
   EXPECT_EQ(gate(v, c.open, c.closed, c.aip).proceed, c.proceed);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, GateTable,
-    ::testing::Values(GateCase{Category::kClosed, false, true, false, true},
-                      GateCase{Category::kClosed, true, false, false, true},
-                      GateCase{Category::kOpen, false, true, false, false},
-                      GateCase{Category::kOpen, false, true, true, false},
-                      GateCase{Category::kOpen, true, false, false, true},
-                      GateCase{Category::kInvalid, true, false, false, false},
-                      GateCase{Category::kInvalid, false, true, false, false},
-                      GateCase{Category::kInvalid, true, false, true, true},
-                      GateCase{Category::kInvalid, false, false, false, true},
-                      GateCase{Category::kOpen, false, false, false, true}));
+INSTANTIATE_TEST_SUITE_P(Table, GateTable,
+                         ::testing::Values(GateCase{Category::kClosed, false, true, false, true},
+                                           GateCase{Category::kClosed, true, false, false, true},
+                                           GateCase{Category::kOpen, false, true, false, false},
+                                           GateCase{Category::kOpen, false, true, true, false},
+                                           GateCase{Category::kOpen, true, false, false, true},
+                                           GateCase{Category::kInvalid, true, false, false, false},
+                                           GateCase{Category::kInvalid, false, true, false, false},
+                                           GateCase{Category::kInvalid, true, false, true, true},
+                                           GateCase{Category::kInvalid, false, false, false, true},
+                                           GateCase{Category::kOpen, false, false, false, true}));
 
 TEST(Verify, ParametersRoundTrip) {
   auto w = option(2);
