@@ -1,13 +1,12 @@
 #include "engine/cache_dir.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include <array>
 #include <cerrno>
@@ -28,8 +27,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::array<const char*, 10> kForbidden = {"/etc", "/bin", "/sbin", "/usr/bin", "/usr/sbin",
-                                                    "/boot", "/sys", "/proc", "/dev", "/root"};
+constexpr std::array<const char*, 10> kForbidden = {
+    "/etc", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/boot", "/sys", "/proc", "/dev", "/root"};
 
 bool within(const fs::path& p, const fs::path& prefix) {
   auto pi = p.begin();
@@ -52,7 +51,8 @@ fs::path resolve(const std::string& dir) {
 
 // Starts a detached `sh -c 'rm -rf -- "$1"; rmdir -- "$2"'` in its own session (stdio on /dev/null)
 // so that freeing the blocks of many GiB (slow on a discard-mounted filesystem) does not delay the
-// benchmark's exit. Returns false if it could not be started (the caller then deletes in the foreground).
+// benchmark's exit. Returns false if it could not be started (the caller then deletes in the
+// foreground).
 bool spawn_remover(const fs::path& tree, const fs::path& rmdir_after) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
@@ -61,7 +61,8 @@ bool spawn_remover(const fs::path& tree, const fs::path& rmdir_after) {
     posix_spawn_file_actions_destroy(&fa);
     return false;
   }
-  for (int fd = 0; fd <= 2; ++fd) posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  for (int fd = 0; fd <= 2; ++fd)
+    posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
   sigset_t none;
   sigemptyset(&none);
   posix_spawnattr_setsigmask(&attr, &none);
@@ -70,10 +71,16 @@ bool spawn_remover(const fs::path& tree, const fs::path& rmdir_after) {
   sigaddset(&def, SIGINT);
   sigaddset(&def, SIGTERM);
   posix_spawnattr_setsigdefault(&attr, &def);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   const std::string t = tree.string(), r = rmdir_after.string();
-  const char* argv[] = {"sh", "-c", "rm -rf -- \"$1\"; [ -n \"$2\" ] && rmdir -- \"$2\" 2>/dev/null; exit 0",
-                        "kv-cache-cleanup", t.c_str(), r.c_str(), nullptr};
+  const char* argv[] = {"sh",
+                        "-c",
+                        "rm -rf -- \"$1\"; [ -n \"$2\" ] && rmdir -- \"$2\" 2>/dev/null; exit 0",
+                        "kv-cache-cleanup",
+                        t.c_str(),
+                        r.c_str(),
+                        nullptr};
   pid_t pid = 0;
   const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&fa);
@@ -81,10 +88,13 @@ bool spawn_remover(const fs::path& tree, const fs::path& rmdir_after) {
   return rc == 0;
 }
 
-bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+bool pid_alive(long pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 bool valid_key(const std::string& k) {
-  return !k.empty() && k.find('/') == std::string::npos && k.find('\0') == std::string::npos && k[0] != '.';
+  return !k.empty() && k.find('/') == std::string::npos && k.find('\0') == std::string::npos &&
+         k[0] != '.';
 }
 
 }  // namespace
@@ -95,16 +105,20 @@ std::optional<std::string> cache_dir_problem(const std::string& dir) {
   if (r == r.root_path()) return fmt::format("refusing the root directory '{}'", r.string());
   for (const char* f : kForbidden) {
     if (within(r, fs::path(f)))
-      return fmt::format("refusing system directory '{}' (resolved: {}, under {})", dir, r.string(), f);
+      return fmt::format("refusing system directory '{}' (resolved: {}, under {})", dir, r.string(),
+                         f);
   }
   std::error_code ec;
   if (fs::exists(r, ec)) {
-    if (!fs::is_directory(r, ec)) return fmt::format("'{}' exists and is not a directory", r.string());
-    if (::access(r.c_str(), W_OK | X_OK) != 0) return fmt::format("directory '{}' is not writable", r.string());
+    if (!fs::is_directory(r, ec))
+      return fmt::format("'{}' exists and is not a directory", r.string());
+    if (::access(r.c_str(), W_OK | X_OK) != 0)
+      return fmt::format("directory '{}' is not writable", r.string());
     return std::nullopt;
   }
   fs::path parent = r.parent_path();
-  while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.root_path()) parent = parent.parent_path();
+  while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.root_path())
+    parent = parent.parent_path();
   if (!parent.empty() && ::access(parent.c_str(), W_OK | X_OK) != 0)
     return fmt::format("parent directory '{}' is not writable", parent.string());
   return std::nullopt;
@@ -138,9 +152,10 @@ struct CacheDir::State {
     }
     struct stat sb {};
     if (::lstat(npy(key).c_str(), &sb) == 0) {
-      *why = fmt::format("refusing to overwrite {}: not created by this kv-cache run (remove it or use another "
-                         "--cache-dir)",
-                         npy(key).string());
+      *why = fmt::format(
+          "refusing to overwrite {}: not created by this kv-cache run (remove it or use another "
+          "--cache-dir)",
+          npy(key).string());
       return EEXIST;
     }
     line.assign(key);
@@ -181,7 +196,9 @@ class OwnedBackend final : public io::StorageBackend {
     }
     return inner_->write(spec, src);
   }
-  io::IoResult read(const io::ObjectSpec& spec, io::PayloadSink* sink) override { return inner_->read(spec, sink); }
+  io::IoResult read(const io::ObjectSpec& spec, io::PayloadSink* sink) override {
+    return inner_->read(spec, sink);
+  }
   bool remove(const std::string& key) override { return inner_->remove(key); }
   fs::path path_for(const std::string& key) const override { return inner_->path_for(key); }
 
@@ -201,8 +218,9 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
   if (dir.empty()) {
     std::string tmpl = (fs::temp_directory_path(ec) / "kv_cache_XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
-      throw Error(ExitCode::kFailure, fmt::format("--cache-dir: cannot create a temporary directory {}: {}", tmpl,
-                                                  std::strerror(errno)));
+      throw Error(ExitCode::kFailure,
+                  fmt::format("--cache-dir: cannot create a temporary directory {}: {}", tmpl,
+                              std::strerror(errno)));
     st.dir = tmpl;
     st.temporary = true;
     st.created = true;
@@ -212,8 +230,8 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
     if (!fs::exists(st.dir, ec)) {
       fs::create_directories(st.dir, ec);
       if (ec)
-        throw Error(ExitCode::kPermissionDenied,
-                    fmt::format("--cache-dir: cannot create {}: {}", st.dir.string(), ec.message()));
+        throw Error(ExitCode::kPermissionDenied, fmt::format("--cache-dir: cannot create {}: {}",
+                                                             st.dir.string(), ec.message()));
       st.created = true;
     }
   }
@@ -221,13 +239,14 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
   const fs::path manifest = st.dir / kManifestName;
   st.manifest_fd = ::open(manifest.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (st.manifest_fd < 0)
-    throw Error(ExitCode::kPermissionDenied,
-                fmt::format("--cache-dir: cannot open {}: {}", manifest.string(), std::strerror(errno)));
+    throw Error(ExitCode::kPermissionDenied, fmt::format("--cache-dir: cannot open {}: {}",
+                                                         manifest.string(), std::strerror(errno)));
   if (::flock(st.manifest_fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(st.manifest_fd);
     st.manifest_fd = -1;
-    throw usage_error("--cache-dir", fmt::format("{} is in use by another kv-cache run (lock on {})",
-                                                 st.dir.string(), manifest.string()));
+    throw usage_error("--cache-dir",
+                      fmt::format("{} is in use by another kv-cache run (lock on {})",
+                                  st.dir.string(), manifest.string()));
   }
 
   // Files a previous run of ours recorded (it was interrupted, crashed or ran with --keep-cache).
@@ -243,12 +262,14 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
   for (const auto& key : previous) {
     struct stat sb {};
     const fs::path p = st.npy(key);
-    if (::lstat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && ::unlink(p.c_str()) == 0) ++st.stale_removed;
+    if (::lstat(p.c_str(), &sb) == 0 && S_ISREG(sb.st_mode) && ::unlink(p.c_str()) == 0)
+      ++st.stale_removed;
   }
   if (::ftruncate(st.manifest_fd, 0) != 0 || ::lseek(st.manifest_fd, 0, SEEK_SET) != 0)
-    throw Error(ExitCode::kFailure, fmt::format("--cache-dir: cannot reset {}: {}", manifest.string(),
-                                                std::strerror(errno)));
-  const std::string header = fmt::format("# kv-cache manifest v1: files (<key>.npy) created by pid {}\n", ::getpid());
+    throw Error(ExitCode::kFailure, fmt::format("--cache-dir: cannot reset {}: {}",
+                                                manifest.string(), std::strerror(errno)));
+  const std::string header =
+      fmt::format("# kv-cache manifest v1: files (<key>.npy) created by pid {}\n", ::getpid());
   if (::write(st.manifest_fd, header.data(), header.size()) != static_cast<ssize_t>(header.size()))
     throw Error(ExitCode::kFailure, fmt::format("--cache-dir: cannot write {}", manifest.string()));
   ::fdatasync(st.manifest_fd);
@@ -269,12 +290,14 @@ std::unique_ptr<CacheDir> CacheDir::open(const std::string& dir) {
     }
   }
   if (st.stale_removed > 0)
-    log::info("--cache-dir: removed {} file(s) left by a previous kv-cache run in {}", st.stale_removed,
-              st.dir.string());
+    log::info("--cache-dir: removed {} file(s) left by a previous kv-cache run in {}",
+              st.stale_removed, st.dir.string());
   if (st.foreign_npy > 0)
-    log::warn("--cache-dir: {} .npy file(s) in {} were not created by kv-cache; left untouched (the reference "
-              "would delete them)",
-              st.foreign_npy, st.dir.string());
+    log::warn(
+        "--cache-dir: {} .npy file(s) in {} were not created by kv-cache; left untouched (the "
+        "reference "
+        "would delete them)",
+        st.foreign_npy, st.dir.string());
   return cd;
 }
 
@@ -285,10 +308,18 @@ CacheDir::~CacheDir() {
   }
 }
 
-const fs::path& CacheDir::path() const { return st_->dir; }
-bool CacheDir::temporary() const { return st_->temporary; }
-std::size_t CacheDir::stale_removed() const { return st_->stale_removed; }
-std::size_t CacheDir::foreign_npy() const { return st_->foreign_npy; }
+const fs::path& CacheDir::path() const {
+  return st_->dir;
+}
+bool CacheDir::temporary() const {
+  return st_->temporary;
+}
+std::size_t CacheDir::stale_removed() const {
+  return st_->stale_removed;
+}
+std::size_t CacheDir::foreign_npy() const {
+  return st_->foreign_npy;
+}
 
 std::unique_ptr<io::StorageBackend> CacheDir::wrap(std::unique_ptr<io::StorageBackend> inner) {
   return std::make_unique<OwnedBackend>(std::move(inner), st_);

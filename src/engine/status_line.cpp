@@ -1,8 +1,7 @@
 #include "engine/status_line.hpp"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -10,11 +9,14 @@
 
 namespace kv::engine {
 
-bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_tty() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 StatusLine::StatusLine(bool enabled, int duration_s) : enabled_(enabled), duration_s_(duration_s) {}
 
-void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t requests, const cache::CacheStats& s) {
+void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t requests,
+                      const cache::CacheStats& s) {
   if (!enabled_) return;
   if (last_ns_ == 0) {
     last_ns_ = now_ns;
@@ -29,14 +31,17 @@ void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t req
   std::string tiers;
   const char* names[3] = {"gpu", "cpu", "sto"};
   for (std::size_t t = 0; t < 3; ++t) {
-    if (!s.tiers[t].present && s.tiers[t].bytes_read == 0 && s.tiers[t].bytes_written == 0) continue;
-    tiers += fmt::format(" | {} R {:.2f} W {:.2f}", names[t], rate(s.tiers[t].bytes_read, last_.tiers[t].bytes_read),
+    if (!s.tiers[t].present && s.tiers[t].bytes_read == 0 && s.tiers[t].bytes_written == 0)
+      continue;
+    tiers += fmt::format(" | {} R {:.2f} W {:.2f}", names[t],
+                         rate(s.tiers[t].bytes_read, last_.tiers[t].bytes_read),
                          rate(s.tiers[t].bytes_written, last_.tiers[t].bytes_written));
   }
   const double elapsed = static_cast<double>(now_ns - t0_ns) * 1e-9;
-  const std::string line =
-      fmt::format("\r[kv-cache] {:.0f}/{} s | {} req | read {:.2f} GiB written {:.2f} GiB{} GiB/s\x1b[K", elapsed,
-                  duration_s_, requests, bytes_to_gib(s.total_read_bytes), bytes_to_gib(s.total_write_bytes), tiers);
+  const std::string line = fmt::format(
+      "\r[kv-cache] {:.0f}/{} s | {} req | read {:.2f} GiB written {:.2f} GiB{} GiB/s\x1b[K",
+      elapsed, duration_s_, requests, bytes_to_gib(s.total_read_bytes),
+      bytes_to_gib(s.total_write_bytes), tiers);
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   printed_ = true;

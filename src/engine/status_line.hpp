@@ -1,6 +1,6 @@
 // The live one-line status on stderr (issue #4 item 9): elapsed / duration, completed requests, GiB
-// read and written, current GiB/s per tier; refreshed about once a second with '\r'; only when stderr
-// is a terminal and --quiet is not given. finish() clears the line.
+// read and written, current GiB/s per tier; refreshed about once a second with '\r'; only when
+// stderr is a terminal and --quiet is not given. finish() clears the line.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,8 @@ class StatusLine {
   StatusLine(bool enabled, int duration_s);
   bool enabled() const { return enabled_; }
   // Call often; prints at most once per second.
-  void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t requests, const cache::CacheStats& s);
+  void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t requests,
+            const cache::CacheStats& s);
   bool due(std::int64_t now_ns) const { return enabled_ && now_ns - last_ns_ >= 1'000'000'000; }
   void finish();
 

@@ -2,16 +2,15 @@
 // the ownership rules across runs; same seed ⇒ same keys and bytes; --max-requests; SIGINT ⇒ exit 8
 // with valid JSON marked interrupted; usage errors exit 2 naming the flag or key.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "run_process.hpp"
@@ -25,9 +24,26 @@ namespace {
 
 std::vector<std::string> base_args(const fs::path& cache, const fs::path& out, int duration = 4,
                                    const std::string& seed = "7") {
-  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", "6", "--duration", std::to_string(duration),
-          "--gpu-mem-gb", "0", "--cpu-mem-gb", "0", "--generation-mode", "none", "--seed", seed,
-          "--cache-dir", cache.string(), "--output", out.string(), "--quiet"};
+  return {bin("kv-cache"),
+          "--model",
+          "tiny-1b",
+          "--num-users",
+          "6",
+          "--duration",
+          std::to_string(duration),
+          "--gpu-mem-gb",
+          "0",
+          "--cpu-mem-gb",
+          "0",
+          "--generation-mode",
+          "none",
+          "--seed",
+          seed,
+          "--cache-dir",
+          cache.string(),
+          "--output",
+          out.string(),
+          "--quiet"};
 }
 
 json load(const fs::path& p) {
@@ -50,7 +66,8 @@ NpyFile inspect(const fs::path& p) {
   in.read(dict.data(), hlen);
   f.header = 10 + hlen;
   f.payload = fs::file_size(p) - f.header;
-  if (dict.find("'descr': '<f2'") == std::string::npos || dict.find("'fortran_order': False") == std::string::npos)
+  if (dict.find("'descr': '<f2'") == std::string::npos ||
+      dict.find("'fortran_order': False") == std::string::npos)
     return f;
   auto s = dict.find("'shape': (");
   if (s == std::string::npos) return f;
@@ -117,7 +134,8 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
     ++ours;
   }
   EXPECT_EQ(ours, cs["storage_entries"].get<std::uint64_t>());
-  EXPECT_NEAR(static_cast<double>(payload), cs["storage_used_gb"].get<double>() * 1073741824.0, 4096.0);
+  EXPECT_NEAR(static_cast<double>(payload), cs["storage_used_gb"].get<double>() * 1073741824.0,
+              4096.0);
   // Everything stored was written (nothing evicted here: unlimited capacity in practice).
   EXPECT_EQ(cs["storage_evictions"].get<int>(), 0);
   EXPECT_GT(payload, 0u);
@@ -144,12 +162,13 @@ TEST(EngineE2E, SameSeedSameKeysAndBytes) {
   kvtest::TempDir t;
   std::vector<std::set<std::string>> names(3);
   for (int i = 0; i < 3; ++i) {
-    auto args = base_args(t.path / ("c" + std::to_string(i)), t.path / ("r" + std::to_string(i) + ".json"), 3,
-                          i == 2 ? "8" : "7");
+    auto args = base_args(t.path / ("c" + std::to_string(i)),
+                          t.path / ("r" + std::to_string(i) + ".json"), 3, i == 2 ? "8" : "7");
     args.push_back("--keep-cache");
     auto r = run(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    for (const auto& p : npy_files(t.path / ("c" + std::to_string(i)))) names[static_cast<std::size_t>(i)].insert(p.filename());
+    for (const auto& p : npy_files(t.path / ("c" + std::to_string(i))))
+      names[static_cast<std::size_t>(i)].insert(p.filename());
   }
   // Every user's first request is conversation 0, turn 1, whatever the timing.
   std::string common;
@@ -178,14 +197,17 @@ TEST(EngineE2E, MaxRequestsStopsEarlyWithExactlyThatMany) {
 TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
   kvtest::TempDir t;
   auto args = base_args(t.path / "c", t.path / "r.json", 4);
-  args.insert(args.end(), {"--gpu-backend", "simulated", "--gpu-mem-gb", "0.1", "--cpu-mem-gb", "0.2"});
+  args.insert(args.end(),
+              {"--gpu-backend", "simulated", "--gpu-mem-gb", "0.1", "--cpu-mem-gb", "0.2"});
   // later flags win: replaces the earlier --gpu-mem-gb 0 / --cpu-mem-gb 0
   auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json j = load(t.path / "r.json");
   const auto& cs = j["summary"]["cache_stats"];
   EXPECT_GT(cs["tier_gpu_kv_bytes_written_gb"].get<double>(), 0);
-  EXPECT_GT(cs["tier_cpu_kv_bytes_written_gb"].get<double>() + cs["tier_storage_kv_bytes_written_gb"].get<double>(), 0);
+  EXPECT_GT(cs["tier_cpu_kv_bytes_written_gb"].get<double>() +
+                cs["tier_storage_kv_bytes_written_gb"].get<double>(),
+            0);
   EXPECT_TRUE(j["config"]["gpu_tier"].get<bool>());
   EXPECT_EQ(j["config"]["gpu_backend"], "simulated");
 }
@@ -198,7 +220,8 @@ TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = load(t.path / "d.json");
   const auto& dc = j["summary"]["cache_stats"];
-  EXPECT_EQ(dc["total_write_bytes"].get<double>(), 0);  // pre-population is before the measured window
+  EXPECT_EQ(dc["total_write_bytes"].get<double>(),
+            0);  // pre-population is before the measured window
   EXPECT_EQ(dc["write_iops"].get<int>(), 0);
   EXPECT_GT(dc["total_read_bytes"].get<double>(), 0);
   EXPECT_GE(dc["storage_entries"].get<int>(), 10);  // 1 user × 10 pre-populated entries
@@ -257,7 +280,8 @@ TEST(EngineE2E, UsageErrorsExitTwoNamingTheProblem) {
       {{"--cache-dir", "/etc/kv"}, "--cache-dir: refusing"},
       {{"--model", "nope"}, "--model: unknown model 'nope'"},
       {{"--prefill-only", "--decode-only"}, "mutually exclusive"},
-      {{"--config", (t.path / "bad.yaml").string()}, "--config: eviction.target_usage_ratio: expected a number"},
+      {{"--config", (t.path / "bad.yaml").string()},
+       "--config: eviction.target_usage_ratio: expected a number"},
       {{"--cpu-mem-gb", "131072", "--cache-dir", (t.path / "c").string()}, "--cpu-mem-gb"},
   };
   for (const auto& c : cases) {

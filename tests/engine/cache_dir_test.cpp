@@ -1,6 +1,8 @@
 // Cache-dir ownership: the engine never deletes (or overwrites) a file it did not create; files a
 // previous run of ours recorded are removed at start; ours are removed at the end unless kept;
 // one run per directory; temporary directories disappear.
+#include "engine/cache_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "core/error.hpp"
-#include "engine/cache_dir.hpp"
 
 using namespace kv;
 using namespace kv::engine;
@@ -50,13 +51,16 @@ io::IoResult put(io::StorageBackend& b, const std::string& key) {
 }
 
 struct Tmp {
-  fs::path path = fs::temp_directory_path() / ("kvcd_" + std::to_string(::getpid()) + "_" +
-                                               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  fs::path path = fs::temp_directory_path() /
+                  ("kvcd_" + std::to_string(::getpid()) + "_" +
+                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   Tmp() { fs::create_directories(path); }
   ~Tmp() { fs::remove_all(path); }
 };
 
-void touch(const fs::path& p, const std::string& content = "foreign") { std::ofstream(p) << content; }
+void touch(const fs::path& p, const std::string& content = "foreign") {
+  std::ofstream(p) << content;
+}
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});

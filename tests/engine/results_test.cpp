@@ -1,13 +1,14 @@
-// Results JSON: the golden list of reference keys (tests/data/reference_result_keys.txt) is present,
-// percentile keys only with samples, and the formulas of §1.2 (bandwidth = bytes / GiB / elapsed,
-// ratios, type-7 percentiles, QoS compliance, storage_health) hold.
+// Results JSON: the golden list of reference keys (tests/data/reference_result_keys.txt) is
+// present, percentile keys only with samples, and the formulas of §1.2 (bandwidth = bytes / GiB /
+// elapsed, ratios, type-7 percentiles, QoS compliance, storage_health) hold.
+#include "engine/results.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "core/units.hpp"
-#include "engine/results.hpp"
 
 using namespace kv;
 using namespace kv::engine;
@@ -86,7 +87,8 @@ TEST(Results, CarriesEveryReferenceKey) {
   const ojson j = build_results(sample_run(true));
   const auto keys = reference_keys();
   ASSERT_GT(keys.size(), 100u);
-  for (const auto& [optional, k] : keys) EXPECT_NE(at_path(j, k), nullptr) << "missing reference key " << k;
+  for (const auto& [optional, k] : keys)
+    EXPECT_NE(at_path(j, k), nullptr) << "missing reference key " << k;
   // The raw lists are in seconds, as the reference.
   EXPECT_EQ(j["end_to_end_latencies"], ojson({1.0, 2.0, 3.0, 4.0}));
   EXPECT_EQ(j["seed"], 42);
@@ -137,7 +139,8 @@ TEST(Results, FormulasMatchTheReference) {
   EXPECT_DOUBLE_EQ(qi["sla"]["compliance"].get<double>(), 0.75);
   EXPECT_FALSE(qi["sla"]["met"].get<bool>());
   EXPECT_TRUE(s["qos_metrics"]["batch"]["no_data"].get<bool>());
-  // storage_health (latency profile): write P95 from device samples (0.49 s < 0.5 s), read 0.28 s > 0.2 s.
+  // storage_health (latency profile): write P95 from device samples (0.49 s < 0.5 s), read 0.28 s >
+  // 0.2 s.
   const auto& h = cs["storage_health"];
   EXPECT_EQ(h["overall_status"], "FAIL");
   EXPECT_EQ(h["total_count"].get<int>(), 3);  // no CPU ops

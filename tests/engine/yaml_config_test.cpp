@@ -1,9 +1,10 @@
 // --config strict schema: every reference key accepted, values arrive, unknown keys / wrong types /
 // out-of-range values are errors naming the key path; model_configs upsert into the model table.
+#include "engine/yaml_config.hpp"
+
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "engine/yaml_config.hpp"
 
 using namespace kv;
 using namespace kv::engine;
@@ -22,7 +23,8 @@ std::string error_of(const std::string& yaml) {
 
 TEST(YamlConfig, FullReferenceSchemaIsAcceptedAndValuesArrive) {
   auto table = model::ModelTable::builtin();
-  YamlSettings s = load_yaml_config(std::string(KV_TEST_DATA_DIR) + "/kv_cache_config_full.yaml", table);
+  YamlSettings s =
+      load_yaml_config(std::string(KV_TEST_DATA_DIR) + "/kv_cache_config_full.yaml", table);
   EXPECT_DOUBLE_EQ(s.user_templates[0].context_tokens.lo, 256);
   EXPECT_DOUBLE_EQ(s.user_templates[2].context_tokens.hi, 8192);
   EXPECT_DOUBLE_EQ(s.generation_timing[2], 0.025);
@@ -41,7 +43,8 @@ TEST(YamlConfig, FullReferenceSchemaIsAcceptedAndValuesArrive) {
   apply_models(s, table);
   const auto* mine = table.find("my-model");
   ASSERT_NE(mine, nullptr);
-  EXPECT_EQ(mine->bytes_per_token(), 4u * 2 * 64 * 2 * 4);  // layers × kv_heads × head_dim × 2 × float32
+  EXPECT_EQ(mine->bytes_per_token(),
+            4u * 2 * 64 * 2 * 4);  // layers × kv_heads × head_dim × 2 × float32
   // DeepSeek without kv_heads keeps the built-in value (merged over the defaults).
   EXPECT_EQ(table.find("deepseek-v3")->kv_heads, 128);
   EXPECT_EQ(table.find("deepseek-v3")->bytes_per_token(), 70272u);
@@ -57,41 +60,55 @@ TEST(YamlConfig, EmptyFileKeepsDefaults) {
 
 TEST(YamlConfig, UnknownKeysAreErrorsNamingThePath) {
   EXPECT_NE(error_of("bogus: 1\n").find("--config: bogus: unknown key"), std::string::npos);
-  EXPECT_NE(error_of("eviction:\n  target_usage: 0.5\n").find("eviction.target_usage: unknown key"), std::string::npos);
-  EXPECT_NE(error_of("user_templates:\n  chat: {}\n").find("user_templates.chat: unknown key"), std::string::npos);
-  EXPECT_NE(error_of("user_templates:\n  coding: {context: [1, 2]}\n").find("user_templates.coding.context"),
+  EXPECT_NE(error_of("eviction:\n  target_usage: 0.5\n").find("eviction.target_usage: unknown key"),
             std::string::npos);
-  EXPECT_NE(error_of("model_configs:\n  m: {layers: 3}\n").find("model_configs.m.layers: unknown key"),
+  EXPECT_NE(error_of("user_templates:\n  chat: {}\n").find("user_templates.chat: unknown key"),
             std::string::npos);
+  EXPECT_NE(error_of("user_templates:\n  coding: {context: [1, 2]}\n")
+                .find("user_templates.coding.context"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("model_configs:\n  m: {layers: 3}\n").find("model_configs.m.layers: unknown key"),
+      std::string::npos);
 }
 
 TEST(YamlConfig, WrongTypesAndValuesAreErrorsNamingThePath) {
-  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: high\n").find("eviction.target_usage_ratio: expected a number"),
+  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: high\n")
+                .find("eviction.target_usage_ratio: expected a number"),
             std::string::npos);
-  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: \"0.5\"\n").find("expected a number"), std::string::npos);
-  EXPECT_NE(error_of("eviction:\n  max_recursion_depth: 2.5\n").find("eviction.max_recursion_depth: expected an integer"),
+  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: \"0.5\"\n").find("expected a number"),
             std::string::npos);
-  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: 1.5\n").find("eviction.target_usage_ratio: must be"),
+  EXPECT_NE(error_of("eviction:\n  max_recursion_depth: 2.5\n")
+                .find("eviction.max_recursion_depth: expected an integer"),
+            std::string::npos);
+  EXPECT_NE(error_of("eviction:\n  target_usage_ratio: 1.5\n")
+                .find("eviction.target_usage_ratio: must be"),
             std::string::npos);
   EXPECT_NE(error_of("eviction: 3\n").find("eviction: expected a mapping"), std::string::npos);
   EXPECT_NE(error_of("user_templates:\n  chatbot: {context_range: [10]}\n")
                 .find("user_templates.chatbot.context_range: expected a list of two numbers"),
             std::string::npos);
-  EXPECT_NE(error_of("user_templates:\n  chatbot: {context_range: [100, 10]}\n").find("above maximum"),
+  EXPECT_NE(
+      error_of("user_templates:\n  chatbot: {context_range: [100, 10]}\n").find("above maximum"),
+      std::string::npos);
+  EXPECT_NE(error_of("rag:\n  retrieval_distribution: pareto\n")
+                .find("rag.retrieval_distribution: must be one of"),
             std::string::npos);
-  EXPECT_NE(error_of("rag:\n  retrieval_distribution: pareto\n").find("rag.retrieval_distribution: must be one of"),
+  EXPECT_NE(error_of("model_configs:\n  m: {num_layers: 2}\n")
+                .find("model_configs.m.hidden_dim: required"),
             std::string::npos);
-  EXPECT_NE(error_of("model_configs:\n  m: {num_layers: 2}\n").find("model_configs.m.hidden_dim: required"),
-            std::string::npos);
-  EXPECT_NE(error_of("model_configs:\n  m: {num_layers: 2, hidden_dim: 8, num_heads: 2, attention_type: xyz}\n")
+  EXPECT_NE(error_of("model_configs:\n  m: {num_layers: 2, hidden_dim: 8, num_heads: 2, "
+                     "attention_type: xyz}\n")
                 .find("model_configs.m.attention_type"),
             std::string::npos);
-  EXPECT_NE(error_of("qos_distribution: {interactive_probability: 0.7, responsive_threshold: 0.5}\n")
-                .find("interactive_probability"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("qos_distribution: {interactive_probability: 0.7, responsive_threshold: 0.5}\n")
+          .find("interactive_probability"),
+      std::string::npos);
   EXPECT_NE(error_of("a: [1, \n").find("YAML syntax error"), std::string::npos);
   // Several errors are all reported.
-  const std::string many = error_of("bogus: 1\neviction: {target_usage_ratio: x}\ndecode: {batch_size: 0}\n");
+  const std::string many =
+      error_of("bogus: 1\neviction: {target_usage_ratio: x}\ndecode: {batch_size: 0}\n");
   EXPECT_NE(many.find("bogus"), std::string::npos);
   EXPECT_NE(many.find("eviction.target_usage_ratio"), std::string::npos);
   EXPECT_NE(many.find("decode.batch_size"), std::string::npos);

@@ -1,7 +1,7 @@
 // ConversationManager (§5.4 with §8.11 fixed): counter-based IDs, turn keys, turn limit, LRU limit.
-#include <gtest/gtest.h>
-
 #include "engine/workload/conversation.hpp"
+
+#include <gtest/gtest.h>
 
 using kv::workload::ConversationManager;
 

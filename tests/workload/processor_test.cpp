@@ -2,13 +2,14 @@
 // reads on a hit, a write on a miss; multi-turn history reads every earlier turn (triangular);
 // the system-prompt prefix is written once and then read (hit); prefill-only / decode-only;
 // failures end the request as failed, a stop as interrupted.
+#include "engine/workload/processor.hpp"
+
 #include <gtest/gtest.h>
 
 #include <mutex>
 #include <set>
 
 #include "engine/workload/conversation.hpp"
-#include "engine/workload/processor.hpp"
 
 using namespace kv;
 using namespace kv::workload;

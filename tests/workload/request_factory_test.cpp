@@ -1,5 +1,7 @@
 // RequestFactory: same seed ⇒ same requests per user whatever the interleaving of users (thread
 // timing), the phase rule at 10,000 tokens, keys, conversation continuation and the prefix rate.
+#include "engine/workload/request_factory.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,18 +9,19 @@
 #include <random>
 #include <tuple>
 
-#include "engine/workload/request_factory.hpp"
-
 using namespace kv::workload;
 
 namespace {
-using Sig = std::tuple<std::string, std::uint32_t, std::uint32_t, int, int, std::uint32_t, std::int64_t>;
+using Sig =
+    std::tuple<std::string, std::uint32_t, std::uint32_t, int, int, std::uint32_t, std::int64_t>;
 Sig sig(const Request& r) {
-  return {r.cache_key, r.context_tokens, r.generate_tokens, r.prefix_prompt, static_cast<int>(r.phase), r.turn,
+  return {r.cache_key,       r.context_tokens,          r.generate_tokens,
+          r.prefix_prompt,   static_cast<int>(r.phase), r.turn,
           r.decode_key_index};
 }
 
-std::map<std::uint32_t, std::vector<Sig>> generate(std::uint64_t seed, std::vector<std::uint32_t> order,
+std::map<std::uint32_t, std::vector<Sig>> generate(std::uint64_t seed,
+                                                   std::vector<std::uint32_t> order,
                                                    FactorySettings fs = {}) {
   ConversationManager conv;
   RequestFactory f(generate_users(12, seed, {}), seed, fs, conv);
@@ -39,7 +42,8 @@ TEST(RequestFactory, SameSeedSameRequestsRegardlessOfInterleaving) {
   EXPECT_NE(a, c);
   // Think times are a pure function of (seed, user, request) too.
   ConversationManager conv;
-  RequestFactory f1(generate_users(3, 42, {}), 42, {}, conv), f2(generate_users(3, 42, {}), 42, {}, conv);
+  RequestFactory f1(generate_users(3, 42, {}), 42, {}, conv),
+      f2(generate_users(3, 42, {}), 42, {}, conv);
   EXPECT_EQ(f1.think_time_s(2, 7), f2.think_time_s(2, 7));
   const double base = f1.users()[2].think_time_s;
   for (std::uint64_t r = 0; r < 100; ++r) {
@@ -61,7 +65,8 @@ TEST(RequestFactory, ContextGenerationRangesAndPhaseRule) {
       ASSERT_LE(r.context_tokens, p.context_length);
       ASSERT_GE(r.generate_tokens, std::max<std::uint32_t>(1, p.generation_length / 4));
       ASSERT_LE(r.generate_tokens, p.generation_length);
-      ASSERT_EQ(r.phase, r.context_tokens >= 10000 ? RequestPhase::kPrefill : RequestPhase::kPrefillDecode);
+      ASSERT_EQ(r.phase,
+                r.context_tokens >= 10000 ? RequestPhase::kPrefill : RequestPhase::kPrefillDecode);
       ASSERT_EQ(r.priority, p.priority);
       write_only += r.phase == RequestPhase::kPrefill;
       ++total;
@@ -131,5 +136,6 @@ TEST(RequestFactory, PrefixDetectionRateAndPrepopulatedKeys) {
   EXPECT_EQ(RequestFactory::prepop_key(12), "prepop_12");
   fs.prefix_caching = false;
   RequestFactory g(generate_users(10, 8, {}), 8, fs, conv);
-  for (int k = 0; k < 100; ++k) EXPECT_EQ(g.make(static_cast<std::uint32_t>(k % 10)).prefix_prompt, -1);
+  for (int k = 0; k < 100; ++k)
+    EXPECT_EQ(g.make(static_cast<std::uint32_t>(k % 10)).prefix_prompt, -1);
 }

@@ -1,10 +1,10 @@
 // RequestQueue (§5.1, §8.17 fixed): priority first, FIFO within a priority even for identical
 // timestamps, timeouts, close() drops what is queued.
+#include "engine/workload/request_queue.hpp"
+
 #include <gtest/gtest.h>
 
 #include <thread>
-
-#include "engine/workload/request_queue.hpp"
 
 using namespace kv::workload;
 using namespace std::chrono_literals;

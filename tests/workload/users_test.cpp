@@ -1,8 +1,9 @@
 // Users (§5.2, §5.8): deterministic per seed, ranges from the templates, QoS shares 15/35/50.
+#include "engine/workload/users.hpp"
+
 #include <gtest/gtest.h>
 
 #include "engine/workload/rng.hpp"
-#include "engine/workload/users.hpp"
 
 using namespace kv::workload;
 

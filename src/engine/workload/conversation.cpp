@@ -23,7 +23,9 @@ std::string ConversationManager::turn_key(std::string_view conv_id, std::uint32_
   return s;
 }
 
-void ConversationManager::touch(Conv& c) { lru_.splice(lru_.end(), lru_, c.lru); }
+void ConversationManager::touch(Conv& c) {
+  lru_.splice(lru_.end(), lru_, c.lru);
+}
 
 void ConversationManager::start(const std::string& conv_id) {
   std::lock_guard lk(mu_);
@@ -43,7 +45,8 @@ void ConversationManager::start(const std::string& conv_id) {
   ++started_;
 }
 
-std::optional<std::uint32_t> ConversationManager::add_turn(const std::string& conv_id, std::uint64_t tokens) {
+std::optional<std::uint32_t> ConversationManager::add_turn(const std::string& conv_id,
+                                                           std::uint64_t tokens) {
   std::lock_guard lk(mu_);
   auto it = convs_.find(conv_id);
   if (it == convs_.end() || it->second.turns >= max_turns_) return std::nullopt;

@@ -1,10 +1,11 @@
 // System-prompt prefix caching (kv-cache-engine.md §5.5 step 2 / §5.6, with §8.9 fixed): with
-// probability p (prefix_cache.system_prompt_hit_probability, 0.2) a request carries one of three fixed
-// system prompts (5, 9 and 6 tokens, chosen uniformly). The prompt's KV entry `kv_system_<hash16>` is
-// REALLY written once (the first request that needs it, or again after it was evicted) and then read
-// by every request that carries it. The reference only ever looked the key up, so it always missed.
-// Stats keep the reference's meaning: prefix_hits = requests with a detected prompt, prefix_misses =
-// requests without one; `stores` (ours) counts the writes of prompt entries.
+// probability p (prefix_cache.system_prompt_hit_probability, 0.2) a request carries one of three
+// fixed system prompts (5, 9 and 6 tokens, chosen uniformly). The prompt's KV entry
+// `kv_system_<hash16>` is REALLY written once (the first request that needs it, or again after it
+// was evicted) and then read by every request that carries it. The reference only ever looked the
+// key up, so it always missed. Stats keep the reference's meaning: prefix_hits = requests with a
+// detected prompt, prefix_misses = requests without one; `stores` (ours) counts the writes of
+// prompt entries.
 #pragma once
 
 #include <array>
@@ -22,7 +23,8 @@ struct SystemPrompt {
 };
 
 struct PrefixStats {
-  std::uint64_t prefix_hits = 0, prefix_misses = 0, system_prompt_reuse = 0, common_phrase_reuse = 0;
+  std::uint64_t prefix_hits = 0, prefix_misses = 0, system_prompt_reuse = 0,
+                common_phrase_reuse = 0;
   std::uint64_t bytes_saved = 0, stores = 0, reads = 0, read_misses = 0;
 };
 
@@ -45,7 +47,8 @@ class PrefixCache {
  private:
   std::array<SystemPrompt, kNumPrompts> prompts_;
   std::array<std::mutex, kNumPrompts> store_mu_;
-  std::atomic<std::uint64_t> hits_{0}, misses_{0}, bytes_saved_{0}, stores_{0}, reads_{0}, read_misses_{0};
+  std::atomic<std::uint64_t> hits_{0}, misses_{0}, bytes_saved_{0}, stores_{0}, reads_{0},
+      read_misses_{0};
 };
 
 }  // namespace kv::workload

@@ -10,9 +10,15 @@ namespace kv::workload {
 
 RequestFactory::RequestFactory(std::vector<UserProfile> users, std::uint64_t seed,
                                FactorySettings settings, ConversationManager& conversations)
-    : users_(std::move(users)), seed_(seed), s_(settings), conv_(conversations), state_(users_.size()) {}
+    : users_(std::move(users)),
+      seed_(seed),
+      s_(settings),
+      conv_(conversations),
+      state_(users_.size()) {}
 
-std::string RequestFactory::prepop_key(std::uint64_t i) { return fmt::format("prepop_{}", i); }
+std::string RequestFactory::prepop_key(std::uint64_t i) {
+  return fmt::format("prepop_{}", i);
+}
 
 double RequestFactory::think_time_s(std::uint32_t u, std::uint64_t request_index) const {
   Rng rng = Rng::derive(seed_, Stream::kThink, {u, request_index});
@@ -32,15 +38,20 @@ Request RequestFactory::make(std::uint32_t u) {
   q.qos = user.qos;
   const auto ctx = static_cast<std::int64_t>(user.context_length);
   const auto gen = static_cast<std::int64_t>(user.generation_length);
-  q.context_tokens = static_cast<std::uint32_t>(rng.uniform_int(std::max<std::int64_t>(1, ctx / 4), ctx));
-  q.generate_tokens = static_cast<std::uint32_t>(rng.uniform_int(std::max<std::int64_t>(1, gen / 4), gen));
+  q.context_tokens =
+      static_cast<std::uint32_t>(rng.uniform_int(std::max<std::int64_t>(1, ctx / 4), ctx));
+  q.generate_tokens =
+      static_cast<std::uint32_t>(rng.uniform_int(std::max<std::int64_t>(1, gen / 4), gen));
 
-  // Draw every random number unconditionally, in a fixed order, so a setting never shifts the others.
+  // Draw every random number unconditionally, in a fixed order, so a setting never shifts the
+  // others.
   const double cont = rng.uniform01();
   const double detect = rng.uniform01();
   const auto prompt = static_cast<int>(rng.uniform_int(0, 2));
   const std::int64_t prepop =
-      s_.prepopulated_keys > 0 ? rng.uniform_int(0, static_cast<std::int64_t>(s_.prepopulated_keys) - 1) : -1;
+      s_.prepopulated_keys > 0
+          ? rng.uniform_int(0, static_cast<std::int64_t>(s_.prepopulated_keys) - 1)
+          : -1;
 
   if (s_.multi_turn) {
     if (!st.conversation.empty() && cont >= s_.continue_probability) {

@@ -1,10 +1,11 @@
 // Builds each user's next request (kv-cache-engine.md §5.2, §5.4, §5.5): context = randint(max(1,
 // C/4), C), generation = randint(max(1, G/4), G) from the user's profile; conversation continue
 // (p = 1 − conversation.end_conversation_probability, 0.8) / end / start, the 50-turn limit; system
-// prompt detection; the phase rule (context >= 10,000 → write-only). Every random choice of request r
-// of user u comes from Rng::derive(seed, kRequest, {u, r}) and the think time before it from
+// prompt detection; the phase rule (context >= 10,000 → write-only). Every random choice of request
+// r of user u comes from Rng::derive(seed, kRequest, {u, r}) and the think time before it from
 // Rng::derive(seed, kThink, {u, r}): the request sequence of a user is a pure function of the seed.
-// make() for different users may run concurrently; make() for one user must not (one producer each).
+// make() for different users may run concurrently; make() for one user must not (one producer
+// each).
 #pragma once
 
 #include <cstdint>
@@ -21,8 +22,8 @@ namespace kv::workload {
 struct FactorySettings {
   bool multi_turn = true;
   bool prefix_caching = true;
-  double prefix_probability = 0.2;    // prefix_cache.system_prompt_hit_probability
-  double continue_probability = 0.8;  // 1 − conversation.end_conversation_probability
+  double prefix_probability = 0.2;             // prefix_cache.system_prompt_hit_probability
+  double continue_probability = 0.8;           // 1 − conversation.end_conversation_probability
   std::uint32_t write_only_threshold = 10000;  // context >= this → phase kPrefill
   std::uint64_t prepopulated_keys = 0;         // --decode-only: keys prepop_0 .. prepop_{n-1}
 };

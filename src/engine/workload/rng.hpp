@@ -1,7 +1,8 @@
 // Deterministic random numbers for the workload (kv-cache-engine.md §5.13, fixed): every choice is
-// drawn from a small generator derived from (seed, stream ids...), e.g. (seed, user, request), so the
-// same --seed gives the same users, request sizes, keys and payload bytes whatever the thread timing.
-// Generator: xoshiro256** seeded through SplitMix64. Not cryptographic; cheap (no allocation).
+// drawn from a small generator derived from (seed, stream ids...), e.g. (seed, user, request), so
+// the same --seed gives the same users, request sizes, keys and payload bytes whatever the thread
+// timing. Generator: xoshiro256** seeded through SplitMix64. Not cryptographic; cheap (no
+// allocation).
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,13 @@ inline std::uint64_t splitmix64(std::uint64_t& state) {
 }
 
 // Stream domains, so e.g. user profiles and requests never share a stream.
-enum class Stream : std::uint64_t { kUsers = 1, kRequest = 2, kThink = 3, kPrepopulate = 4, kMisc = 5 };
+enum class Stream : std::uint64_t {
+  kUsers = 1,
+  kRequest = 2,
+  kThink = 3,
+  kPrepopulate = 4,
+  kMisc = 5
+};
 
 class Rng {
  public:

@@ -15,7 +15,9 @@ const char* qos_name(QosLevel q) {
   return "batch";
 }
 
-std::string user_id(std::uint32_t index) { return fmt::format("user_{:04d}", index); }
+std::string user_id(std::uint32_t index) {
+  return fmt::format("user_{:04d}", index);
+}
 
 QosLevel draw_qos(double r, const UserSettings& s) {
   if (r < s.interactive_probability) return QosLevel::kInteractive;
@@ -23,7 +25,8 @@ QosLevel draw_qos(double r, const UserSettings& s) {
   return QosLevel::kBatch;
 }
 
-std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed, const UserSettings& s) {
+std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed,
+                                        const UserSettings& s) {
   std::vector<UserProfile> users;
   users.reserve(count);
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -35,8 +38,9 @@ std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed,
     const auto& t = s.templates[static_cast<std::size_t>(u.template_index)];
     u.qos = draw_qos(rng.uniform01(), s);
     u.priority = s.qos[static_cast<std::size_t>(u.qos)].priority;
-    u.context_length = static_cast<std::uint32_t>(rng.uniform_int(
-        static_cast<std::int64_t>(t.context_tokens.lo), static_cast<std::int64_t>(t.context_tokens.hi)));
+    u.context_length =
+        static_cast<std::uint32_t>(rng.uniform_int(static_cast<std::int64_t>(t.context_tokens.lo),
+                                                   static_cast<std::int64_t>(t.context_tokens.hi)));
     u.generation_length = static_cast<std::uint32_t>(
         rng.uniform_int(static_cast<std::int64_t>(t.generation_tokens.lo),
                         static_cast<std::int64_t>(t.generation_tokens.hi)));

@@ -16,8 +16,8 @@ namespace kv::workload {
 
 struct UserProfile {
   std::uint32_t index = 0;
-  std::string id;            // "user_%04d"
-  int template_index = 0;    // into the template array
+  std::string id;          // "user_%04d"
+  int template_index = 0;  // into the template array
   QosLevel qos = QosLevel::kBatch;
   int priority = 1;
   std::uint32_t context_length = 0;
@@ -27,13 +27,15 @@ struct UserProfile {
 
 struct UserSettings {
   std::array<model::UserTemplate, 3> templates = model::default_user_templates();
-  std::array<model::QosClass, 3> qos = model::default_qos_classes();  // interactive, responsive, batch
+  std::array<model::QosClass, 3> qos =
+      model::default_qos_classes();  // interactive, responsive, batch
   double interactive_probability = model::kInteractiveProbability;
   double responsive_threshold = model::kResponsiveThreshold;
 };
 
 std::string user_id(std::uint32_t index);  // "user_0007"
 QosLevel draw_qos(double r, const UserSettings& s);
-std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed, const UserSettings& s);
+std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed,
+                                        const UserSettings& s);
 
 }  // namespace kv::workload
