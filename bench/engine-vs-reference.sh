@@ -8,14 +8,16 @@
 #
 # Usage: bench/engine-vs-reference.sh [variant ...]   (default: posix)
 #   variants: posix (reference-comparable I/O), uring (io_uring, buffered), direct (io_uring + O_DIRECT)
-# Environment: KV_CACHE (binary, default build/bin/kv-cache), CACHE_DIR (default: none, i.e. a temporary
-# kv_cache_* directory like the reference), DURATION (default 30), OUT (default results/bench).
+# Environment: KV_CACHE (binary, default build/bin/kv-cache), CACHE_DIR (default: $OUT/cache; the
+# reference used a temporary directory on the same filesystem), DURATION (default 30), OUT (default
+# results/bench). Between variants the script waits until the previous run's files are deleted.
 # Wall time and peak RSS come from /usr/bin/time; bandwidths, CPU seconds from the results JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 KV_CACHE="${KV_CACHE:-build/bin/kv-cache}"
 DURATION="${DURATION:-30}"
 OUT="${OUT:-results/bench}"
+CACHE_DIR="${CACHE_DIR:-$OUT/cache}"
 mkdir -p "$OUT"
 [ -x "$KV_CACHE" ] || { echo "error: $KV_CACHE not built (scripts/build.sh)" >&2; exit 3; }
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time is needed (apt-get install time)" >&2; exit 3; }
@@ -34,7 +36,9 @@ for v in "${VARIANTS[@]}"; do
   timef="$OUT/engine-vs-reference-$v.time"
   args=(--model llama3.1-8b --num-users 20 --duration "$DURATION" --gpu-mem-gb 0 --cpu-mem-gb 0
         --generation-mode none --max-concurrent-allocs 16 --seed 42 --output "$json" --quiet "${extra[@]}")
-  [ -n "${CACHE_DIR:-}" ] && args+=(--cache-dir "$CACHE_DIR")
+  args+=(--cache-dir "$CACHE_DIR")
+  # Let the background removal of an earlier run's files (discard I/O) finish first.
+  for _ in $(seq 1 120); do compgen -G "$CACHE_DIR/.kv-cache-trash-*" >/dev/null || break; sleep 1; done
   echo "== $v: $KV_CACHE ${args[*]}" >&2
   /usr/bin/time -f "%e %M" -o "$timef" "$KV_CACHE" "${args[@]}" > "$OUT/engine-vs-reference-$v.log" 2>&1 || {
     echo "kv-cache failed (exit $?), see $OUT/engine-vs-reference-$v.log" >&2; exit 6; }
