@@ -51,6 +51,7 @@ class DistributedRun final : public RunHooks {
   void before_window(const std::function<bool()>& interrupted) override;
   void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed) override;
   int on_results(const nlohmann::ordered_json& results, const RunData& d, int code) override;
+  int before_abandon_exit(int code) override { return conclude(code, {}); }
 
   // Ends this rank's part: reports `error` (non-empty when the run threw) to rank 0, completes the
   // protocol, finalises MPI and returns the exit code. When a peer is missing it exits the process

@@ -27,6 +27,9 @@ class RunHooks {
   // Replaces writing --output and printing the summary: receives this rank's results and the exit
   // code run_benchmark would return; returns the exit code to return instead.
   virtual int on_results(const nlohmann::ordered_json& results, const RunData& d, int code) = 0;
+  // Workers are still stuck in I/O, so run_benchmark will _Exit instead of returning: the last
+  // chance to end the rank's part of the job properly. Returns the exit code.
+  virtual int before_abandon_exit(int code) = 0;
 };
 
 }  // namespace kv::engine

@@ -574,6 +574,7 @@ int run_benchmark(const RunPlan& plan) {
   }
   std::fflush(stdout);
   std::fflush(stderr);
+  if (plan.hooks) code = plan.hooks->before_abandon_exit(code);  // MPI: finish the protocol, finalise
   std::_Exit(code);
 }
 

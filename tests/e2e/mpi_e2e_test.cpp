@@ -1,0 +1,333 @@
+// MPI multi-client runs of the real engine under a real `mpirun` (issue #8): 2 and 3 ranks give ONE
+// results JSON whose totals are the sums of the per-rank files, whose percentiles are pooled over
+// the union of the ranks' samples, whose windows are aligned and whose cache subdirectories are
+// separate; two distinct hosts in the MPI sense (a launcher agent that starts each "remote" daemon
+// in its own UTS namespace with its own hostname); a rank killed mid-run ends the job within 30 s
+// with partial_failure; `mlpstorage kvcache run -np 2` end to end with the history.
+// Needs OpenMPI's mpirun (--oversubscribe, --allow-run-as-root); skipped without it.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+bool have_openmpi() {
+  static const bool ok = [] {
+    auto r = run({"/bin/sh", "-c", "mpirun --version"});
+    return r.exit_code == 0 && (r.out + r.err).find("Open MPI") != std::string::npos;
+  }();
+  return ok;
+}
+
+double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The engine arguments of a small storage-only run.
+std::vector<std::string> engine_args(const fs::path& dir, int duration, int users = 3) {
+  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", std::to_string(users), "--duration",
+          std::to_string(duration), "--gpu-mem-gb", "0", "--cpu-mem-gb", "0", "--generation-mode", "none",
+          "--seed", "7", "--cache-dir", (dir / "cache").string(), "--output", (dir / "out.json").string(),
+          "--per-rank-output", "--rank-timeout", "30", "--quiet"};
+}
+
+std::vector<std::string> mpirun_args(int n, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = {"/usr/bin/env", "mpirun", "--allow-run-as-root", "--oversubscribe", "-n",
+                                std::to_string(n)};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+Json load(const fs::path& p) { return Json::parse(kvtest::slurp(p)); }
+
+double num(const Json& j, const std::string& ptr) { return j.at(Json::json_pointer(ptr)).get<double>(); }
+
+double exact_pct(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return 0;
+  const double h = p / 100.0 * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(h);
+  const double frac = h - static_cast<double>(lo);
+  return lo + 1 < v.size() ? v[lo] + frac * (v[lo + 1] - v[lo]) : v[lo];
+}
+
+// Kills every process whose command line mentions `marker` (ranks left behind by a failed test).
+void kill_strays(const std::string& marker) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = kvtest::slurp(e.path() / "cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid != ::getpid() && cmd.find(marker) != std::string::npos && cmd.find("kv-cache") != std::string::npos)
+      ::kill(pid, SIGKILL);
+  }
+}
+
+// A child running in the background with stdout/stderr in files.
+struct Background {
+  pid_t pid = -1;
+  fs::path out, err;
+  Background(const std::vector<std::string>& argv, const fs::path& dir, const std::vector<std::string>& env = {}) {
+    out = dir / "mpirun.out";
+    err = dir / "mpirun.err";
+    pid = ::fork();
+    if (pid == 0) {
+      if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) std::_Exit(126);
+      for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+      std::vector<char*> a;
+      for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+      a.push_back(nullptr);
+      ::execv(a[0], a.data());
+      std::_Exit(127);
+    }
+  }
+  // Exit status (or -signal), or nullopt when still running after `seconds`.
+  std::optional<int> wait(double seconds) {
+    const auto t0 = Clock::now();
+    while (true) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        pid = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      if (secs_since(t0) > seconds) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  std::string output() const { return kvtest::slurp(out) + kvtest::slurp(err); }
+  ~Background() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// pid of rank `r` from the engine's "Rank r/N on host (pid P)" line; 0 if not printed yet.
+pid_t rank_pid(const std::string& output, int r) {
+  std::smatch m;
+  const std::regex re("Rank " + std::to_string(r) + "/[0-9]+ on [^ ]+ \\(pid ([0-9]+)\\)");
+  return std::regex_search(output, m, re) ? static_cast<pid_t>(std::stol(m[1].str())) : 0;
+}
+
+// Checks that the merged results are the combination of the per-rank files.
+void check_merged(const fs::path& dir, int n, int hosts) {
+  const Json m = load(dir / "out.json");
+  std::vector<Json> per;
+  for (int r = 0; r < n; ++r) {
+    const fs::path p = dir / ("out_rank" + std::to_string(r) + ".json");
+    ASSERT_TRUE(fs::exists(p)) << p;
+    per.push_back(load(p));
+  }
+  EXPECT_EQ(m["rank_count"], n);
+  EXPECT_EQ(m["host_count"], hosts);
+  EXPECT_FALSE(m["partial_failure"].get<bool>());
+  EXPECT_TRUE(m["failed_ranks"].empty());
+  EXPECT_EQ(m["cluster_info"]["num_hosts"], hosts);
+  EXPECT_EQ(m["cluster_info"]["hosts"].size(), static_cast<std::size_t>(hosts));
+
+  // Totals: sums of the per-rank values.
+  std::uint64_t requests = 0;
+  for (const auto& p : per) requests += p["requests_completed"].get<std::uint64_t>();
+  EXPECT_GT(requests, 0u);
+  EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), requests);
+  for (const char* ptr : {"/total_tokens_generated", "/summary/total_tokens", "/summary/avg_throughput_tokens_per_sec",
+                          "/summary/storage_throughput_tokens_per_sec", "/summary/requests_per_second",
+                          "/summary/cache_stats/tier_storage_read_bandwidth_gbps",
+                          "/summary/cache_stats/tier_storage_write_bandwidth_gbps",
+                          "/summary/cache_stats/cache_hits", "/summary/cache_stats/storage_tokens_processed",
+                          "/summary/cache_stats/total_write_bytes"}) {
+    double sum = 0;
+    for (const auto& p : per) sum += num(p, ptr);
+    EXPECT_NEAR(num(m, ptr), sum, 1e-9 * std::max(1.0, sum)) << ptr;
+  }
+  double bw = 0, max_p95 = 0;
+  for (const auto& p : per) {
+    bw += num(p, "/summary/cache_stats/tier_storage_read_bandwidth_gbps");
+    if (p["summary"]["cache_stats"].contains("storage_read_device_p95_ms"))
+      max_p95 = std::max(max_p95, num(p, "/summary/cache_stats/storage_read_device_p95_ms"));
+  }
+  EXPECT_NEAR(num(m, "/mlperf_aggregates/aggregated_read_bandwidth_gbps"), bw, 1e-9 * std::max(1.0, bw));
+  if (max_p95 > 0) {
+    EXPECT_DOUBLE_EQ(num(m, "/mlperf_aggregates/aggregated_device_read_p95_ms"), max_p95);
+  }
+
+  // Percentiles pooled over the union of the ranks' raw samples (within the histogram's error).
+  for (const auto& [list, block] : {std::pair<std::string, std::string>{"end_to_end_latencies", "end_to_end_latency_ms"},
+                                    {"storage_latencies", "storage_io_latency_ms"}}) {
+    std::vector<double> all;
+    for (const auto& p : per)
+      for (const auto& v : p[list]) all.push_back(v.get<double>());
+    ASSERT_EQ(m[list].size(), all.size());
+    for (const auto& [key, pct] : {std::pair<const char*, double>{"p50", 50}, {"p95", 95}, {"p99", 99}}) {
+      const double exact = exact_pct(all, pct) * 1e3;
+      EXPECT_NEAR(num(m, "/summary/" + block + "/" + key), exact, exact * 0.01 + 1e-9) << block << " " << key;
+    }
+  }
+
+  // Aligned windows, separate cache subdirectories, per-rank seeds.
+  std::set<std::string> dirs;
+  std::vector<double> starts, elapsed;
+  for (int r = 0; r < n; ++r) {
+    const Json& e = m["ranks"][r];
+    EXPECT_EQ(e["rank"], r);
+    EXPECT_EQ(e["status"], "ok");
+    EXPECT_EQ(e["seed"], 7 + r);
+    EXPECT_EQ(per[r]["distributed"]["rank"], r);
+    const std::string cd = e["cache_dir"].get<std::string>();
+    EXPECT_EQ(fs::path(cd), dir / "cache" / ("rank_" + std::to_string(r)));
+    dirs.insert(cd);
+    starts.push_back(e["window"]["start_unix_s"].get<double>());
+    elapsed.push_back(e["window"]["elapsed_s"].get<double>());
+  }
+  EXPECT_EQ(dirs.size(), static_cast<std::size_t>(n));
+  const auto [smin, smax] = std::minmax_element(starts.begin(), starts.end());
+  EXPECT_LT(*smax - *smin, 0.5) << "window starts are not aligned";
+  const auto [emin, emax] = std::minmax_element(elapsed.begin(), elapsed.end());
+  EXPECT_LT(*emax - *emin, 0.5);
+  EXPECT_DOUBLE_EQ(num(m, "/summary/elapsed_time"), *emax);
+}
+
+}  // namespace
+
+class MpiE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_openmpi()) GTEST_SKIP() << "needs OpenMPI's mpirun (apt-get install openmpi-bin)";
+  }
+  void TearDown() override { kill_strays(t.path.string()); }
+  kvtest::TempDir t;
+};
+
+TEST_F(MpiE2E, TwoRanksGiveOneMergedResult) {
+  const auto t0 = Clock::now();
+  auto r = run(concat(mpirun_args(2), engine_args(t.path, 3)));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  check_merged(t.path, 2, 1);
+  std::printf("[ timing ] 2 ranks x 3 s: %.1f s\n", secs_since(t0));
+}
+
+TEST_F(MpiE2E, ThreeRanksGiveOneMergedResult) {
+  const auto t0 = Clock::now();
+  auto r = run(concat(mpirun_args(3), engine_args(t.path, 3, 2)));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  check_merged(t.path, 3, 1);
+  std::printf("[ timing ] 3 ranks x 3 s: %.1f s\n", secs_since(t0));
+}
+
+TEST_F(MpiE2E, TwoDistinctHosts) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the launcher agent uses unshare --uts to give each host its name";
+  if (run({"/usr/bin/env", "unshare", "--uts", "true"}).exit_code != 0)
+    GTEST_SKIP() << "unshare --uts is not permitted here";
+  // The agent plays ssh: it starts the "remote" OpenMPI daemon locally, in its own UTS namespace with
+  // the hostname kvhost-<address>, so 127.0.0.2 and 127.0.0.3 are two hosts for OpenMPI and for us.
+  const fs::path agent = t.path / "agent.sh";
+  {
+    std::ofstream a(agent);
+    a << "#!/bin/bash\nhost=\"$1\"; shift\nexec unshare --uts /bin/sh -c \"hostname \\\"kvhost-$host\\\"; exec $*\"\n";
+  }
+  fs::permissions(agent, fs::perms::owner_all);
+  const auto t0 = Clock::now();
+  auto r = run(concat(mpirun_args(2, {"--mca", "plm_rsh_agent", agent.string(), "-host", "127.0.0.2:1,127.0.0.3:1"}),
+                      engine_args(t.path, 3)));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  check_merged(t.path, 2, 2);
+  const Json m = load(t.path / "out.json");
+  EXPECT_EQ(m["ranks"][0]["host"], "kvhost-127.0.0.2");
+  EXPECT_EQ(m["ranks"][1]["host"], "kvhost-127.0.0.3");
+  std::set<std::string> names;
+  for (const auto& h : m["cluster_info"]["hosts"]) names.insert(h["hostname"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"kvhost-127.0.0.2", "kvhost-127.0.0.3"}));
+  EXPECT_EQ(m["cluster_info"]["collection_method"], "mpi");
+  std::printf("[ timing ] 2 hosts x 3 s: %.1f s\n", secs_since(t0));
+}
+
+TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
+  Background job(concat(mpirun_args(2), engine_args(t.path, 30)), t.path);
+  // Wait for both ranks to be in the window (the "Running for" lines), then kill rank 1.
+  const auto t0 = Clock::now();
+  pid_t victim = 0;
+  while (secs_since(t0) < 30) {
+    const std::string o = job.output();
+    victim = rank_pid(o, 1);
+    std::size_t running = 0;
+    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1)) ++running;
+    if (victim > 0 && running >= 2) break;
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
+  ASSERT_GT(victim, 0) << job.output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  const auto killed = Clock::now();
+  const auto code = job.wait(30);
+  ASSERT_TRUE(code.has_value()) << "the job did not end within 30 s of the kill";
+  EXPECT_NE(*code, 0);
+  std::printf("[ timing ] job ended %.1f s after the kill (total %.1f s)\n", secs_since(killed), secs_since(t0));
+  ASSERT_TRUE(fs::exists(t.path / "out.json")) << job.output();
+  const Json m = load(t.path / "out.json");
+  EXPECT_TRUE(m["partial_failure"].get<bool>());
+  ASSERT_EQ(m["failed_ranks"].size(), 1u) << m["failed_ranks"].dump();
+  EXPECT_EQ(m["failed_ranks"][0]["rank"], 1);
+  EXPECT_FALSE(m["failed_ranks"][0]["reason"].get<std::string>().empty());
+  EXPECT_EQ(m["ranks"][0]["status"], "ok");
+  EXPECT_EQ(m["rank_count"], 2);
+  EXPECT_GT(m["requests_completed"].get<std::uint64_t>(), 0u);  // rank 0's measurements are kept
+}
+
+TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
+  const fs::path rd = t.path / "results";
+  const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
+  const auto t0 = Clock::now();
+  auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "127.0.0.1", "-np", "2", "--oversubscribe",
+                "--allow-run-as-root", "--model", "tiny-1b", "--num-users", "2", "--duration", "3", "--gpu-mem-gb",
+                "0", "--cpu-mem-gb", "0", "--generation-mode", "none", "--results-dir", rd.string()},
+               env);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::printf("[ timing ] mlpstorage -np 2 x 3 s: %.1f s\n", secs_since(t0));
+  const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
+  ASSERT_TRUE(fs::exists(parent));
+  const fs::path dir = fs::directory_iterator(parent)->path();
+  const std::string dt = dir.filename().string();
+  const Json results = load(dir / ("kvcache_results_" + dt + ".json"));
+  EXPECT_EQ(results["rank_count"], 2);
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["num_processes"], 2);
+  EXPECT_EQ(md["status"], "success");
+  EXPECT_EQ(md["system_info"]["collection_method"], "mpi");
+  EXPECT_EQ(md["kvcache_metrics"]["total_requests"], results["summary"]["total_requests"]);
+  const Json ci = load(dir / "kv_cache_cluster_info.json");
+  EXPECT_EQ(ci["num_hosts"], 1);
+  EXPECT_EQ(ci["collection_method"], "mpi");
+
+  auto list = run({bin("mlpstorage"), "history", "list"}, env);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find(dir.string()), std::string::npos) << list.out;
+  auto show = run({bin("mlpstorage"), "history", "show", "-n", "1"}, env);
+  EXPECT_NE((show.out + show.err).find("\"num_processes\": 2"), std::string::npos) << show.out << show.err;
+}
