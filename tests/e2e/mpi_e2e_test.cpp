@@ -300,6 +300,53 @@ TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
   EXPECT_GT(m["requests_completed"].get<std::uint64_t>(), 0u);  // rank 0's measurements are kept
 }
 
+TEST_F(MpiE2E, SetupFailureOfOneRankCancelsTheRun) {
+  // rank 1's cache subdirectory cannot be created (a file is in the way): rank 1 fails set-up, the
+  // others are cancelled before the window, and rank 0 still writes the results with the reason.
+  fs::create_directories(t.path / "cache");
+  { std::ofstream(t.path / "cache" / "rank_1") << "in the way"; }
+  const auto t0 = Clock::now();
+  auto r = run(concat(mpirun_args(2), engine_args(t.path, 30)));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_LT(secs_since(t0), 25.0) << "a set-up failure must not cost the whole duration";
+  std::printf("[ timing ] set-up failure: %.1f s\n", secs_since(t0));
+  ASSERT_TRUE(fs::exists(t.path / "out.json")) << r.out << r.err;
+  const Json m = load(t.path / "out.json");
+  EXPECT_TRUE(m["partial_failure"].get<bool>());
+  ASSERT_EQ(m["failed_ranks"].size(), 1u) << m["failed_ranks"].dump();
+  EXPECT_EQ(m["failed_ranks"][0]["rank"], 1);
+  EXPECT_NE(m["failed_ranks"][0]["reason"].get<std::string>().find("cache"), std::string::npos)
+      << m["failed_ranks"][0]["reason"];
+  EXPECT_EQ(m["ranks"][0]["status"], "cancelled");
+  EXPECT_EQ(m["requests_completed"], 0);
+}
+
+TEST_F(MpiE2E, NoSpaceOnOneRankIsReportedPerRank) {
+  // rank 1's cache subdirectory is a 4 MiB tmpfs: every write fails with ENOSPC.
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tiny tmpfs";
+  const fs::path tiny = t.path / "tiny";
+  fs::create_directories(tiny);
+  fs::create_directories(t.path / "cache");
+  if (run({"/usr/bin/env", "mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", tiny.string()}).exit_code != 0)
+    GTEST_SKIP() << "mount -t tmpfs is not permitted here";
+  struct Unmount {
+    fs::path p;
+    ~Unmount() { run({"/usr/bin/env", "umount", "-l", p.string()}); }
+  } unmount{tiny};
+  fs::create_directory_symlink(tiny, t.path / "cache" / "rank_1");
+  auto r = run(concat(mpirun_args(2), engine_args(t.path, 3)));
+  EXPECT_NE(r.exit_code, 0);
+  ASSERT_TRUE(fs::exists(t.path / "out.json")) << r.out << r.err;
+  const Json m = load(t.path / "out.json");
+  EXPECT_TRUE(m["partial_failure"].get<bool>());
+  ASSERT_EQ(m["failed_ranks"].size(), 1u) << m["failed_ranks"].dump();
+  EXPECT_EQ(m["failed_ranks"][0]["rank"], 1);
+  EXPECT_NE(m["failed_ranks"][0]["reason"].get<std::string>().find("error 28"), std::string::npos)  // ENOSPC
+      << m["failed_ranks"][0]["reason"];
+  EXPECT_EQ(m["ranks"][0]["status"], "ok");
+  EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), m["ranks"][0]["summary"]["total_requests"].get<std::uint64_t>());
+}
+
 TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
   const fs::path rd = t.path / "results";
   const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
