@@ -226,7 +226,7 @@ TEST(KVCacheDatasizeNoDistributedArgs, NoRunOnlyWorkloadFlags) {
 
 // ---- TestKVCacheOptionalFeatures (5) ----
 TEST(KVCacheOptionalFeatures, DefaultsAreOff) {
-  const auto& k = parse({"kvcache", "run"}).inv().kv;
+  const auto k = parse({"kvcache", "run"}).inv().kv;
   EXPECT_FALSE(k.disable_multi_turn);
   EXPECT_FALSE(k.disable_prefix_caching);
   EXPECT_FALSE(k.enable_rag);
@@ -245,13 +245,13 @@ TEST(KVCacheOptionalFeatures, DisablePrefixCaching) {
 }
 
 TEST(KVCacheOptionalFeatures, RagWithDocs) {
-  const auto& k = parse({"kvcache", "run", "--enable-rag", "--rag-num-docs", "25"}).inv().kv;
+  const auto k = parse({"kvcache", "run", "--enable-rag", "--rag-num-docs", "25"}).inv().kv;
   EXPECT_TRUE(k.enable_rag);
   EXPECT_EQ(k.rag_num_docs, 25);
 }
 
 TEST(KVCacheOptionalFeatures, AutoscalingModesAreTheEngines) {
-  const auto& k =
+  const auto k =
       parse({"kvcache", "run", "--enable-autoscaling", "--autoscaler-mode", "capacity"}).inv().kv;
   EXPECT_TRUE(k.enable_autoscaling);
   EXPECT_EQ(k.autoscaler_mode, "capacity");
