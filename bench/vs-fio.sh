@@ -2,8 +2,9 @@
 # bench/vs-fio.sh [DIR] — the engine's storage bandwidth next to fio's, same filesystem, same run.
 #
 #   1. fio, ioengine=io_uring direct=1, bs = chunk size, total queue depth DEPTH (FILES jobs of
-#      iodepth DEPTH/FILES): sequential write of one FILE_MIB file per job (fsync at the end, inside
-#      fio's runtime; the engine syncs each object), then sequential read of the same files.
+#      iodepth DEPTH/FILES): FIO_RUNTIME seconds (default: the engine's DURATION) of sequential
+#      writes of one new FILE_MIB file per job and loop (fsync at the end, inside fio's runtime;
+#      the engine syncs each object), then as long of sequential reads looping over such files.
 #   2. kv-cache in a storage-only configuration (--gpu-mem-gb 0 --cpu-mem-gb 0 --generation-mode none)
 #      with the same chunk size, and --max-inflight-mib = DEPTH x CHUNK_MIB so its total queue depth
 #      is at most fio's: a write phase (--prefill-only, no multi-turn, no prefix caching) and a read
@@ -15,7 +16,8 @@
 # except the JSON/log files in DIR/out). Knobs (environment): KV_CACHE (binary, default
 # <repo>/build/bin/kv-cache), CHUNK_MIB=8, DEPTH=16, FILES=4, FILE_MIB=512, ENGINE=io_uring,
 # DIRECT=1, SYNC=fsync, USERS=4, MODEL=llama3.1-8b, DURATION=15 (seconds per engine phase),
-# FIO_RUNTIME=30 (cap per fio phase). With the defaults the whole script takes about 1.5-2 minutes
+# FIO_RUNTIME=$DURATION (per fio phase), ENGINE_THP=1 (0: the engine's I/O buffers use 4 KiB pages
+# like fio's; see docs/performance.md). With the defaults the whole script takes about 2 minutes
 # on a 2-core VM. If the engine binary is missing, only the fio half runs (and says so).
 set -euo pipefail
 
@@ -32,7 +34,9 @@ SYNC=${SYNC:-fsync}
 USERS=${USERS:-4}
 MODEL=${MODEL:-llama3.1-8b}
 DURATION=${DURATION:-15}
-FIO_RUNTIME=${FIO_RUNTIME:-30}
+FIO_RUNTIME=${FIO_RUNTIME:-$DURATION}
+ENGINE_THP=${ENGINE_THP:-1}
+if [[ $ENGINE_THP == 0 ]]; then export KV_IO_NO_THP=1; fi
 
 command -v fio >/dev/null || { echo "vs-fio: fio not found (scripts/install-deps.sh installs it)" >&2; exit 3; }
 command -v python3 >/dev/null || { echo "vs-fio: python3 not found" >&2; exit 3; }
@@ -63,17 +67,21 @@ run_timed() {
 FIO_QD=$((DEPTH / FILES))
 if ((FIO_QD < 1)); then FIO_QD=1; fi
 FS_TYPE=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
-echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB total depth=$DEPTH fio=${FILES}x${FILE_MIB}MiB (qd $FIO_QD each)"
+echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB total depth=$DEPTH fio=${FILES}x${FILE_MIB}MiB (qd $FIO_QD each) engine=$ENGINE direct=$DIRECT thp=$ENGINE_THP"
 
 # ---------------- fio ----------------
 fio_phase() {  # fio_phase write|read
   local rw=$1
+  local extra=()
+  # Writes go to new files each loop (as the engine writes new objects; overwriting allocated
+  # blocks is faster on ext4/XFS and would flatter fio).
+  if [[ $rw == write ]]; then extra=(--unlink_each_loop=1); fi
   # FILES jobs, one file each, iodepth DEPTH/FILES: several objects in flight at once, like the
   # engine's concurrent users, with the same total queue depth.
   run_timed "fio_$rw" fio --name="vsfio_$rw" --directory="$WORK/fio" --ioengine=io_uring --direct=1 \
     --bs="${CHUNK_MIB}M" --iodepth="$FIO_QD" --numjobs="$FILES" --rw="$rw" --size="${FILE_MIB}M" \
-    --filename_format='vsfio.$jobnum' --fallocate=none \
-    --end_fsync=1 --runtime="$FIO_RUNTIME" --group_reporting --output-format=json \
+    --filename_format='vsfio.$jobnum' --fallocate=none "${extra[@]}" \
+    --end_fsync=1 --time_based --runtime="$FIO_RUNTIME" --group_reporting --output-format=json \
     --output="$OUT/fio_$rw.json" >/dev/null
 }
 echo "vs-fio: fio write ..."
