@@ -11,6 +11,8 @@ else
   BUILD_DIR="${BUILD_DIR:-build}"
 fi
 JOBS="${JOBS:-$(nproc)}"
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DKV_SANITIZE="${KV_SANITIZE:-}" >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DKV_SANITIZE="${KV_SANITIZE:-}" 1>&2
+# Build output goes to stderr so callers can capture the last stdout line (the build directory)
+# while CI logs still show the compile progress.
+cmake --build "$BUILD_DIR" -j "$JOBS" 1>&2
 echo "$BUILD_DIR"
