@@ -69,9 +69,19 @@ TEST(Npy, WriteIntoTooSmallBufferFails) {
   EXPECT_EQ(kv::io::write_npy_header(big, {32, 2, 1000, 8, 128}, 4096), 4096U);
 }
 
-// A standard reader accepts both layouts (skipped when python3 + numpy is not installed).
+// A python3 that has numpy ("" when none; the numpy tests then skip). numpy is not a dependency.
+std::string python_with_numpy() {
+  for (const char* py : {"python3", "/usr/bin/python3"}) {
+    const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) == 0) return py;
+  }
+  return {};
+}
+
+// A standard reader accepts both layouts.
 TEST(Npy, NumpyLoadsBothLayouts) {
-  if (std::system("python3 -c 'import numpy' >/dev/null 2>&1") != 0) GTEST_SKIP() << "numpy not installed";
+  const std::string py = python_with_numpy();
+  if (py.empty()) GTEST_SKIP() << "numpy not installed";
   const std::string dir = ::testing::TempDir();
   for (std::size_t align : {64UL, 4096UL}) {
     const std::string path = dir + "/kv_npy_" + std::to_string(align) + ".npy";
@@ -83,11 +93,32 @@ TEST(Npy, NumpyLoadsBothLayouts) {
         f.write(reinterpret_cast<const char*>(&half), 2);
       }
     }
-    const std::string cmd = "python3 -c \"import numpy as np; a=np.load('" + path +
+    const std::string cmd = py + " -c \"import numpy as np; a=np.load('" + path +
                             "'); assert a.shape==(2,3,4) and a.dtype==np.float16 and (a==1).all()\"";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "align " << align;
     std::remove(path.c_str());
   }
+}
+
+// Our 64-aligned header is byte for byte the one numpy writes (same padding rules).
+TEST(Npy, HeaderMatchesNumpysBytes) {
+  const std::string py = python_with_numpy();
+  if (py.empty()) GTEST_SKIP() << "numpy not installed";
+  const std::string path = ::testing::TempDir() + "/kv_npy_hdr.bin";
+  for (const std::vector<std::uint64_t>& shape :
+       {std::vector<std::uint64_t>{32, 2, 1000, 8, 128}, {80, 2, 123457, 8, 128}, {5}, {2, 3}}) {
+    std::string tuple = "(";
+    for (auto d : shape) tuple += std::to_string(d) + ",";
+    tuple += ")";
+    const std::string cmd = py + " -c \"import numpy as np; f=open('" + path +
+                            "','wb'); np.lib.format.write_array_header_1_0(f, {'descr':'<f2',"
+                            "'fortran_order':False,'shape':" + tuple + "})\"";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream f(path, std::ios::binary);
+    const std::string theirs{std::istreambuf_iterator<char>(f), {}};
+    EXPECT_EQ(npy_header(shape), theirs) << tuple;
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace
