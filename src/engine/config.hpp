@@ -53,6 +53,7 @@ struct EngineConfig {
   bool decode_only = false;
   std::string io_trace_log;
   std::string mooncake_trace;  // workload-modes issue #5
+  bool io_trace_real = false;  // ours: --io-trace-log with real I/O (+ Latency_ms column)
   bool enable_latency_tracing = false;
 
   // ---- ours ----

@@ -87,35 +87,58 @@ std::vector<FlagSpec> build_table() {
                    &C::prefill_only));
   t.push_back(flag("--decode-only", K::kBool, "false", R,
                    "Pre-populate num_users x 10 entries, then only read them (no writes).", &C::decode_only));
-  // ---- workload modes (issue #5): validated, refused until implemented ----
-  t.push_back(flag("--enable-rag", K::kBool, "false", W, "RAG ingestion and reads.", &C::enable_rag));
+  // ---- workload modes (issue #5; engine/modes, docs/workload-modes.md) ----
+  t.push_back(flag("--enable-rag", K::kBool, "false", W,
+                   "RAG: background ingestion of chunked documents, top-k chunk reads (p = "
+                   "rag.request_probability) and DECODE requests rag_<doc>.",
+                   &C::enable_rag));
   t.push_back(flag("--rag-num-docs", K::kInt, "10", W, "RAG documents to ingest.", &C::rag_num_docs, 0));
-  t.push_back(flag("--enable-autoscaling", K::kBool, "false", W, "Autoscaler.", &C::enable_autoscaling));
-  t.push_back(flag("--autoscaler-mode", K::kChoice, "qos", W, "Autoscaler mode.", &C::autoscaler_mode, {}, {},
-                   "qos|capacity"));
+  t.push_back(flag("--enable-autoscaling", K::kBool, "false", W,
+                   "Autoscaler: samples every autoscaler.sample_interval_s (10 s) and really starts/stops "
+                   "user producers.",
+                   &C::enable_autoscaling));
+  t.push_back(flag("--autoscaler-mode", K::kChoice, "qos", W,
+                   "qos: hold saturation near the target; capacity: find the peak sustainable user count.",
+                   &C::autoscaler_mode, {}, {}, "qos|capacity"));
   t.push_back(flag("--target-saturation", K::kFloat, "0.8", W, "Autoscaler target saturation.",
                    &C::target_saturation, 0, 1));
-  t.push_back(flag("--use-burst-trace", K::kBool, "false", W, "BurstGPT CSV replay.", &C::use_burst_trace));
+  t.push_back(flag("--use-burst-trace", K::kBool, "false", W, "BurstGPT CSV replay (streamed).",
+                   &C::use_burst_trace));
   t.push_back(flag("--burst-trace-path", K::kString, "BurstGPT/data/BurstGPT_1.csv", W,
-                   "BurstGPT file, directory or glob.", &C::burst_trace_path));
-  t.push_back(flag("--validation-trace", K::kString, "", W, "Validation trace JSON.", &C::validation_trace));
-  t.push_back(flag("--dataset-path", K::kString, "", W, "ShareGPT JSON dataset.", &C::dataset_path));
+                   "BurstGPT file, directory (*.csv) or glob.", &C::burst_trace_path));
+  t.push_back(flag("--validation-trace", K::kString, "", W,
+                   "Validation trace JSON: compares the cache hit rate (results.validation).",
+                   &C::validation_trace));
+  t.push_back(flag("--dataset-path", K::kString, "", W,
+                   "ShareGPT JSON dataset replay (turns become requests, with multi-turn history reads).",
+                   &C::dataset_path));
   t.push_back(flag("--max-conversations", K::kInt, "500", W, "ShareGPT conversations to load.",
                    &C::max_conversations, 0, {}, {}, {}, true));
   t.push_back(flag("--request-rate", K::kFloat, "0", W, "Dataset replay request rate (req/s, 0 = no pacing).",
                    &C::request_rate, 0));
-  t.push_back(flag("--replay-cycles", K::kInt, "0", W, "Passes over the trace/dataset (0 = infinite).",
+  t.push_back(flag("--replay-cycles", K::kInt, "0", W,
+                   "Passes over the trace/dataset (0 = infinite); reaching N ends the run once its requests "
+                   "completed.",
                    &C::replay_cycles, 0));
-  t.push_back(flag("--trace-speedup", K::kFloat, "1.0", W, "BurstGPT inter-arrival divisor (0 = no delay).",
-                   &C::trace_speedup, 0));
-  t.push_back(flag("--precondition", K::kBool, "false", W, "Write-fill phase before the run.", &C::precondition));
+  t.push_back(flag("--trace-speedup", K::kFloat, "1.0", W,
+                   "Trace (BurstGPT, Mooncake) inter-arrival divisor (0 = no delay).", &C::trace_speedup, 0));
+  t.push_back(flag("--precondition", K::kBool, "false", W,
+                   "Write-fill phase of 2048-token entries before the run, then reset the statistics.",
+                   &C::precondition));
   t.push_back(flag("--precondition-size-gb", K::kFloat, "0", W, "Precondition volume (0 = 2 x capacity).",
                    &C::precondition_size_gb, 0, {}, {}, "GiB"));
   t.push_back(flag("--precondition-threads", K::kInt, "0", W, "Precondition threads (0 = CPU count).",
                    &C::precondition_threads, 0));
-  t.push_back(flag("--io-trace-log", K::kString, "", W, "I/O trace CSV (.zst compressed).", &C::io_trace_log));
-  t.push_back(flag("--xlsx-output", K::kString, "", W, "XLSX/CSV summary export.", &C::xlsx_output));
-  t.push_back(flag("--mooncake-trace", K::kString, "", W, "Mooncake JSON-lines trace replay.", &C::mooncake_trace));
+  t.push_back(flag("--io-trace-log", K::kString, "", W,
+                   "I/O trace CSV (.zst: zstd). As the reference, no real I/O (null tiers) unless "
+                   "--io-trace-real.",
+                   &C::io_trace_log));
+  t.push_back(flag("--xlsx-output", K::kString, "", W, "Summary export: .xlsx workbook, else CSV.",
+                   &C::xlsx_output));
+  t.push_back(flag("--mooncake-trace", K::kString, "", W,
+                   "Mooncake JSON-lines trace replay: one 512-token object mc_<hash id> per block; shared "
+                   "blocks are read, new ones written.",
+                   &C::mooncake_trace));
   t.push_back(flag("--enable-latency-tracing", K::kBool, "false", X,
                    "bpftrace block-layer tracing (out of scope: refused).", &C::enable_latency_tracing));
   // ---- ours ----
@@ -154,6 +177,9 @@ std::vector<FlagSpec> build_table() {
   t.push_back(flag("--rank-timeout", K::kFloat, "300", O,
                    "MPI runs: longest wait for the other ranks at start-up, set-up and the results gather.",
                    &C::rank_timeout, 1, 86400, {}, "s"));
+  t.push_back(flag("--io-trace-real", K::kBool, "false", O,
+                   "With --io-trace-log: do the real I/O and add a measured Latency_ms column.",
+                   &C::io_trace_real));
   return t;
 }
 
@@ -322,14 +348,11 @@ std::vector<std::string> refusals(const EngineConfig& c) {
   std::vector<std::string> out;
   const EngineConfig& d = defaults_config();
   for (const auto& s : flag_table()) {
-    if (s.group != FlagGroup::kWorkloadMode && s.group != FlagGroup::kOutOfScope) continue;
+    if (s.group != FlagGroup::kOutOfScope) continue;
     if (equal_field(s, c, d)) continue;
-    if (s.group == FlagGroup::kOutOfScope)
-      out.push_back(fmt::format("{}: out of scope (block-layer tracing is not part of this engine; use "
-                                "the per-second time series and the device/host latency split)",
-                                s.name));
-    else
-      out.push_back(fmt::format("{}: not implemented yet (workload-modes issue #5)", s.name));
+    out.push_back(fmt::format("{}: out of scope (block-layer tracing is not part of this engine; use "
+                              "the per-second time series and the device/host latency split)",
+                              s.name));
   }
   return out;
 }
@@ -344,7 +367,7 @@ std::string help_text() {
   const std::pair<FlagGroup, const char*> groups[] = {
       {FlagGroup::kReference, "Reference flags (kv-cache.py)"},
       {FlagGroup::kOurs, "Engine extensions (ours)"},
-      {FlagGroup::kWorkloadMode, "Workload modes (accepted and validated; refused: not implemented yet, issue #5)"},
+      {FlagGroup::kWorkloadMode, "Workload modes (docs/workload-modes.md)"},
       {FlagGroup::kOutOfScope, "Refused (out of scope)"}};
   for (const auto& [g, title] : groups) {
     h += fmt::format("\n{}:\n", title);

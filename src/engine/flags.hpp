@@ -1,8 +1,8 @@
 // The kv-cache command line, declared once (fio-style): every flag's name, type, default, unit,
 // limits, group and help live in one table, which parsing, validation and --help all read.
 // Reference flags keep kv-cache.py's names, defaults, units (GB = GiB) and §2.1 limits; our own
-// flags are grouped apart; workload-mode flags (issue #5) are parsed and validated, and refused with
-// "not implemented yet" when used with a non-default value (never silently ignored).
+// flags are grouped apart; workload-mode flags (issue #5) are implemented by engine/modes (their
+// cross-flag rules are checked there); --enable-latency-tracing is refused as out of scope.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,7 @@ ParseResult parse_flags(int argc, const char* const* argv);
 
 // Validation of an already-filled config (used by parse_flags, and by tests that set fields).
 std::vector<std::string> validate(const EngineConfig& c);
-// "not implemented yet" / "out of scope" refusals for flags given with a non-default value.
+// "out of scope" refusals for flags given with a non-default value.
 std::vector<std::string> refusals(const EngineConfig& c);
 
 // The --help text (generated from the table).

@@ -263,6 +263,7 @@ ojson build_results(const RunData& d) {
   s["ttft_proxy_ms"] = latency_block_ms(d.ttft_s);
   s["prefill_latency_ms"] = latency_block_ms(d.prefill_s);
   s["decode_latency_ms"] = latency_block_ms(d.decode_s);
+  for (const auto& [k, v] : d.mode_summary.items()) s[k] = v;
   j["summary"] = std::move(s);
 
   // ---- ours, top level ----
@@ -373,6 +374,7 @@ ojson build_results(const RunData& d) {
       h[std::string("qos_") + workload::qos_name(static_cast<workload::QosLevel>(i))] =
           histogram_json(d.qos_e2e_s[static_cast<std::size_t>(i)]);
   j["latency_histograms"] = std::move(h);
+  for (const auto& [k, v] : d.mode_results.items()) j[k] = v;
   return j;
 }
 

@@ -87,6 +87,11 @@ struct RunData {
   std::uint64_t storage_capacity_bytes = 0;  // 0 = unlimited
   bool gpu_tier = false, cpu_tier = false;
   std::string gpu_backend;  // what ran: "none", "simulated"
+
+  // Workload modes (engine/modes): members merged into the results' top level and into "summary"
+  // last, so they may replace a default (throughput_timeline, autoscaling_stats/_summary).
+  nlohmann::ordered_json mode_results = nlohmann::ordered_json::object();
+  nlohmann::ordered_json mode_summary = nlohmann::ordered_json::object();
 };
 
 // Mean and type-7 percentiles in milliseconds of samples in seconds: {mean, p50, p95, p99, p999, p9999}.

@@ -29,6 +29,7 @@
 #include "engine/io/probe.hpp"
 #include "engine/metrics/resources.hpp"
 #include "engine/metrics/timeseries.hpp"
+#include "engine/modes/modes.hpp"
 #include "engine/results.hpp"
 #include "engine/status_line.hpp"
 #include "engine/summary.hpp"
@@ -93,6 +94,7 @@ class Recorder {
     bool request_stop = false;
     {
       std::lock_guard lk(mu_);
+      ++finished_;
       if (stopped_) {
         after_stop_.fetch_add(1, std::memory_order_relaxed);
         return;
@@ -148,6 +150,11 @@ class Recorder {
   }
   // Requests that finished (in any state) after the stop instant: they were in flight at stop.
   std::uint64_t after_stop() const { return after_stop_.load(); }
+  // Requests that finished processing in any state (completed, failed, interrupted).
+  std::uint64_t finished() {
+    std::lock_guard lk(mu_);
+    return finished_;
+  }
 
  private:
   std::mutex mu_;
@@ -157,6 +164,7 @@ class Recorder {
   const model::ModelConfig& model_;
   int tp_;
   bool stopped_ = false;
+  std::uint64_t finished_ = 0;
   std::int64_t stop_ns_ = 0;
   std::string reason_;
   std::atomic<std::uint64_t> after_stop_{0};
@@ -273,10 +281,13 @@ int run_benchmark(const RunPlan& plan) {
 
   const std::filesystem::path out = output_path(c);
   check_output(out);
+  // Workload modes (engine/modes): loads and checks every mode input before any I/O.
+  auto wm = std::make_unique<modes::WorkloadModes>(c, plan.yaml, plan.model, d.workload_seed);
+  for (const auto& w : wm->warnings()) log::warn("{}", w);
 
   // ---- CPU tier: must fit in available memory ----
   const std::uint64_t cpu_limit = gib_to_bytes(c.cpu_mem_gb);
-  if (cpu_limit > 0) {
+  if (cpu_limit > 0 && !wm->null_backends()) {
     const std::uint64_t avail = mem_available_bytes();
     if (avail > 0 && cpu_limit > avail) {
       const double suggest = std::floor(bytes_to_gib(avail) * 0.8 * 10) / 10;
@@ -289,7 +300,10 @@ int run_benchmark(const RunPlan& plan) {
 
   // ---- GPU tier ----
   std::uint64_t gpu_limit = 0;
-  if (c.gpu_backend == "simulated") {
+  if (wm->null_backends()) {  // --io-trace-log: GPU tier always present (reference trace mode)
+    gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
+    d.gpu_backend = "null";
+  } else if (c.gpu_backend == "simulated") {
     gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
     d.gpu_backend = "simulated";
     if (gpu_limit == 0) log::info("--gpu-backend simulated with --gpu-mem-gb 0: no GPU tier");
@@ -333,8 +347,10 @@ int run_benchmark(const RunPlan& plan) {
   d.io.fallbacks = choice.fallbacks;
   io::StorageBackend* raw_backend = choice.backend.get();
 
-  std::uint64_t storage_limit =
-      c.storage_capacity_gb > 0 ? gib_to_bytes(c.storage_capacity_gb) : auto_storage_capacity(dir->path());
+  std::uint64_t storage_limit = c.storage_capacity_gb > 0 ? gib_to_bytes(c.storage_capacity_gb)
+                                : wm->null_backends()    ? cache::kUnlimited  // no real space used
+                                                         : auto_storage_capacity(dir->path());
+  if (wm->null_backends()) d.io.backend = "null (--io-trace-log: no real I/O)";
   if (c.storage_capacity_gb <= 0 && plan.hooks && storage_limit != cache::kUnlimited)
     storage_limit /= std::max(1u, plan.hooks->capacity_sharers());  // MPI ranks on the same filesystem
   d.storage_capacity_bytes = storage_limit == cache::kUnlimited ? 0 : storage_limit;
@@ -343,9 +359,14 @@ int run_benchmark(const RunPlan& plan) {
   auto gen = std::make_unique<io::PayloadGenerator>(d.payload_seed);
   auto series = std::make_unique<metrics::TimeSeries>(static_cast<std::uint32_t>(c.duration) + 600);
   std::vector<std::unique_ptr<tier::Tier>> tiers;
-  if (gpu_limit > 0) tiers.push_back(tier::make_simulated_gpu_tier(*gen, c.gpu_bandwidth_gbps));
-  if (cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*gen));
-  tiers.push_back(tier::make_storage_tier(dir->wrap(std::move(choice.backend))));
+  if (wm->null_backends()) {
+    tiers = wm->null_tiers(gpu_limit > 0, cpu_limit > 0);
+  } else {
+    if (gpu_limit > 0) tiers.push_back(tier::make_simulated_gpu_tier(*gen, c.gpu_bandwidth_gbps));
+    if (cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*gen));
+    tiers.push_back(tier::make_storage_tier(dir->wrap(std::move(choice.backend))));
+  }
+  wm->wrap_tiers(tiers);
   cache::CacheConfig cc;
   cc.gpu_limit = gpu_limit;
   cc.cpu_limit = cpu_limit;
@@ -368,10 +389,12 @@ int run_benchmark(const RunPlan& plan) {
   us.qos = plan.yaml.qos;
   us.interactive_probability = plan.yaml.interactive_probability;
   us.responsive_threshold = plan.yaml.responsive_threshold;
-  auto users = workload::generate_users(static_cast<std::uint32_t>(c.num_users), d.workload_seed, us);
-  d.workers = std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers);
+  // With autoscaling: the whole pool of users it may start (the first num_users start the run).
+  auto users = workload::generate_users(wm->user_pool(), d.workload_seed, us);
+  d.workers = wm->workers(std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers));
 
-  std::fputs(banner_text(d, users).c_str(), stdout);
+  const std::vector<workload::UserProfile> initial(users.begin(), users.begin() + c.num_users);
+  std::fputs(banner_text(d, initial).c_str(), stdout);
   std::fflush(stdout);
 
   auto conversations = std::make_unique<workload::ConversationManager>(
@@ -385,7 +408,9 @@ int run_benchmark(const RunPlan& plan) {
   const std::size_t mode = c.generation_mode == "none" ? 0 : c.generation_mode == "fast" ? 1 : 2;
   ps.generation_s_per_token = plan.yaml.generation_timing[mode];
   ps.bytes_per_token = plan.model.bytes_per_token();
-  auto processor = std::make_unique<workload::RequestProcessor>(*store, *prefix, ps, *stop);
+  ps.hooks = wm->hooks(ps, *stop);
+  auto processor =
+      std::make_unique<workload::RequestProcessor>(wm->store(*store), *prefix, ps, *stop);
 
   workload::FactorySettings fs;
   fs.multi_turn = !c.disable_multi_turn;
@@ -394,8 +419,11 @@ int run_benchmark(const RunPlan& plan) {
   fs.continue_probability = 1.0 - plan.yaml.end_conversation_probability;
   fs.write_only_threshold = model::kPrefillOnlyContextThreshold;
 
+  wm->precondition(cache, storage_limit, [] { return g_signal != 0; });
+
   // ---- --decode-only: pre-populate num_users × 10 entries of 2048 tokens (§5.11), then reset stats ----
   if (c.decode_only) {
+    cache.set_alloc_limit_enabled(false);  // no semaphore while pre-populating (reference)
     const std::uint64_t n = static_cast<std::uint64_t>(c.num_users) * 10;
     fs.prepopulated_keys = n;
     std::fprintf(stdout, "Pre-populating %llu entries of 2048 tokens for --decode-only...\n",
@@ -416,13 +444,15 @@ int run_benchmark(const RunPlan& plan) {
       if (!cache.allocate(p.key, p.tokens, cache::Phase::kPrefill).ok) ++failed;
     }
     if (failed > 0) log::warn("--decode-only: {} pre-population writes failed", failed.load());
+    cache.set_alloc_limit_enabled(true);
     cache.reset_stats();
   }
 
   auto factory = std::make_unique<workload::RequestFactory>(users, d.workload_seed, fs, *conversations);
   auto queue = std::make_unique<workload::RequestQueue>();
   auto recorder = std::make_unique<Recorder>(d, *stop, c.max_requests, plan.model, c.tensor_parallel);
-  auto scheduler = std::make_unique<workload::ArrivalScheduler>(*factory, *queue, *stop);
+  modes::Producer* scheduler =
+      &wm->make_producer(*factory, *queue, *stop, *conversations, fs.prepopulated_keys);
 
   std::fprintf(stdout, "Running for %d s with %u workers%s...\n", c.duration, d.workers,
                c.max_requests > 0 ? " (or until --max-requests)" : "");
@@ -439,7 +469,8 @@ int run_benchmark(const RunPlan& plan) {
   for (unsigned w = 0; w < d.workers && g_signal == 0; ++w) {
     // Raw pointers captured by value: the abandon path releases the owners without destroying them.
     workers->emplace_back([q = queue.get(), proc = processor.get(), rec = recorder.get(), st = stop.get(),
-                           mu = done_mu.get(), cv = done_cv.get(), count = done_count.get()] {
+                           mu = done_mu.get(), cv = done_cv.get(), count = done_count.get(),
+                           md = wm.get()] {
       std::string scratch;
       scratch.reserve(128);
       while (true) {
@@ -452,6 +483,7 @@ int run_benchmark(const RunPlan& plan) {
         const std::int64_t dequeue = kv::mono_ns();
         workload::RequestOutcome o = proc->process(*req, scratch);
         rec->record(*req, o, dequeue, kv::mono_ns());
+        md->request_done(*req, o.status == workload::OutcomeStatus::kCompleted);
       }
       {
         std::lock_guard lk(*mu);
@@ -461,6 +493,7 @@ int run_benchmark(const RunPlan& plan) {
     });
   }
   scheduler->start(t0);
+  wm->start(t0, cache, *queue, *stop);
 
   StatusLine status(stderr_is_tty() && !c.quiet, c.duration);
   const std::int64_t deadline = t0 + static_cast<std::int64_t>(c.duration) * 1'000'000'000LL;
@@ -472,6 +505,10 @@ int run_benchmark(const RunPlan& plan) {
     }
     if (stop->stopped()) {
       reason = "max_requests";
+      break;
+    }
+    if (auto r = wm->stop_reason(recorder->finished())) {  // replay drained, or capacity found
+      reason = *r;
       break;
     }
     const std::int64_t now = kv::mono_ns();
@@ -532,6 +569,7 @@ int run_benchmark(const RunPlan& plan) {
     d.conversations_started = conversations->started();
     d.interrupted_requests += recorder->after_stop();
     d.timeseries = series->to_json(static_cast<std::uint32_t>(std::ceil(d.elapsed_s)));
+    wm->finish(d);
     d.io.peak_inflight_bytes = raw_backend->peak_inflight_bytes();
 
     // Clean up before measuring resources, so unlink time is not hidden; then write the results.
@@ -546,8 +584,10 @@ int run_benchmark(const RunPlan& plan) {
       kv::fs::atomic_write(out, results.dump(4) + "\n");
       log::debug("results written after {:.3f} s", (kv::mono_ns() - stop_ns) * 1e-9);
       std::fputs(results_text(results, d).c_str(), stdout);
+      std::fputs(wm->console_text(results).c_str(), stdout);
       std::fprintf(stdout, "Results written to %s\n", out.string().c_str());
     }
+    wm->export_outputs(results, d, /*summary=*/!plan.hooks);  // --xlsx-output, --io-trace-log
     if (cleanup.kept) std::fprintf(stdout, "Cache files kept in %s (--keep-cache)\n", d.cache_dir.c_str());
     std::fflush(stdout);
 

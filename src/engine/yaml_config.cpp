@@ -320,7 +320,10 @@ YamlSettings parse_yaml_config(const std::string& text, const std::string& sourc
                      {"scale_up_factor", w.num(&s.autoscaler_scale_up_factor, 0, kBig, true)},
                      {"scale_down_factor", w.num(&s.autoscaler_scale_down_factor, 0, kBig, true)},
                      {"consecutive_samples_required",
-                      w.integer_field(&s.autoscaler_consecutive_samples_required, 1, kIntMax)}});
+                      w.integer_field(&s.autoscaler_consecutive_samples_required, 1, kIntMax)},
+                     // ours: the monitor's sampling interval (reference: fixed 10 s)
+                     {"sample_interval_s",
+                      w.num(&s.autoscaler_sample_interval_s, 0, 86400, true)}});
         }},
        {"decode",
         [&](const YAML::Node& n, const std::string& p) {

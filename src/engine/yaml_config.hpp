@@ -52,6 +52,7 @@ struct YamlSettings {
   int autoscaler_min_users = 1, autoscaler_max_users = 10000;
   double autoscaler_scale_up_factor = 1.2, autoscaler_scale_down_factor = 0.8;
   int autoscaler_consecutive_samples_required = 2;
+  double autoscaler_sample_interval_s = 10;  // ours (reference: fixed 10 s)
   // decode
   int decode_batch_size = model::kDecodeBatchSize;
   // sharegpt (workload-modes issue)

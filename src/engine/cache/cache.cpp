@@ -88,6 +88,7 @@ struct MultiTierCache::Impl {
   const io::PayloadGenerator& gen;
   metrics::TimeSeries* series;
   std::unique_ptr<Semaphore> sem;
+  std::atomic<bool> sem_enabled{true};
   std::uint64_t bpt = 0;  // model bytes per token (unsharded)
   std::atomic<bool> warned_forced{false};
 
@@ -437,7 +438,7 @@ AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_t
     }
     SemGuard(const SemGuard&) = delete;
     SemGuard& operator=(const SemGuard&) = delete;
-  } sem_guard(m.sem.get());
+  } sem_guard(m.sem_enabled.load(std::memory_order_relaxed) ? m.sem.get() : nullptr);
 
   // Take the key's lock so two allocations of one key never write the same object concurrently.
   std::shared_ptr<std::mutex> lock_obj;
@@ -643,21 +644,25 @@ void MultiTierCache::reset_stats() {
 }
 
 std::size_t MultiTierCache::clear() {
-  auto& m = *impl_;
   std::size_t removed = 0;
-  for (const auto& key : keys()) {
-    auto l = m.lock_existing(key);
-    if (!l) continue;
-    m.tiers[l.e.tier]->remove(key);
-    std::lock_guard mlk(m.meta_mu);
-    m.entries.erase(key);
-    m.drop_lock_locked(key, l.m);
-    --m.entry_count[l.e.tier];
-    m.committed[l.e.tier] -= l.e.size;
-    m.uncommit_locked(l.e.tier, l.e.size);
-    ++removed;
-  }
+  for (const auto& key : keys()) removed += remove(key) ? 1 : 0;
   return removed;
 }
+
+bool MultiTierCache::remove(const std::string& key) {
+  auto& m = *impl_;
+  auto l = m.lock_existing(key);
+  if (!l) return false;
+  m.tiers[l.e.tier]->remove(key);
+  std::lock_guard mlk(m.meta_mu);
+  m.entries.erase(key);
+  m.drop_lock_locked(key, l.m);
+  --m.entry_count[l.e.tier];
+  m.committed[l.e.tier] -= l.e.size;
+  m.uncommit_locked(l.e.tier, l.e.size);
+  return true;
+}
+
+void MultiTierCache::set_alloc_limit_enabled(bool enabled) { impl_->sem_enabled.store(enabled); }
 
 }  // namespace kv::cache

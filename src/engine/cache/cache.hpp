@@ -129,6 +129,12 @@ class MultiTierCache {
   void reset_stats();
   // Deletes every entry from every tier (files removed). Returns the number of entries removed.
   std::size_t clear();
+  // Deletes one entry from its tier (file removed), waiting for its in-flight I/O; false if the key
+  // is not cached. Not counted as an eviction (RAG document eviction, workload modes).
+  bool remove(const std::string& key);
+  // Turns the --max-concurrent-allocs semaphore off/on (decode-only pre-population runs without it,
+  // as the reference). Only between runs of allocations, not while allocations are in flight.
+  void set_alloc_limit_enabled(bool enabled);
 
  private:
   struct Impl;

@@ -25,6 +25,7 @@ bool fail(RequestOutcome& o, const StopFlag& stop, const std::string& what, cons
 
 RequestOutcome RequestProcessor::process(const Request& req, std::string& scratch) {
   RequestOutcome o;
+  if (s_.hooks != nullptr && s_.hooks->process(req, store_, o, scratch)) return o;
   auto interrupted = [&] {
     if (!stop_.stopped()) return false;
     o.status = OutcomeStatus::kInterrupted;
@@ -94,6 +95,9 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
       o.wrote_prefill = true;
     }
   }
+
+  // 4. Workload-mode reads (RAG chunks).
+  if (s_.hooks != nullptr && !s_.hooks->extra_reads(req, store_, o)) return o;
 
   // 5. Decode.
   if (!s_.prefill_only &&

@@ -5,6 +5,7 @@
 //   3. unless --decode-only: multi-turn history reads of every EARLIER turn of the conversation
 //      (cache type "multi_turn"), then the prefill write of the request's key (context − prompt
 //      tokens) if the phase is kPrefill or kPrefillDecode;
+//   4. workload-mode hook (RAG chunk reads), if any;
 //   5. unless --prefill-only and if the phase is kDecode / kPrefillDecode: one read of the key (the
 //      request's, or a random pre-populated one with --decode-only); on a hit ceil(G / batch) more
 //      full reads; on a miss (not decode-only) a fallback write;
@@ -35,12 +36,28 @@ class KvStore {
   virtual bool contains(const std::string& key) const = 0;
 };
 
+struct RequestOutcome;
+
+// Optional hooks of the workload modes (engine/modes) into request processing.
+class RequestHooks {
+ public:
+  virtual ~RequestHooks() = default;
+  // A request the mode processes entirely itself (Mooncake block requests): returns true with `o`
+  // filled; false to let the standard sequence run.
+  virtual bool process(const Request& req, KvStore& store, RequestOutcome& o,
+                       std::string& scratch) = 0;
+  // §5.5 step 4 (RAG chunk reads), after the prefill write: adds the reads' cost to `o`; returns
+  // false if the request ended there (o.status set to failed or interrupted).
+  virtual bool extra_reads(const Request& req, KvStore& store, RequestOutcome& o) = 0;
+};
+
 struct ProcessSettings {
   bool prefill_only = false;
   bool decode_only = false;
   int decode_batch = 32;                // decode.batch_size
   double generation_s_per_token = 0;    // 0 / 0.002 / 0.030 (generation_timing)
   std::uint64_t bytes_per_token = 0;    // for prefix bytes_saved
+  RequestHooks* hooks = nullptr;        // workload modes (RAG, Mooncake); may be null
 };
 
 enum class OutcomeStatus { kCompleted, kFailed, kInterrupted };

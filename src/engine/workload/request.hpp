@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace kv::workload {
@@ -31,6 +32,10 @@ struct Request {
   int prefix_prompt = -1;           // index of the detected system prompt, -1 = none
   std::int64_t decode_key_index = -1;  // --decode-only: index of the pre-populated key to read
   std::int64_t submit_ns = 0;       // kv::mono_ns() at enqueue
+  // Workload modes (engine/modes): the document of a RAG request (-1 = not a RAG request), and
+  // opaque per-request data of a replay mode (a Mooncake record's hash ids), null otherwise.
+  std::int32_t rag_doc = -1;
+  std::shared_ptr<const void> mode_data;
 };
 
 }  // namespace kv::workload
