@@ -30,6 +30,13 @@ std::string opt_gibps(const std::optional<double>& v) {
   return v ? fmt::format("{:.3f}", *v) : "-";
 }
 
+// MPI ranks of a kvcache run (key metric num_processes), "-" when unknown.
+std::string num_processes(const hist::Entry& e) {
+  auto it = e.metrics.find("num_processes");
+  return it != e.metrics.end() && it->is_number_integer() ? std::to_string(it->get<long long>())
+                                                          : "-";
+}
+
 std::string short_line(const hist::Entry& e) {
   return fmt::format("{} : {} : {}", e.id, e.datetime, hist::display_command(e.argv));
 }
@@ -37,9 +44,9 @@ std::string short_line(const hist::Entry& e) {
 }  // namespace
 
 std::string format_history_table(const std::vector<hist::Entry>& rows) {
-  const std::vector<std::string> head = {"ID",         "DATETIME",    "BENCHMARK", "COMMAND",
-                                         "MODEL",      "USERS",       "DURATION",  "STATUS",
-                                         "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
+  const std::vector<std::string> head = {"ID",     "DATETIME",   "BENCHMARK",   "COMMAND",
+                                         "MODEL",  "USERS",      "DURATION",    "NP",
+                                         "STATUS", "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
   std::vector<std::vector<std::string>> cells;
   for (const auto& e : rows) {
     std::string status = e.status;
@@ -47,8 +54,9 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
     cells.push_back({std::to_string(e.id), pretty_datetime(e.datetime),
                      e.benchmark.empty() ? e.program : e.benchmark,
                      e.command.empty() ? "-" : e.command, e.model.empty() ? "-" : e.model,
-                     opt_num(e.num_users), opt_num(e.duration), status, opt_gibps(e.read_gibps),
-                     opt_gibps(e.write_gibps), e.result_dir.empty() ? "-" : e.result_dir});
+                     opt_num(e.num_users), opt_num(e.duration), num_processes(e), status,
+                     opt_gibps(e.read_gibps), opt_gibps(e.write_gibps),
+                     e.result_dir.empty() ? "-" : e.result_dir});
   }
   std::vector<std::size_t> w(head.size());
   for (std::size_t c = 0; c < head.size(); ++c) {
@@ -58,7 +66,7 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
   auto line = [&](const std::vector<std::string>& r) {
     std::string s;
     for (std::size_t c = 0; c < r.size(); ++c) {
-      const bool right = c == 0 || c == 5 || c == 6 || c == 8 || c == 9;
+      const bool right = c == 0 || c == 5 || c == 6 || c == 7 || c == 9 || c == 10;
       if (c + 1 == r.size())
         s += r[c];
       else

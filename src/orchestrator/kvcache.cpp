@@ -14,6 +14,7 @@
 #include "core/fs.hpp"
 #include "model/model.hpp"
 #include "orchestrator/datasize.hpp"
+#include "orchestrator/distributed_results.hpp"
 #include "orchestrator/logger.hpp"
 #include "orchestrator/metadata.hpp"
 #include "orchestrator/runner.hpp"
@@ -97,7 +98,41 @@ Json key_metrics(const Json& m) {
   if (auto it = m.find("storage_io_latency_ms"); it != m.end() && it->is_object()) {
     if (auto p = num(*it, "p95")) k["storage_io_latency_p95_ms"] = *p;
   }
+  for (const char* name : {"num_processes", "host_count", "partial_failure"})
+    if (auto it = m.find(name); it != m.end()) k[name] = *it;
   return k;
+}
+
+// A multi-rank job: the cluster information every rank collected inside the job replaces the
+// launcher-local one; ranks per host go to the metadata; a partial failure fails the run.
+void apply_distributed(const DistributedResults& dr, const RunPlan& plan, RunRecord& rec) {
+  Json& m = *rec.metrics;
+  m["num_processes"] = dr.rank_count;
+  m["host_count"] = dr.host_count;
+  m["partial_failure"] = dr.partial_failure;
+  if (!dr.mlperf_aggregates.is_null()) m["mlperf_aggregates"] = dr.mlperf_aggregates;
+  rec.rank_layout = dr.layout;
+  logger().status("MPI job: {} ranks on {} host(s)", dr.rank_count, dr.host_count);
+  if (dr.cluster_info) {
+    if (auto it = dr.cluster_info->find("host_consistency_issues"); it != dr.cluster_info->end()) {
+      for (const auto& s : *it)
+        if (s.is_string()) logger().warning("Cluster consistency: {}", s.get<std::string>());
+    }
+    try {
+      kv::fs::atomic_write(plan.cluster_info_file, dr.cluster_info->dump(2) + "\n");
+      rec.system_info = *dr.cluster_info;
+    } catch (const std::exception& e) {
+      logger().warning("Cannot write {}: {}", plan.cluster_info_file.string(), e.what());
+    }
+  }
+  if (dr.partial_failure) {
+    for (const auto& f : dr.failures) logger().error("Rank failed: {}", f);
+    rec.status = "failed";
+    if (rec.exit_code == 0 || rec.exit_code == to_int(ExitCode::kInterrupted))
+      rec.exit_code = to_int(ExitCode::kFailure);
+    rec.error = partial_failure_message(dr);
+    logger().error("{}", rec.error);
+  }
 }
 
 void log_metrics(const Json& m) {
@@ -221,6 +256,9 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     spec.echo_stdout_fd = env.child_stdout_fd;
     spec.echo_stderr_fd = env.child_stderr_fd;
     spec.grace = env.grace;
+    // mpirun forwards SIGUSR1 to every rank: a graceful stop (the engine stops, rank 0 merges and
+    // writes); SIGTERM makes mpirun SIGKILL the ranks one second later.
+    if (plan.use_mpi) spec.soft_stop_signal = SIGUSR1;
     ChildResult cr = run_child(spec);
     rec.logs_written = true;
     rec.runtime_s = cr.runtime_s;
@@ -251,6 +289,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
         Json results = Json::parse(kv::fs::read_file(plan.results_json, "results JSON"));
         rec.metrics = extract_metrics(results);
         (*rec.metrics)["results_file"] = plan.results_json.string();
+        (*rec.metrics)["num_processes"] = plan.num_processes;
+        if (auto dr = distributed_results(results)) apply_distributed(*dr, plan, rec);
         log_metrics(*rec.metrics);
       } catch (const std::exception& e) {
         logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());

@@ -89,6 +89,7 @@ Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verifi
   if (!kv.exec_type.empty()) md["exec_type"] = kv.exec_type;
   if (!kv.hosts.empty()) md["hosts"] = kv.hosts;
   if (rec.metrics) md["kvcache_metrics"] = *rec.metrics;
+  if (rec.rank_layout) md["rank_layout"] = *rec.rank_layout;
 
   md["schema_version"] = kMetadataSchemaVersion;
   md["mlpstorage_version"] = kVersion;

@@ -52,6 +52,7 @@ struct RunRecord {
   std::string end_time;
   std::optional<Json> system_info;
   std::optional<Json> metrics;  // kvcache_metrics
+  std::optional<Json> rank_layout;  // multi-rank runs: ranks per host (distributed_results.hpp)
   bool logs_written = false;    // command_output_files only when the child ran
 };
 

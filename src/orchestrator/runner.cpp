@@ -171,12 +171,19 @@ ChildResult run_child(const ChildSpec& spec) {
   int status = 0;
   Clock::time_point kill_deadline{};
   bool term_sent = false;
+  Clock::time_point soft_deadline{};
+  bool soft_sent = false;
   Clock::time_point drain_deadline{};
   char buf[64 * 1024];
 
   auto forward = [&](int sig) {
-    if (!term_sent) {
+    if (!soft_sent && !term_sent && spec.soft_stop_signal != 0) {
       r.forwarded_signal = sig;
+      ::kill(-pid, spec.soft_stop_signal);
+      soft_sent = true;
+      soft_deadline = Clock::now() + spec.soft_grace;
+    } else if (!term_sent) {
+      if (r.forwarded_signal == 0) r.forwarded_signal = sig;
       ::kill(-pid, SIGTERM);
       term_sent = true;
       kill_deadline = Clock::now() + spec.grace;
@@ -198,6 +205,11 @@ ChildResult run_child(const ChildSpec& spec) {
       }
     }
     if (reaped && ((!out_open && !err_open) || Clock::now() >= drain_deadline)) break;
+    if (soft_sent && !term_sent && !reaped && Clock::now() >= soft_deadline) {
+      ::kill(-pid, SIGTERM);
+      term_sent = true;
+      kill_deadline = Clock::now() + spec.grace;
+    }
     if (term_sent && !reaped && !r.killed_after_grace && Clock::now() >= kill_deadline) {
       ::kill(-pid, SIGKILL);
       r.killed_after_grace = true;

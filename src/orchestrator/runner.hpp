@@ -8,7 +8,9 @@
 // /dev/null, stdout and stderr read through pipes as the bytes arrive, written to the console
 // (echo fds) and to the log files. When SIGINT/SIGTERM arrives, SIGTERM goes to the child's whole
 // process group; after `grace` (default 5 s) the group gets SIGKILL (a second signal kills at
-// once). Returns how the child ended; never throws for a child failure, only for log-file errors.
+// once). With `soft_stop_signal` (MPI launches: SIGUSR1, which mpirun forwards to every rank) that
+// signal goes first; SIGTERM follows after `soft_grace` or at the next signal, then SIGKILL as
+// above. Returns how the child ended; never throws for a child failure, only for log-file errors.
 #pragma once
 
 #include <unistd.h>
@@ -31,6 +33,11 @@ struct ChildSpec {
   int echo_stdout_fd = STDOUT_FILENO;     // -1: not echoed
   int echo_stderr_fd = STDERR_FILENO;     // -1: not echoed
   std::chrono::milliseconds grace{5000};  // SIGTERM → SIGKILL delay
+  // When non-zero, the first forwarded SIGINT/SIGTERM is sent to the child as this signal instead
+  // (a graceful stop: mpirun forwards SIGUSR1 to every rank); SIGTERM follows after `soft_grace`
+  // or at the next signal, then SIGKILL as above.
+  int soft_stop_signal = 0;
+  std::chrono::milliseconds soft_grace{30000};
 };
 
 struct ChildResult {

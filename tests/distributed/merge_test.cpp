@@ -64,7 +64,8 @@ RunData rank_run(int r) {
   d.storage_write_host_s = lognormal(130 + r, n / 2, -8.0, 0.3);
   d.timeseries = ojson::array();
   for (int t = 0; t < 5; ++t)
-    d.timeseries.push_back({{"t", t}, {"storage_read_bytes", 100 * (r + 1)}, {"storage_read_ops", r + 1}});
+    d.timeseries.push_back(
+        {{"t", t}, {"storage_read_bytes", 100 * (r + 1)}, {"storage_read_ops", r + 1}});
   return d;
 }
 
@@ -89,7 +90,9 @@ Job make_job(int n, int missing_rank = -1) {
       o.last_heartbeat = ojson{{"t", 1.5}, {"completed", 12}};
     } else {
       ojson res = build_results(j.runs.back());
-      res["distributed"] = ojson{{"rank", r}, {"seed", 42 + r}, {"window_start_unix_s", 1000.0 + 0.001 * r},
+      res["distributed"] = ojson{{"rank", r},
+                                 {"seed", 42 + r},
+                                 {"window_start_unix_s", 1000.0 + 0.001 * r},
                                  {"capacity_sharers", 2}};
       o.results = std::move(res);
     }
@@ -119,7 +122,9 @@ std::vector<double> union_of(const std::vector<RunData>& runs, F f, int skip = -
   return all;
 }
 
-double num(const ojson& j, const std::string& ptr) { return j.at(ojson::json_pointer(ptr)).get<double>(); }
+double num(const ojson& j, const std::string& ptr) {
+  return j.at(ojson::json_pointer(ptr)).get<double>();
+}
 
 double sum_ranks(const Job& j, const std::string& ptr) {
   double s = 0;
@@ -133,14 +138,15 @@ double sum_ranks(const Job& j, const std::string& ptr) {
 TEST(Merge, TotalsAreSumsOfTheRanks) {
   const Job j = make_job(3);
   const ojson& m = j.merged;
-  for (const char* p : {"/requests_completed", "/total_tokens_generated", "/summary/total_requests",
-                        "/summary/total_tokens", "/summary/avg_throughput_tokens_per_sec",
-                        "/summary/storage_throughput_tokens_per_sec", "/summary/requests_per_second",
-                        "/summary/total_storage_io_time", "/summary/cache_stats/cache_hits",
-                        "/summary/cache_stats/tier_storage_read_bandwidth_gbps",
-                        "/summary/cache_stats/tier_storage_write_bandwidth_gbps",
-                        "/summary/cache_stats/storage_entries", "/summary/cache_stats/storage_tokens_processed",
-                        "/summary/cache_stats/total_read_gb"})
+  for (const char* p :
+       {"/requests_completed", "/total_tokens_generated", "/summary/total_requests",
+        "/summary/total_tokens", "/summary/avg_throughput_tokens_per_sec",
+        "/summary/storage_throughput_tokens_per_sec", "/summary/requests_per_second",
+        "/summary/total_storage_io_time", "/summary/cache_stats/cache_hits",
+        "/summary/cache_stats/tier_storage_read_bandwidth_gbps",
+        "/summary/cache_stats/tier_storage_write_bandwidth_gbps",
+        "/summary/cache_stats/storage_entries", "/summary/cache_stats/storage_tokens_processed",
+        "/summary/cache_stats/total_read_gb"})
     EXPECT_NEAR(num(m, p), sum_ranks(j, p), 1e-9 * std::max(1.0, sum_ranks(j, p))) << p;
   EXPECT_TRUE(m["requests_completed"].is_number_unsigned());  // integers stay integers
   EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), 1000u + 1500u + 2000u);
@@ -180,7 +186,8 @@ TEST(Merge, PercentilesArePooledOverTheUnion) {
     for (const auto& [name, p] : std::vector<std::pair<std::string, double>>{
              {"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99}}) {
       const double exact = exact_pct(c.all, p) * 1e3;
-      EXPECT_NEAR(num(s, std::string(c.ptr) + "/" + name), exact, exact * 0.01) << c.ptr << " " << name;
+      EXPECT_NEAR(num(s, std::string(c.ptr) + "/" + name), exact, exact * 0.01)
+          << c.ptr << " " << name;
     }
     double mean = 0;
     for (double v : c.all) mean += v;
@@ -191,7 +198,8 @@ TEST(Merge, PercentilesArePooledOverTheUnion) {
   EXPECT_NEAR(num(s, "/cache_stats/storage_read_device_p95_ms"), exact_pct(dev, 95) * 1e3,
               exact_pct(dev, 95) * 1e3 * 0.01);
   const auto sr = union_of(j.runs, [](const RunData& d) { return d.tier_read_s[2]; });
-  EXPECT_NEAR(num(s, "/cache_stats/storage_read_p99_ms"), exact_pct(sr, 99) * 1e3, exact_pct(sr, 99) * 1e3 * 0.01);
+  EXPECT_NEAR(num(s, "/cache_stats/storage_read_p99_ms"), exact_pct(sr, 99) * 1e3,
+              exact_pct(sr, 99) * 1e3 * 0.01);
   // Keys without samples stay absent.
   EXPECT_FALSE(s["cache_stats"].contains("gpu_read_p50_ms"));
   // QoS: counts summed, latencies pooled, compliance from the summed violation counts.
@@ -216,8 +224,10 @@ TEST(Merge, MlperfAggregatesFollowTheRules) {
                    sum_ranks(j, "/summary/storage_throughput_tokens_per_sec"));
   double max_read = 0, max_write = 0;
   for (const auto& r : j.ranks) {
-    max_read = std::max(max_read, num(*r.results, "/summary/cache_stats/storage_read_device_p95_ms"));
-    max_write = std::max(max_write, num(*r.results, "/summary/cache_stats/storage_write_device_p95_ms"));
+    max_read =
+        std::max(max_read, num(*r.results, "/summary/cache_stats/storage_read_device_p95_ms"));
+    max_write =
+        std::max(max_write, num(*r.results, "/summary/cache_stats/storage_write_device_p95_ms"));
   }
   EXPECT_DOUBLE_EQ(a["aggregated_device_read_p95_ms"].get<double>(), max_read);
   EXPECT_DOUBLE_EQ(a["aggregated_device_write_p95_ms"].get<double>(), max_write);
@@ -253,8 +263,10 @@ TEST(Merge, MissingRankIsAPartialFailure) {
   EXPECT_EQ(m["ranks"][1]["last_heartbeat"]["completed"], 12);
   EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), 1000u + 2000u);
   EXPECT_EQ(m["mlperf_aggregates"]["total_ranks"], 2);
-  const auto all = union_of(j.runs, [](const RunData& d) { return d.e2e_s; }, 1);
-  EXPECT_NEAR(num(m, "/summary/end_to_end_latency_ms/p95"), exact_pct(all, 95) * 1e3, exact_pct(all, 95) * 1e3 * 0.01);
+  const auto all = union_of(
+      j.runs, [](const RunData& d) { return d.e2e_s; }, 1);
+  EXPECT_NEAR(num(m, "/summary/end_to_end_latency_ms/p95"), exact_pct(all, 95) * 1e3,
+              exact_pct(all, 95) * 1e3 * 0.01);
 }
 
 TEST(Merge, NoResultsAtAllStillGivesTheKeys) {

@@ -6,7 +6,6 @@
 // with partial_failure; `mlpstorage kvcache run -np 2` end to end with the history.
 // Needs OpenMPI's mpirun (--oversubscribe, --allow-run-as-root); skipped without it.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,11 +16,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "run_process.hpp"
 
@@ -41,19 +40,40 @@ bool have_openmpi() {
   return ok;
 }
 
-double secs_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double secs_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // The engine arguments of a small storage-only run.
 std::vector<std::string> engine_args(const fs::path& dir, int duration, int users = 3) {
-  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", std::to_string(users), "--duration",
-          std::to_string(duration), "--gpu-mem-gb", "0", "--cpu-mem-gb", "0", "--generation-mode", "none",
-          "--seed", "7", "--cache-dir", (dir / "cache").string(), "--output", (dir / "out.json").string(),
-          "--per-rank-output", "--rank-timeout", "30", "--quiet"};
+  return {bin("kv-cache"),
+          "--model",
+          "tiny-1b",
+          "--num-users",
+          std::to_string(users),
+          "--duration",
+          std::to_string(duration),
+          "--gpu-mem-gb",
+          "0",
+          "--cpu-mem-gb",
+          "0",
+          "--generation-mode",
+          "none",
+          "--seed",
+          "7",
+          "--cache-dir",
+          (dir / "cache").string(),
+          "--output",
+          (dir / "out.json").string(),
+          "--per-rank-output",
+          "--rank-timeout",
+          "30",
+          "--quiet"};
 }
 
 std::vector<std::string> mpirun_args(int n, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> a = {"/usr/bin/env", "mpirun", "--allow-run-as-root", "--oversubscribe", "-n",
-                                std::to_string(n)};
+  std::vector<std::string> a = {"/usr/bin/env",    "mpirun", "--allow-run-as-root",
+                                "--oversubscribe", "-n",     std::to_string(n)};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -63,9 +83,13 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
   return a;
 }
 
-Json load(const fs::path& p) { return Json::parse(kvtest::slurp(p)); }
+Json load(const fs::path& p) {
+  return Json::parse(kvtest::slurp(p));
+}
 
-double num(const Json& j, const std::string& ptr) { return j.at(Json::json_pointer(ptr)).get<double>(); }
+double num(const Json& j, const std::string& ptr) {
+  return j.at(Json::json_pointer(ptr)).get<double>();
+}
 
 double exact_pct(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
@@ -84,7 +108,8 @@ void kill_strays(const std::string& marker) {
     std::string cmd = kvtest::slurp(e.path() / "cmdline");
     std::replace(cmd.begin(), cmd.end(), '\0', ' ');
     const pid_t pid = static_cast<pid_t>(std::stol(name));
-    if (pid != ::getpid() && cmd.find(marker) != std::string::npos && cmd.find("kv-cache") != std::string::npos)
+    if (pid != ::getpid() && cmd.find(marker) != std::string::npos &&
+        cmd.find("kv-cache") != std::string::npos)
       ::kill(pid, SIGKILL);
   }
 }
@@ -93,12 +118,14 @@ void kill_strays(const std::string& marker) {
 struct Background {
   pid_t pid = -1;
   fs::path out, err;
-  Background(const std::vector<std::string>& argv, const fs::path& dir, const std::vector<std::string>& env = {}) {
+  Background(const std::vector<std::string>& argv, const fs::path& dir,
+             const std::vector<std::string>& env = {}) {
     out = dir / "mpirun.out";
     err = dir / "mpirun.err";
     pid = ::fork();
     if (pid == 0) {
-      if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) std::_Exit(126);
+      if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr))
+        std::_Exit(126);
       for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
       std::vector<char*> a;
       for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
@@ -157,12 +184,13 @@ void check_merged(const fs::path& dir, int n, int hosts) {
   for (const auto& p : per) requests += p["requests_completed"].get<std::uint64_t>();
   EXPECT_GT(requests, 0u);
   EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), requests);
-  for (const char* ptr : {"/total_tokens_generated", "/summary/total_tokens", "/summary/avg_throughput_tokens_per_sec",
-                          "/summary/storage_throughput_tokens_per_sec", "/summary/requests_per_second",
-                          "/summary/cache_stats/tier_storage_read_bandwidth_gbps",
-                          "/summary/cache_stats/tier_storage_write_bandwidth_gbps",
-                          "/summary/cache_stats/cache_hits", "/summary/cache_stats/storage_tokens_processed",
-                          "/summary/cache_stats/total_write_bytes"}) {
+  for (const char* ptr :
+       {"/total_tokens_generated", "/summary/total_tokens",
+        "/summary/avg_throughput_tokens_per_sec", "/summary/storage_throughput_tokens_per_sec",
+        "/summary/requests_per_second", "/summary/cache_stats/tier_storage_read_bandwidth_gbps",
+        "/summary/cache_stats/tier_storage_write_bandwidth_gbps", "/summary/cache_stats/cache_hits",
+        "/summary/cache_stats/storage_tokens_processed",
+        "/summary/cache_stats/total_write_bytes"}) {
     double sum = 0;
     for (const auto& p : per) sum += num(p, ptr);
     EXPECT_NEAR(num(m, ptr), sum, 1e-9 * std::max(1.0, sum)) << ptr;
@@ -173,21 +201,25 @@ void check_merged(const fs::path& dir, int n, int hosts) {
     if (p["summary"]["cache_stats"].contains("storage_read_device_p95_ms"))
       max_p95 = std::max(max_p95, num(p, "/summary/cache_stats/storage_read_device_p95_ms"));
   }
-  EXPECT_NEAR(num(m, "/mlperf_aggregates/aggregated_read_bandwidth_gbps"), bw, 1e-9 * std::max(1.0, bw));
+  EXPECT_NEAR(num(m, "/mlperf_aggregates/aggregated_read_bandwidth_gbps"), bw,
+              1e-9 * std::max(1.0, bw));
   if (max_p95 > 0) {
     EXPECT_DOUBLE_EQ(num(m, "/mlperf_aggregates/aggregated_device_read_p95_ms"), max_p95);
   }
 
   // Percentiles pooled over the union of the ranks' raw samples (within the histogram's error).
-  for (const auto& [list, block] : {std::pair<std::string, std::string>{"end_to_end_latencies", "end_to_end_latency_ms"},
-                                    {"storage_latencies", "storage_io_latency_ms"}}) {
+  for (const auto& [list, block] :
+       {std::pair<std::string, std::string>{"end_to_end_latencies", "end_to_end_latency_ms"},
+        {"storage_latencies", "storage_io_latency_ms"}}) {
     std::vector<double> all;
     for (const auto& p : per)
       for (const auto& v : p[list]) all.push_back(v.get<double>());
     ASSERT_EQ(m[list].size(), all.size());
-    for (const auto& [key, pct] : {std::pair<const char*, double>{"p50", 50}, {"p95", 95}, {"p99", 99}}) {
+    for (const auto& [key, pct] :
+         {std::pair<const char*, double>{"p50", 50}, {"p95", 95}, {"p99", 99}}) {
       const double exact = exact_pct(all, pct) * 1e3;
-      EXPECT_NEAR(num(m, "/summary/" + block + "/" + key), exact, exact * 0.01 + 1e-9) << block << " " << key;
+      EXPECT_NEAR(num(m, "/summary/" + block + "/" + key), exact, exact * 0.01 + 1e-9)
+          << block << " " << key;
     }
   }
 
@@ -231,6 +263,7 @@ TEST_F(MpiE2E, TwoRanksGiveOneMergedResult) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   check_merged(t.path, 2, 1);
   std::printf("[ timing ] 2 ranks x 3 s: %.1f s\n", secs_since(t0));
+  std::fflush(stdout);
 }
 
 TEST_F(MpiE2E, ThreeRanksGiveOneMergedResult) {
@@ -239,22 +272,27 @@ TEST_F(MpiE2E, ThreeRanksGiveOneMergedResult) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   check_merged(t.path, 3, 1);
   std::printf("[ timing ] 3 ranks x 3 s: %.1f s\n", secs_since(t0));
+  std::fflush(stdout);
 }
 
 TEST_F(MpiE2E, TwoDistinctHosts) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the launcher agent uses unshare --uts to give each host its name";
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "needs root: the launcher agent uses unshare --uts to give each host its name";
   if (run({"/usr/bin/env", "unshare", "--uts", "true"}).exit_code != 0)
     GTEST_SKIP() << "unshare --uts is not permitted here";
-  // The agent plays ssh: it starts the "remote" OpenMPI daemon locally, in its own UTS namespace with
-  // the hostname kvhost-<address>, so 127.0.0.2 and 127.0.0.3 are two hosts for OpenMPI and for us.
+  // The agent plays ssh: it starts the "remote" OpenMPI daemon locally, in its own UTS namespace
+  // with the hostname kvhost-<address>, so 127.0.0.2 and 127.0.0.3 are two hosts for OpenMPI and
+  // for us.
   const fs::path agent = t.path / "agent.sh";
   {
     std::ofstream a(agent);
-    a << "#!/bin/bash\nhost=\"$1\"; shift\nexec unshare --uts /bin/sh -c \"hostname \\\"kvhost-$host\\\"; exec $*\"\n";
+    a << "#!/bin/bash\nhost=\"$1\"; shift\nexec unshare --uts /bin/sh -c \"hostname "
+         "\\\"kvhost-$host\\\"; exec $*\"\n";
   }
   fs::permissions(agent, fs::perms::owner_all);
   const auto t0 = Clock::now();
-  auto r = run(concat(mpirun_args(2, {"--mca", "plm_rsh_agent", agent.string(), "-host", "127.0.0.2:1,127.0.0.3:1"}),
+  auto r = run(concat(mpirun_args(2, {"--mca", "plm_rsh_agent", agent.string(), "-host",
+                                      "127.0.0.2:1,127.0.0.3:1"}),
                       engine_args(t.path, 3)));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   check_merged(t.path, 2, 2);
@@ -266,6 +304,7 @@ TEST_F(MpiE2E, TwoDistinctHosts) {
   EXPECT_EQ(names, (std::set<std::string>{"kvhost-127.0.0.2", "kvhost-127.0.0.3"}));
   EXPECT_EQ(m["cluster_info"]["collection_method"], "mpi");
   std::printf("[ timing ] 2 hosts x 3 s: %.1f s\n", secs_since(t0));
+  std::fflush(stdout);
 }
 
 TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
@@ -277,7 +316,8 @@ TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
     const std::string o = job.output();
     victim = rank_pid(o, 1);
     std::size_t running = 0;
-    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1)) ++running;
+    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1))
+      ++running;
     if (victim > 0 && running >= 2) break;
     ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
   }
@@ -288,7 +328,9 @@ TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
   const auto code = job.wait(30);
   ASSERT_TRUE(code.has_value()) << "the job did not end within 30 s of the kill";
   EXPECT_NE(*code, 0);
-  std::printf("[ timing ] job ended %.1f s after the kill (total %.1f s)\n", secs_since(killed), secs_since(t0));
+  std::printf("[ timing ] job ended %.1f s after the kill (total %.1f s)\n", secs_since(killed),
+              secs_since(t0));
+  std::fflush(stdout);
   ASSERT_TRUE(fs::exists(t.path / "out.json")) << job.output();
   const Json m = load(t.path / "out.json");
   EXPECT_TRUE(m["partial_failure"].get<bool>());
@@ -310,6 +352,7 @@ TEST_F(MpiE2E, SetupFailureOfOneRankCancelsTheRun) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_LT(secs_since(t0), 25.0) << "a set-up failure must not cost the whole duration";
   std::printf("[ timing ] set-up failure: %.1f s\n", secs_since(t0));
+  std::fflush(stdout);
   ASSERT_TRUE(fs::exists(t.path / "out.json")) << r.out << r.err;
   const Json m = load(t.path / "out.json");
   EXPECT_TRUE(m["partial_failure"].get<bool>());
@@ -327,7 +370,8 @@ TEST_F(MpiE2E, NoSpaceOnOneRankIsReportedPerRank) {
   const fs::path tiny = t.path / "tiny";
   fs::create_directories(tiny);
   fs::create_directories(t.path / "cache");
-  if (run({"/usr/bin/env", "mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", tiny.string()}).exit_code != 0)
+  if (run({"/usr/bin/env", "mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", tiny.string()})
+          .exit_code != 0)
     GTEST_SKIP() << "mount -t tmpfs is not permitted here";
   struct Unmount {
     fs::path p;
@@ -341,22 +385,45 @@ TEST_F(MpiE2E, NoSpaceOnOneRankIsReportedPerRank) {
   EXPECT_TRUE(m["partial_failure"].get<bool>());
   ASSERT_EQ(m["failed_ranks"].size(), 1u) << m["failed_ranks"].dump();
   EXPECT_EQ(m["failed_ranks"][0]["rank"], 1);
-  EXPECT_NE(m["failed_ranks"][0]["reason"].get<std::string>().find("error 28"), std::string::npos)  // ENOSPC
+  EXPECT_NE(m["failed_ranks"][0]["reason"].get<std::string>().find("error 28"),
+            std::string::npos)  // ENOSPC
       << m["failed_ranks"][0]["reason"];
   EXPECT_EQ(m["ranks"][0]["status"], "ok");
-  EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(), m["ranks"][0]["summary"]["total_requests"].get<std::uint64_t>());
+  EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(),
+            m["ranks"][0]["summary"]["total_requests"].get<std::uint64_t>());
 }
 
 TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
   const fs::path rd = t.path / "results";
   const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
   const auto t0 = Clock::now();
-  auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "127.0.0.1", "-np", "2", "--oversubscribe",
-                "--allow-run-as-root", "--model", "tiny-1b", "--num-users", "2", "--duration", "3", "--gpu-mem-gb",
-                "0", "--cpu-mem-gb", "0", "--generation-mode", "none", "--results-dir", rd.string()},
+  auto r = run({bin("mlpstorage"),
+                "kvcache",
+                "run",
+                "--hosts",
+                "127.0.0.1",
+                "-np",
+                "2",
+                "--oversubscribe",
+                "--allow-run-as-root",
+                "--model",
+                "tiny-1b",
+                "--num-users",
+                "2",
+                "--duration",
+                "3",
+                "--gpu-mem-gb",
+                "0",
+                "--cpu-mem-gb",
+                "0",
+                "--generation-mode",
+                "none",
+                "--results-dir",
+                rd.string()},
                env);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::printf("[ timing ] mlpstorage -np 2 x 3 s: %.1f s\n", secs_since(t0));
+  std::fflush(stdout);
   const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
   ASSERT_TRUE(fs::exists(parent));
   const fs::path dir = fs::directory_iterator(parent)->path();
@@ -375,6 +442,70 @@ TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
   auto list = run({bin("mlpstorage"), "history", "list"}, env);
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_NE(list.out.find(dir.string()), std::string::npos) << list.out;
-  auto show = run({bin("mlpstorage"), "history", "show", "-n", "1"}, env);
-  EXPECT_NE((show.out + show.err).find("\"num_processes\": 2"), std::string::npos) << show.out << show.err;
+  // The history table has an NP column: 2 for this run.
+  std::istringstream table(list.out);
+  std::string header, row;
+  std::getline(table, header);
+  std::getline(table, row);
+  const auto col = header.find(" NP ");
+  ASSERT_NE(col, std::string::npos) << header;
+  EXPECT_EQ(row.substr(col + 1, 2), " 2") << header << "\n" << row;
+}
+
+TEST_F(MpiE2E, CtrlCToMlpstorageStopsEveryRankWithValidResults) {
+  const fs::path rd = t.path / "results";
+  const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
+  Background job({bin("mlpstorage"),
+                  "kvcache",
+                  "run",
+                  "--hosts",
+                  "127.0.0.1",
+                  "-np",
+                  "2",
+                  "--oversubscribe",
+                  "--allow-run-as-root",
+                  "--model",
+                  "tiny-1b",
+                  "--num-users",
+                  "2",
+                  "--duration",
+                  "60",
+                  "--gpu-mem-gb",
+                  "0",
+                  "--cpu-mem-gb",
+                  "0",
+                  "--generation-mode",
+                  "none",
+                  "--results-dir",
+                  rd.string()},
+                 t.path, {db});
+  // Wait until both ranks are in the window, then press "Ctrl-C".
+  const auto t0 = Clock::now();
+  while (secs_since(t0) < 30) {
+    const std::string o = job.output();
+    std::size_t running = 0;
+    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1))
+      ++running;
+    if (running >= 2) break;
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(::kill(job.pid, SIGINT), 0);
+  const auto code = job.wait(40);
+  ASSERT_TRUE(code.has_value()) << "mlpstorage did not stop";
+  EXPECT_EQ(*code, 8) << job.output();
+  std::printf("[ timing ] Ctrl-C: %.1f s in all\n", secs_since(t0));
+  std::fflush(stdout);
+  const fs::path dir = fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run")->path();
+  const std::string dt = dir.filename().string();
+  const Json results = load(dir / ("kvcache_results_" + dt + ".json"));
+  EXPECT_EQ(results["rank_count"], 2);
+  EXPECT_TRUE(results["interrupted"].get<bool>());
+  EXPECT_FALSE(results["partial_failure"].get<bool>()) << results["failed_ranks"].dump();
+  for (const auto& r : results["ranks"]) EXPECT_EQ(r["status"], "ok");
+  EXPECT_FALSE(results.contains("provisional"));
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["status"], "interrupted");
+  EXPECT_EQ(md["exit_code"], 8);
+  EXPECT_EQ(md["rank_layout"]["rank_count"], 2);
 }
