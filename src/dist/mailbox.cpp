@@ -71,7 +71,8 @@ struct Mailbox::Impl {
   }
 };
 
-Mailbox::Mailbox(RankContext& ctx) : m_(std::make_unique<Impl>()), rank_(ctx.rank()), size_(ctx.size()) {
+Mailbox::Mailbox(RankContext& ctx)
+    : m_(std::make_unique<Impl>()), rank_(ctx.rank()), size_(ctx.size()) {
   m_->mpi = ctx.is_mpi();
   if (!m_->mpi) return;
   int rc = MPI_Comm_dup(MPI_COMM_WORLD, &m_->comm);
@@ -95,7 +96,8 @@ Mailbox::~Mailbox() {
 
 void Mailbox::post(int dest, std::string text) {
   if (dest < 0 || dest >= size_)
-    throw Error(ExitCode::kInvalidArguments, "mailbox: destination rank " + std::to_string(dest) + " out of range");
+    throw Error(ExitCode::kInvalidArguments,
+                "mailbox: destination rank " + std::to_string(dest) + " out of range");
   if (!m_->mpi) {
     m_->local.push_back(Message{rank_, std::move(text)});
     return;
@@ -104,7 +106,8 @@ void Mailbox::post(int dest, std::string text) {
     throw Error(ExitCode::kFailure, "mailbox: message larger than 2 GiB");
   Impl::Send s;
   s.buf = std::make_unique<std::string>(std::move(text));
-  const int rc = MPI_Isend(s.buf->data(), static_cast<int>(s.buf->size()), MPI_CHAR, dest, kTag, m_->comm, &s.req);
+  const int rc = MPI_Isend(s.buf->data(), static_cast<int>(s.buf->size()), MPI_CHAR, dest, kTag,
+                           m_->comm, &s.req);
   if (rc != MPI_SUCCESS) {
     m_->warn_once("send to rank " + std::to_string(dest) + " failed: " + mpi_error(rc));
     return;
@@ -147,7 +150,8 @@ std::optional<Mailbox::Message> Mailbox::poll() {
     int done = 0;
     const int rc = MPI_Test(&it->req, &done, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) {
-      m_->warn_once("receive from rank " + std::to_string(it->source) + " failed: " + mpi_error(rc));
+      m_->warn_once("receive from rank " + std::to_string(it->source) +
+                    " failed: " + mpi_error(rc));
       (void)it->buf.release();  // the request may still reference it
       m_->recvs.erase(it);
       return std::nullopt;
@@ -161,27 +165,35 @@ std::optional<Mailbox::Message> Mailbox::poll() {
 }
 
 std::optional<Mailbox::Message> Mailbox::wait(double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds > 0 ? seconds : 0);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds > 0 ? seconds : 0);
   for (int iter = 0;; ++iter) {
     if (auto msg = poll()) return msg;
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    if (iter < 32) std::this_thread::yield();
-    else std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (iter < 32)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
 }
 
 bool Mailbox::flush(double seconds) {
   if (!m_->mpi) return true;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds > 0 ? seconds : 0);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds > 0 ? seconds : 0);
   for (int iter = 0;; ++iter) {
     m_->progress_sends();
     if (m_->sends.empty()) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
-    if (iter < 32) std::this_thread::yield();
-    else std::this_thread::sleep_for(std::chrono::microseconds(500));
+    if (iter < 32)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
 }
 
-std::size_t Mailbox::pending_sends() const { return m_->sends.size(); }
+std::size_t Mailbox::pending_sends() const {
+  return m_->sends.size();
+}
 
 }  // namespace kv::dist

@@ -1,14 +1,13 @@
 #include "engine/distributed.hpp"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -37,17 +36,19 @@ using SteadyClock = std::chrono::steady_clock;
 DistributedRun* g_current = nullptr;
 
 // SIGTERM/SIGINT reach a rank when the launcher tears the job down (a rank died, or mpirun itself
-// got SIGINT/SIGTERM): OpenMPI sends SIGKILL about 1 s later. The runner's handler turns them into a
-// stop; this wrapper only remembers that the stop is a hard one, so rank 0 writes at once and waits
-// only briefly for the others. SIGUSR1 (which mpirun forwards) is the graceful stop.
+// got SIGINT/SIGTERM): OpenMPI sends SIGKILL about 1 s later. The runner's handler turns them into
+// a stop; this wrapper only remembers that the stop is a hard one, so rank 0 writes at once and
+// waits only briefly for the others. SIGUSR1 (which mpirun forwards) is the graceful stop.
 volatile std::sig_atomic_t g_hard_signal = 0;
-struct sigaction g_prev_term {}, g_prev_int {};
+struct sigaction g_prev_term {
+}, g_prev_int{};
 bool g_chained = false;
 
 extern "C" void on_hard_signal(int sig) {
   g_hard_signal = sig;
   const struct sigaction& prev = sig == SIGTERM ? g_prev_term : g_prev_int;
-  if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
+  if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler != SIG_DFL &&
+      prev.sa_handler != SIG_IGN) {
     prev.sa_handler(sig);
   } else if (prev.sa_handler == SIG_DFL) {
     ::signal(sig, SIG_DFL);
@@ -70,7 +71,9 @@ extern "C" void on_early_usr1(int) {}  // before the runner installs its handler
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-double since(SteadyClock::time_point t) { return std::chrono::duration<double>(SteadyClock::now() - t).count(); }
+double since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
 
 std::optional<ojson> parse(const std::string& text) {
   try {
@@ -82,7 +85,8 @@ std::optional<ojson> parse(const std::string& text) {
 }
 
 struct Peer {
-  bool hello = false, ready = false, final = false, failed_msg = false, cancelled = false, warned_silent = false;
+  bool hello = false, ready = false, final = false, failed_msg = false, cancelled = false,
+       warned_silent = false;
   ojson hello_msg;
   ojson last_hb;
   SteadyClock::time_point last_seen = SteadyClock::now();
@@ -116,7 +120,7 @@ struct DistributedRun::Impl {
   ojson host_info_json;
 
   // Non-root: protocol progress.
-  bool reported = false;  // result or failed sent
+  bool reported = false;               // result or failed sent
   std::map<std::string, ojson> inbox;  // latest message of each type from rank 0
 
   // Rank 0.
@@ -181,14 +185,16 @@ struct DistributedRun::Impl {
   }
 
   // Polls until pred() or `seconds` pass; `stop` (optional) ends the wait early.
-  bool wait_until(const std::function<bool()>& pred, double seconds, const std::function<bool()>& stop = {}) {
+  bool wait_until(const std::function<bool()>& pred, double seconds,
+                  const std::function<bool()>& stop = {}) {
     const auto deadline = SteadyClock::now() + std::chrono::duration<double>(seconds);
     for (int iter = 0;; ++iter) {
       drain();
       if (pred()) return true;
       if (SteadyClock::now() >= deadline) return false;
       if (stop && stop()) return pred();
-      std::this_thread::sleep_for(iter < 100 ? std::chrono::microseconds(200) : std::chrono::microseconds(2000));
+      std::this_thread::sleep_for(iter < 100 ? std::chrono::microseconds(200)
+                                             : std::chrono::microseconds(2000));
     }
   }
 
@@ -209,11 +215,14 @@ struct DistributedRun::Impl {
 
   // ---- rank 0: outcomes, merge, write ----
   std::string missing_reason(const Peer& p) const {
-    std::string s = hard() || interrupted ? "no result before the job was stopped"
-                                          : fmt::format("no result within --rank-timeout {} s", rank_timeout);
+    std::string s = hard() || interrupted
+                        ? "no result before the job was stopped"
+                        : fmt::format("no result within --rank-timeout {} s", rank_timeout);
     if (!p.last_hb.is_null()) {
-      s += fmt::format(" (last heartbeat {:.1f} s into the window, {} requests completed, {:.1f} s before rank 0 gave up)",
-                       p.last_hb.value("t", 0.0), p.last_hb.value("completed", 0), since(p.last_seen));
+      s += fmt::format(
+          " (last heartbeat {:.1f} s into the window, {} requests completed, {:.1f} s before rank "
+          "0 gave up)",
+          p.last_hb.value("t", 0.0), p.last_hb.value("completed", 0), since(p.last_seen));
     } else if (p.ready) {
       s += " (it was ready; no heartbeat received)";
     } else if (p.hello) {
@@ -228,9 +237,12 @@ struct DistributedRun::Impl {
     std::string s = fmt::format("exit code {}", code);
     const ojson& w = results.contains("workload") ? results["workload"] : ojson::object();
     const auto completed = results.value("requests_completed", std::uint64_t{0});
-    const auto failed = results.contains("summary") ? results["summary"].value("failed_requests", std::uint64_t{0}) : 0;
+    const auto failed = results.contains("summary")
+                            ? results["summary"].value("failed_requests", std::uint64_t{0})
+                            : 0;
     if (completed == 0 && failed > 0) s += fmt::format(": no request completed, {} failed", failed);
-    if (w.contains("failure_examples") && w["failure_examples"].is_array() && !w["failure_examples"].empty())
+    if (w.contains("failure_examples") && w["failure_examples"].is_array() &&
+        !w["failure_examples"].empty())
       s += " (first: " + w["failure_examples"][0].get<std::string>() + ")";
     return s;
   }
@@ -250,7 +262,8 @@ struct DistributedRun::Impl {
         o.status = p.cancelled ? "cancelled" : "failed";
       } else {
         o.status = "failed";
-        o.reason = provisional ? "no result received yet when the job was stopped" : missing_reason(p);
+        o.reason =
+            provisional ? "no result received yet when the job was stopped" : missing_reason(p);
         if (o.exit_code == 0) o.exit_code = -1;
       }
       v.push_back(std::move(o));
@@ -301,7 +314,8 @@ struct DistributedRun::Impl {
     if (!with_per_rank || !per_rank_output) return;
     for (int r = 0; r < size; ++r) {
       const Peer& p = peers[static_cast<std::size_t>(r)];
-      if (p.out.results) kv::fs::atomic_write(per_rank_output_path(output, r), p.out.results->dump(4) + "\n");
+      if (p.out.results)
+        kv::fs::atomic_write(per_rank_output_path(output, r), p.out.results->dump(4) + "\n");
     }
   }
 
@@ -318,7 +332,7 @@ struct DistributedRun::Impl {
       }
     };
     if (hard()) provisional();
-    double budget = hard() ? 0.5 : interrupted ? std::min(rank_timeout, 30.0) : rank_timeout;
+    double budget = hard() ? 0.5 : interrupted ? std::min(rank_timeout, 20.0) : rank_timeout;
     auto start = SteadyClock::now();
     const auto all_final = [&] { return all_peers([](const Peer& p) { return p.final; }); };
     while (!all_final()) {
@@ -341,8 +355,8 @@ struct DistributedRun::Impl {
                    f.value("reason", std::string()));
     }
     if (run_data != nullptr) std::fputs(results_text(m, *run_data).c_str(), stdout);
-    std::fprintf(stdout, "Cluster: %d ranks on %zu host(s)%s\n", size, m.value("host_count", std::size_t{0}),
-                 partial ? ", PARTIAL FAILURE" : "");
+    std::fprintf(stdout, "Cluster: %d ranks on %zu host(s)%s\n", size,
+                 m.value("host_count", std::size_t{0}), partial ? ", PARTIAL FAILURE" : "");
     std::fprintf(stdout, "Results written to %s\n", output.c_str());
     std::fflush(stdout);
     if (partial) return to_int(ExitCode::kFailure);
@@ -374,7 +388,9 @@ DistributedRun::~DistributedRun() {
   if (g_current == this) g_current = nullptr;
 }
 
-DistributedRun* DistributedRun::current() { return g_current; }
+DistributedRun* DistributedRun::current() {
+  return g_current;
+}
 
 int DistributedRun::launcher_world_size() {
   if (!dist::RankContext::launcher_detected()) return 1;
@@ -385,7 +401,9 @@ int DistributedRun::launcher_world_size() {
   return 2;
 }
 
-unsigned DistributedRun::capacity_sharers() const { return m_->sharers; }
+unsigned DistributedRun::capacity_sharers() const {
+  return m_->sharers;
+}
 
 void DistributedRun::prepare(RunPlan& plan) {
   Impl& m = *m_;
@@ -395,19 +413,25 @@ void DistributedRun::prepare(RunPlan& plan) {
   m.given_seed = c.seed;
   m.rank_timeout = c.rank_timeout;
   m.per_rank_output = c.per_rank_output;
-  if (m.rank == 0 && c.output.empty()) c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
+  if (m.rank == 0 && c.output.empty())
+    c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
   m.output = m.rank == 0 ? c.output : std::string();
   m.plan = plan;
 
   // Filesystem identity of the cache location (ranks sharing it share its free space).
   std::error_code ec;
-  std::filesystem::path where = c.cache_dir.empty() ? std::filesystem::temp_directory_path(ec) : std::filesystem::path(c.cache_dir);
+  std::filesystem::path where = c.cache_dir.empty() ? std::filesystem::temp_directory_path(ec)
+                                                    : std::filesystem::path(c.cache_dir);
   if (!c.cache_dir.empty()) {
     std::filesystem::create_directories(where, ec);
-    if (ec) throw usage_error("--cache-dir", fmt::format("cannot create {} on {}: {}", where.string(), m.host, ec.message()));
+    if (ec)
+      throw usage_error("--cache-dir", fmt::format("cannot create {} on {}: {}", where.string(),
+                                                   m.host, ec.message()));
   }
   struct stat st {};
-  const std::string fs_id = ::stat(where.c_str(), &st) == 0 ? std::to_string(static_cast<unsigned long long>(st.st_dev)) : where.string();
+  const std::string fs_id = ::stat(where.c_str(), &st) == 0
+                                ? std::to_string(static_cast<unsigned long long>(st.st_dev))
+                                : where.string();
   cluster::HostInfo hi = cluster::collect_local_host();
   hi.mpi_rank = m.rank;
   m.host_info_json = hi.to_json();
@@ -415,30 +439,37 @@ void DistributedRun::prepare(RunPlan& plan) {
   ojson plan_msg;
   if (m.rank == 0) {
     m.peers[0].hello_msg = ojson{{"type", "hello"}, {"fs", fs_id}, {"host_info", m.host_info_json}};
-    const bool all = m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.hello || p.final; }); },
-                                  m.rank_timeout);
+    const bool all =
+        m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.hello || p.final; }); },
+                     m.rank_timeout);
     std::string abort_reason;
     for (int r = 1; r < m.size; ++r) {
       Peer& p = m.peers[static_cast<std::size_t>(r)];
       if (p.final && abort_reason.empty())
-        abort_reason = fmt::format("rank {} ({}) failed before set-up: {}", r, p.out.host, p.out.reason);
+        abort_reason =
+            fmt::format("rank {} ({}) failed before set-up: {}", r, p.out.host, p.out.reason);
     }
-    if (!all && abort_reason.empty()) abort_reason = "not every rank reported at start-up within --rank-timeout";
+    if (!all && abort_reason.empty())
+      abort_reason = "not every rank reported at start-up within --rank-timeout";
     std::map<std::string, unsigned> per_fs;
     for (int r = 0; r < m.size; ++r) {
       const Peer& p = m.peers[static_cast<std::size_t>(r)];
       if (p.hello) ++per_fs[p.out.host + "|" + p.hello_msg.value("fs", std::string())];
     }
-    std::int64_t base = c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7fffffff);
+    std::int64_t base =
+        c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7fffffff);
     for (int r = 0; r < m.size; ++r) {
       const Peer& p = m.peers[static_cast<std::size_t>(r)];
       ojson pm{{"type", "plan"},
                {"abort", !abort_reason.empty()},
                {"reason", abort_reason},
                {"base_seed", base},
-               {"sharers", p.hello ? per_fs[p.out.host + "|" + p.hello_msg.value("fs", std::string())] : 1u}};
-      if (r == 0) plan_msg = pm;
-      else if (!p.final) m.post(r, pm);
+               {"sharers",
+                p.hello ? per_fs[p.out.host + "|" + p.hello_msg.value("fs", std::string())] : 1u}};
+      if (r == 0)
+        plan_msg = pm;
+      else if (!p.final)
+        m.post(r, pm);
     }
     m.plan_sent = true;
   } else {
@@ -447,28 +478,38 @@ void DistributedRun::prepare(RunPlan& plan) {
     hello["host_info"] = m.host_info_json;
     m.post(0, hello);
     if (!m.wait_until([&] { return m.inbox.count("plan") != 0; }, m.rank_timeout))
-      throw Error(ExitCode::kFailure, fmt::format("rank {}: no start-up plan from rank 0 within --rank-timeout {} s",
-                                                  m.rank, m.rank_timeout));
+      throw Error(ExitCode::kFailure,
+                  fmt::format("rank {}: no start-up plan from rank 0 within --rank-timeout {} s",
+                              m.rank, m.rank_timeout));
     plan_msg = m.inbox["plan"];
   }
   if (plan_msg.value("abort", false)) {
     m.cancelled = true;
-    throw Error(ExitCode::kFailure, "run cancelled: " + plan_msg.value("reason", std::string("another rank failed")));
+    throw Error(ExitCode::kFailure,
+                "run cancelled: " + plan_msg.value("reason", std::string("another rank failed")));
   }
 
   // ---- this rank's plan ----
   m.base_seed = plan_msg.value("base_seed", std::int64_t{0});
   m.sharers = std::max(1u, plan_msg.value("sharers", 1u));
   c.seed = m.base_seed + m.rank;
-  if (!c.cache_dir.empty()) c.cache_dir = (std::filesystem::path(c.cache_dir) / ("rank_" + std::to_string(m.rank))).string();
-  if (m.rank != 0) c.output = (std::filesystem::temp_directory_path(ec) / fmt::format("kv-cache-rank{}-{}.json", m.rank, m.pid)).string();
+  if (!c.cache_dir.empty())
+    c.cache_dir =
+        (std::filesystem::path(c.cache_dir) / ("rank_" + std::to_string(m.rank))).string();
+  if (m.rank != 0)
+    c.output = (std::filesystem::temp_directory_path(ec) /
+                fmt::format("kv-cache-rank{}-{}.json", m.rank, m.pid))
+                   .string();
   if (!c.io_trace_log.empty()) c.io_trace_log = per_rank_output_path(c.io_trace_log, m.rank);
-  if (!c.xlsx_output.empty() && m.rank != 0) c.xlsx_output = per_rank_output_path(c.xlsx_output, m.rank);
+  if (!c.xlsx_output.empty() && m.rank != 0)
+    c.xlsx_output = per_rank_output_path(c.xlsx_output, m.rank);
   plan.hooks = this;
   m.plan = plan;
-  std::fprintf(stdout, "Rank %d/%d on %s (pid %ld): seed %lld, cache dir %s, capacity shared by %u rank(s)\n", m.rank,
-               m.size, m.host.c_str(), m.pid, static_cast<long long>(*c.seed),
-               c.cache_dir.empty() ? "(temporary)" : c.cache_dir.c_str(), m.sharers);
+  std::fprintf(
+      stdout,
+      "Rank %d/%d on %s (pid %ld): seed %lld, cache dir %s, capacity shared by %u rank(s)\n",
+      m.rank, m.size, m.host.c_str(), m.pid, static_cast<long long>(*c.seed),
+      c.cache_dir.empty() ? "(temporary)" : c.cache_dir.c_str(), m.sharers);
   std::fflush(stdout);
 }
 
@@ -477,17 +518,20 @@ void DistributedRun::before_window(const std::function<bool()>& interrupted) {
   m.interrupted_fn = interrupted;
   chain_hard_signals();
   if (m.rank == 0) {
-    m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.ready || p.final; }); }, m.rank_timeout,
-                 [&] { return m.stop_requested(); });
+    m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.ready || p.final; }); },
+                 m.rank_timeout, [&] { return m.stop_requested(); });
     std::string reason;
     for (int r = 1; r < m.size && reason.empty(); ++r) {
       const Peer& p = m.peers[static_cast<std::size_t>(r)];
-      if (p.final) reason = fmt::format("rank {} ({}) failed during set-up: {}", r, p.out.host, p.out.reason);
+      if (p.final)
+        reason = fmt::format("rank {} ({}) failed during set-up: {}", r, p.out.host, p.out.reason);
       else if (!p.ready && !m.stop_requested())
-        reason = fmt::format("rank {} ({}) was not ready within --rank-timeout {} s", r, p.out.host, m.rank_timeout);
+        reason = fmt::format("rank {} ({}) was not ready within --rank-timeout {} s", r, p.out.host,
+                             m.rank_timeout);
     }
     for (int r = 1; r < m.size; ++r)
-      if (!m.peers[static_cast<std::size_t>(r)].final) m.post(r, ojson{{"type", "go"}, {"ok", reason.empty()}, {"reason", reason}});
+      if (!m.peers[static_cast<std::size_t>(r)].final)
+        m.post(r, ojson{{"type", "go"}, {"ok", reason.empty()}, {"reason", reason}});
     m.go_sent = true;
     if (!reason.empty()) {
       m.cancelled = true;
@@ -495,14 +539,18 @@ void DistributedRun::before_window(const std::function<bool()>& interrupted) {
     }
   } else {
     m.post(0, m.base_msg("ready"));
-    m.wait_until([&] { return m.inbox.count("go") != 0; }, m.rank_timeout, [&] { return m.stop_requested(); });
+    m.wait_until([&] { return m.inbox.count("go") != 0; }, m.rank_timeout,
+                 [&] { return m.stop_requested(); });
     if (m.inbox.count("go") == 0) {
       if (!m.stop_requested())
-        throw Error(ExitCode::kFailure,
-                    fmt::format("rank {}: rank 0 did not start the window within --rank-timeout {} s", m.rank, m.rank_timeout));
+        throw Error(
+            ExitCode::kFailure,
+            fmt::format("rank {}: rank 0 did not start the window within --rank-timeout {} s",
+                        m.rank, m.rank_timeout));
     } else if (!m.inbox["go"].value("ok", false)) {
       m.cancelled = true;
-      throw Error(ExitCode::kFailure, "run cancelled: " + m.inbox["go"].value("reason", std::string("by rank 0")));
+      throw Error(ExitCode::kFailure,
+                  "run cancelled: " + m.inbox["go"].value("reason", std::string("by rank 0")));
     }
   }
   m.window_start_unix = unix_now();
@@ -534,16 +582,17 @@ int DistributedRun::on_results(const nlohmann::ordered_json& results, const RunD
   Impl& m = *m_;
   m.interrupted = d.interrupted;
   ojson r = results;
-  r["distributed"] = ojson{{"rank", m.rank},
-                           {"size", m.size},
-                           {"host", m.host},
-                           {"pid", m.pid},
-                           {"seed", m.base_seed + m.rank},
-                           {"base_seed", m.base_seed},
-                           {"seed_given", m.given_seed.has_value()},
-                           {"capacity_sharers", m.sharers},
-                           {"cache_dir_base", m.base_cache_dir.empty() ? ojson(nullptr) : ojson(m.base_cache_dir)},
-                           {"window_start_unix_s", m.window_start_unix}};
+  r["distributed"] =
+      ojson{{"rank", m.rank},
+            {"size", m.size},
+            {"host", m.host},
+            {"pid", m.pid},
+            {"seed", m.base_seed + m.rank},
+            {"base_seed", m.base_seed},
+            {"seed_given", m.given_seed.has_value()},
+            {"capacity_sharers", m.sharers},
+            {"cache_dir_base", m.base_cache_dir.empty() ? ojson(nullptr) : ojson(m.base_cache_dir)},
+            {"window_start_unix_s", m.window_start_unix}};
   if (m.rank != 0) {
     ojson msg = m.base_msg("result");
     msg["exit_code"] = code;
@@ -551,8 +600,9 @@ int DistributedRun::on_results(const nlohmann::ordered_json& results, const RunD
     m.post(0, msg);
     m.reported = true;
     const bool sent = m.mb->flush(m.hard() ? 0.8 : m.rank_timeout);
-    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", m.rank, m.host.c_str(),
-                 static_cast<unsigned long long>(d.requests_completed), sent ? "sent to" : "could not be delivered to");
+    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", m.rank,
+                 m.host.c_str(), static_cast<unsigned long long>(d.requests_completed),
+                 sent ? "sent to" : "could not be delivered to");
     std::fflush(stdout);
     return code;
   }
@@ -582,8 +632,9 @@ int DistributedRun::conclude(int code, const std::string& error) {
       m.reported = true;
     }
     const double wait = m.hard() ? 1.0 : m.interrupted ? 40.0 : 2 * m.rank_timeout + 30;
-    const bool done = m.wait_until([&] { return m.inbox.count("done") != 0; }, wait, [&] { return m.hard(); }) ||
-                      m.wait_until([&] { return m.inbox.count("done") != 0; }, m.hard() ? 0.5 : 0.0);
+    const bool done =
+        m.wait_until([&] { return m.inbox.count("done") != 0; }, wait, [&] { return m.hard(); }) ||
+        m.wait_until([&] { return m.inbox.count("done") != 0; }, m.hard() ? 0.5 : 0.0);
     m.mb->flush(1.0);
     if (done && !m.hard()) {
       m.ctx.finalize();
@@ -609,15 +660,17 @@ int DistributedRun::conclude(int code, const std::string& error) {
     m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.hello || p.final; }); },
                  std::min(m.rank_timeout, 60.0), [&] { return m.hard(); });
     for (int r = 1; r < m.size; ++r)
-      if (!m.peers[static_cast<std::size_t>(r)].final) m.post(r, ojson{{"type", "plan"}, {"abort", true}, {"reason", why}});
+      if (!m.peers[static_cast<std::size_t>(r)].final)
+        m.post(r, ojson{{"type", "plan"}, {"abort", true}, {"reason", why}});
     m.plan_sent = true;
     m.go_sent = true;  // nobody will wait for "go"
   }
   if (!m.go_sent) {
-    m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.ready || p.final; }); }, m.rank_timeout,
-                 [&] { return m.hard(); });
+    m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.ready || p.final; }); },
+                 m.rank_timeout, [&] { return m.hard(); });
     for (int r = 1; r < m.size; ++r)
-      if (!m.peers[static_cast<std::size_t>(r)].final) m.post(r, ojson{{"type", "go"}, {"ok", false}, {"reason", why}});
+      if (!m.peers[static_cast<std::size_t>(r)].final)
+        m.post(r, ojson{{"type", "go"}, {"ok", false}, {"reason", why}});
     m.go_sent = true;
   }
   if (!m.output_written && !m.output.empty()) {

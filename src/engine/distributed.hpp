@@ -39,8 +39,9 @@ class DistributedRun final : public RunHooks {
   // The active instance (nullptr in a single-process run).
   static DistributedRun* current();
   // Ranks the launcher started, from its environment (OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS;
-  // 2 when only a rank variable is set, so MPI decides; 1 without a launcher or with KV_DIST_NO_MPI).
-  // MPI is initialised only when this is > 1, so `mpirun -n 1` runs exactly like a plain process.
+  // 2 when only a rank variable is set, so MPI decides; 1 without a launcher or with
+  // KV_DIST_NO_MPI). MPI is initialised only when this is > 1, so `mpirun -n 1` runs exactly like a
+  // plain process.
   static int launcher_world_size();
 
   // Start-up exchange, then adjusts `plan` for this rank and sets plan.hooks. Throws kv::Error

@@ -15,14 +15,21 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::pair<const char*, double> kPcts[5] = {{"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9},
-                                                     {"p9999", 99.99}};
+constexpr std::pair<const char*, double> kPcts[5] = {
+    {"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99}};
 constexpr const char* kQosNames[3] = {"interactive", "responsive", "batch"};
 
 // Subtrees that are not summed (copied from the first rank, then fixed below).
-const std::set<std::string> kNoSum = {"/config", "/io", "/device_probe", "/latency_histograms", "/distributed",
-                                      "/seed", "/timeseries", "/summary/qos_metrics",
-                                      "/summary/cache_stats/storage_health", "/summary/autoscaling_summary",
+const std::set<std::string> kNoSum = {"/config",
+                                      "/io",
+                                      "/device_probe",
+                                      "/latency_histograms",
+                                      "/distributed",
+                                      "/seed",
+                                      "/timeseries",
+                                      "/summary/qos_metrics",
+                                      "/summary/cache_stats/storage_health",
+                                      "/summary/autoscaling_summary",
                                       "/summary/autoscaling_stats"};
 
 // Summary latency blocks {mean, p50 … p9999} and where their pooled values come from:
@@ -41,12 +48,16 @@ constexpr PooledBlock kBlocks[] = {
     {"prefill_latency_ms", "prefill", "prefill_latencies"},
     {"decode_latency_ms", "decode", "decode_latencies"},
 };
-constexpr const char* kRawLists[] = {"end_to_end_latencies", "storage_latencies", "generation_latencies",
-                                     "prefill_latencies", "decode_latencies", "throughput_timeline"};
+constexpr const char* kRawLists[] = {"end_to_end_latencies", "storage_latencies",
+                                     "generation_latencies", "prefill_latencies",
+                                     "decode_latencies",     "throughput_timeline"};
 
-bool is_num(const ojson& j) { return j.is_number(); }
+bool is_num(const ojson& j) {
+  return j.is_number();
+}
 
-// acc += add for every numeric leaf (keys missing in acc are copied); non-numeric leaves keep acc's.
+// acc += add for every numeric leaf (keys missing in acc are copied); non-numeric leaves keep
+// acc's.
 void sum_into(ojson& acc, const ojson& add, const std::string& path) {
   if (kNoSum.count(path)) return;
   if (acc.is_object() && add.is_object()) {
@@ -80,8 +91,10 @@ double num_at(const ojson& j, const std::string& ptr, double dflt = 0.0) {
   return v && v->is_number() ? v->get<double>() : dflt;
 }
 
-std::optional<metrics::Histogram> histogram_of(const ojson& results, const char* name, const char* raw_list) {
-  if (const ojson* h = at_ptr(results, std::string("/latency_histograms/") + name); h && h->is_object())
+std::optional<metrics::Histogram> histogram_of(const ojson& results, const char* name,
+                                               const char* raw_list) {
+  if (const ojson* h = at_ptr(results, std::string("/latency_histograms/") + name);
+      h && h->is_object())
     return metrics::Histogram::from_json(nlohmann::json(*h));
   if (raw_list != nullptr) {
     if (const ojson* raw = at_ptr(results, std::string("/") + raw_list); raw && raw->is_array()) {
@@ -140,19 +153,27 @@ ojson storage_health(const ojson& merged, const std::map<std::string, metrics::H
                      const std::string& profile) {
   const ojson& cs = merged["summary"]["cache_stats"];
   ojson criteria = ojson::array();
-  auto add = [&](const std::string& name, double target, double actual, const char* unit, bool passed) {
-    criteria.push_back(ojson{{"name", name}, {"target", target}, {"actual", actual}, {"unit", unit}, {"passed", passed}});
+  auto add = [&](const std::string& name, double target, double actual, const char* unit,
+                 bool passed) {
+    criteria.push_back(ojson{{"name", name},
+                             {"target", target},
+                             {"actual", actual},
+                             {"unit", unit},
+                             {"passed", passed}});
   };
   auto count = [&](const char* n) { return hist.count(n) ? hist.at(n).count() : 0; };
   auto p95 = [&](const char* n) { return hist.count(n) ? hist.at(n).percentile(95) * 1e3 : 0.0; };
   if (profile == "throughput") {
-    const double rgb = cs.value("tier_storage_kv_bytes_read_gb", 0.0), wgb = cs.value("tier_storage_kv_bytes_written_gb", 0.0);
-    const double rbw = cs.value("tier_storage_read_bandwidth_gbps", 0.0), wbw = cs.value("tier_storage_write_bandwidth_gbps", 0.0);
+    const double rgb = cs.value("tier_storage_kv_bytes_read_gb", 0.0),
+                 wgb = cs.value("tier_storage_kv_bytes_written_gb", 0.0);
+    const double rbw = cs.value("tier_storage_read_bandwidth_gbps", 0.0),
+                 wbw = cs.value("tier_storage_write_bandwidth_gbps", 0.0);
     if (rgb > 0 || wgb == 0) add("Storage read bandwidth", 0.0, rbw, "GiB/s", rbw > 0);
     if (wgb > 0 || rgb == 0) add("Storage write bandwidth", 0.0, wbw, "GiB/s", wbw > 0);
   } else {
     if (count("storage_write_device") || count("storage_write")) {
-      const double v = p95(count("storage_write_device") ? "storage_write_device" : "storage_write");
+      const double v =
+          p95(count("storage_write_device") ? "storage_write_device" : "storage_write");
       add("Storage write P95 latency", 500.0, v, "ms", v < 500.0);
     }
     if (count("storage_read_device") || count("storage_read")) {
@@ -179,11 +200,14 @@ ojson storage_health(const ojson& merged, const std::map<std::string, metrics::H
   h["passed_count"] = passed;
   h["total_count"] = criteria.size();
   h["criteria"] = std::move(criteria);
-  h["note"] = "informational only (not used by MLPerf v3.0); recomputed from the cluster totals and pooled percentiles";
+  h["note"] =
+      "informational only (not used by MLPerf v3.0); recomputed from the cluster totals and pooled "
+      "percentiles";
   return h;
 }
 
-ojson qos_metrics(const std::vector<const ojson*>& docs, const std::map<std::string, metrics::Histogram>& hist,
+ojson qos_metrics(const std::vector<const ojson*>& docs,
+                  const std::map<std::string, metrics::Histogram>& hist,
                   std::vector<std::string>& notes) {
   ojson q;
   for (const char* name : kQosNames) {
@@ -218,7 +242,8 @@ ojson qos_metrics(const std::vector<const ojson*>& docs, const std::map<std::str
         l[k] = max_over(docs, base + "/latency_ms/" + k).value_or(0.0);
       c["latency_ms"] = std::move(l);
       p95 = c["latency_ms"]["p95"].get<double>();
-      notes.push_back(std::string("summary.qos_metrics.") + name + ".latency_ms: max over ranks (no histogram)");
+      notes.push_back(std::string("summary.qos_metrics.") + name +
+                      ".latency_ms: max over ranks (no histogram)");
     }
     const double compliance = compliant / static_cast<double>(total);
     c["sla"] = ojson{{"target_p95_ms", target.value_or(0.0)},
@@ -242,7 +267,8 @@ void max_unknown_blocks(ojson& node, const std::string& ptr, const std::vector<c
     notes.push_back(ptr + ": max over ranks (no histogram to pool)");
     return;
   }
-  for (auto it = node.begin(); it != node.end(); ++it) max_unknown_blocks(it.value(), ptr + "/" + it.key(), docs, done, notes);
+  for (auto it = node.begin(); it != node.end(); ++it)
+    max_unknown_blocks(it.value(), ptr + "/" + it.key(), docs, done, notes);
 }
 
 }  // namespace
@@ -288,7 +314,8 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
   for (const ojson* d : docs) {
     if (const ojson* hs = at_ptr(*d, "/latency_histograms"); hs && hs->is_object())
       for (auto it = hs->begin(); it != hs->end(); ++it)
-        if (it.value().is_object()) hist[it.key()].merge(metrics::Histogram::from_json(nlohmann::json(it.value())));
+        if (it.value().is_object())
+          hist[it.key()].merge(metrics::Histogram::from_json(nlohmann::json(it.value())));
   }
   // Quantities without a histogram of their own: histograms of the raw lists (same bucketing, so
   // merging them is exactly the histogram of the union).
@@ -320,7 +347,8 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
       cs["cache_hit_rate"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
       cs["read_write_ratio"] =
           cs.value("total_read_bytes", 0.0) / std::max(cs.value("total_write_bytes", 0.0), 1.0);
-      // Percentile keys: pooled from the histogram of the same name, or gone when it has no samples.
+      // Percentile keys: pooled from the histogram of the same name, or gone when it has no
+      // samples.
       std::vector<std::string> keys;
       for (auto it = cs.begin(); it != cs.end(); ++it) keys.push_back(it.key());
       std::set<std::string> prefixes;
@@ -339,9 +367,11 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
           cs.erase(k);
         }
       }
-      const std::string profile =
-          docs.empty() ? std::string("latency")
-                       : docs.front()->value("config", ojson::object()).value("performance_profile", std::string("latency"));
+      const std::string profile = docs.empty()
+                                      ? std::string("latency")
+                                      : docs.front()
+                                            ->value("config", ojson::object())
+                                            .value("performance_profile", std::string("latency"));
       cs["storage_health"] = storage_health(merged, hist, profile);
     }
     if (s.contains("qos_metrics")) s["qos_metrics"] = qos_metrics(docs, hist, notes);
@@ -360,14 +390,19 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
   if (any_interrupted) merged["stop_reason"] = "signal";
   if (merged.contains("resources") && merged["resources"].is_object()) {
     ojson& r = merged["resources"];
-    if (auto m = max_over(docs, "/resources/peak_rss_bytes")) r["peak_rss_bytes"] = static_cast<std::uint64_t>(*m);
-    const double moved = num_at(merged, "/summary/cache_stats/total_read_gb") + num_at(merged, "/summary/cache_stats/total_write_gb");
-    r["cpu_seconds_per_gib"] = moved > 0 ? ojson(r.value("cpu_seconds", 0.0) / moved) : ojson(nullptr);
-    r["note"] = "cpu seconds and cpu_utilization summed over ranks; peak_rss_bytes is the largest rank's";
+    if (auto m = max_over(docs, "/resources/peak_rss_bytes"))
+      r["peak_rss_bytes"] = static_cast<std::uint64_t>(*m);
+    const double moved = num_at(merged, "/summary/cache_stats/total_read_gb") +
+                         num_at(merged, "/summary/cache_stats/total_write_gb");
+    r["cpu_seconds_per_gib"] =
+        moved > 0 ? ojson(r.value("cpu_seconds", 0.0) / moved) : ojson(nullptr);
+    r["note"] =
+        "cpu seconds and cpu_utilization summed over ranks; peak_rss_bytes is the largest rank's";
   }
   if (merged.contains("workload") && merged["workload"].is_object()) {
     ojson& w = merged["workload"];
-    if (auto m = max_over(docs, "/workload/queue_max_depth")) w["queue_max_depth"] = static_cast<std::uint64_t>(*m);
+    if (auto m = max_over(docs, "/workload/queue_max_depth"))
+      w["queue_max_depth"] = static_cast<std::uint64_t>(*m);
     ojson ex = ojson::array();
     for (const ojson* d : docs)
       if (const ojson* v = at_ptr(*d, "/workload/failure_examples"); v && v->is_array())
@@ -395,7 +430,8 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
         rows = std::max<std::uint32_t>(rows, static_cast<std::uint32_t>(t->size()));
     metrics::TimeSeries ts(rows + 1);
     for (const ojson* d : docs)
-      if (const ojson* t = at_ptr(*d, "/timeseries"); t && t->is_array()) ts.merge_json(nlohmann::json(*t));
+      if (const ojson* t = at_ptr(*d, "/timeseries"); t && t->is_array())
+        ts.merge_json(nlohmann::json(*t));
     merged["timeseries"] = ojson(ts.to_json(rows));
   }
   if (!hist.empty() || merged.contains("latency_histograms")) {
@@ -408,25 +444,34 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
   // ---- MLPerf v3.0 aggregation (Rules.md §6.3.4.3 / harness summary names) ----
   ojson agg;
   agg["rule"] =
-      "MLPerf Storage v3.0 kv_cache: bandwidth and tokens/s summed over ranks; device P95 = max over ranks of "
+      "MLPerf Storage v3.0 kv_cache: bandwidth and tokens/s summed over ranks; device P95 = max "
+      "over ranks of "
       "each rank's own P95 (not a pooled percentile)";
   agg["total_ranks"] = docs.size();
-  agg["aggregated_read_bandwidth_gbps"] = sum_over(docs, "/summary/cache_stats/tier_storage_read_bandwidth_gbps");
-  agg["aggregated_write_bandwidth_gbps"] = sum_over(docs, "/summary/cache_stats/tier_storage_write_bandwidth_gbps");
-  agg["aggregated_storage_throughput_tokens_per_sec"] = sum_over(docs, "/summary/storage_throughput_tokens_per_sec");
-  agg["aggregated_avg_throughput_tokens_per_sec"] = sum_over(docs, "/summary/avg_throughput_tokens_per_sec");
+  agg["aggregated_read_bandwidth_gbps"] =
+      sum_over(docs, "/summary/cache_stats/tier_storage_read_bandwidth_gbps");
+  agg["aggregated_write_bandwidth_gbps"] =
+      sum_over(docs, "/summary/cache_stats/tier_storage_write_bandwidth_gbps");
+  agg["aggregated_storage_throughput_tokens_per_sec"] =
+      sum_over(docs, "/summary/storage_throughput_tokens_per_sec");
+  agg["aggregated_avg_throughput_tokens_per_sec"] =
+      sum_over(docs, "/summary/avg_throughput_tokens_per_sec");
   auto opt = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
-  agg["aggregated_device_read_p95_ms"] = opt(max_over(docs, "/summary/cache_stats/storage_read_device_p95_ms"));
-  agg["aggregated_device_write_p95_ms"] = opt(max_over(docs, "/summary/cache_stats/storage_write_device_p95_ms"));
+  agg["aggregated_device_read_p95_ms"] =
+      opt(max_over(docs, "/summary/cache_stats/storage_read_device_p95_ms"));
+  agg["aggregated_device_write_p95_ms"] =
+      opt(max_over(docs, "/summary/cache_stats/storage_write_device_p95_ms"));
   auto pooled95 = [&](const char* n) {
     auto it = hist.find(n);
-    return it != hist.end() && it->second.count() > 0 ? ojson(it->second.percentile(95) * 1e3) : ojson(nullptr);
+    return it != hist.end() && it->second.count() > 0 ? ojson(it->second.percentile(95) * 1e3)
+                                                      : ojson(nullptr);
   };
   agg["pooled_device_read_p95_ms"] = pooled95("storage_read_device");
   agg["pooled_device_write_p95_ms"] = pooled95("storage_write_device");
   ojson cpu_tier_ranks = ojson::array();
   for (const auto& r : ranks)
-    if (r.results && num_at(*r.results, "/summary/cache_stats/storage_entries", 1.0) == 0.0) cpu_tier_ranks.push_back(r.rank);
+    if (r.results && num_at(*r.results, "/summary/cache_stats/storage_entries", 1.0) == 0.0)
+      cpu_tier_ranks.push_back(r.rank);
   agg["cpu_tier_ranks"] = std::move(cpu_tier_ranks);
   merged["mlperf_aggregates"] = std::move(agg);
 
@@ -460,24 +505,26 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     } else if (!r.last_heartbeat.is_null()) {
       e["last_heartbeat"] = r.last_heartbeat;
     }
-    if (r.status == "failed") failed.push_back(ojson{{"rank", r.rank}, {"host", r.host}, {"reason", r.reason}});
+    if (r.status == "failed")
+      failed.push_back(ojson{{"rank", r.rank}, {"host", r.host}, {"reason", r.reason}});
     rank_list.push_back(std::move(e));
   }
   merged["rank_count"] = ranks.size();
   merged["host_count"] = hosts.size();
   merged["partial_failure"] = !failed.empty();
   merged["failed_ranks"] = std::move(failed);
-  merged["window"] = ojson{{"aligned_start", true},
-                           {"start_skew_s", start_min ? ojson(*start_max - *start_min) : ojson(nullptr)},
-                           {"elapsed_s", num_at(merged, "/summary/elapsed_time")},
-                           {"elapsed_s_min", opt([&]() -> std::optional<double> {
-                              std::optional<double> m;
-                              for (const ojson* d : docs) {
-                                const double v = num_at(*d, "/summary/elapsed_time");
-                                m = m ? std::min(*m, v) : v;
-                              }
-                              return m;
-                            }())}};
+  merged["window"] =
+      ojson{{"aligned_start", true},
+            {"start_skew_s", start_min ? ojson(*start_max - *start_min) : ojson(nullptr)},
+            {"elapsed_s", num_at(merged, "/summary/elapsed_time")},
+            {"elapsed_s_min", opt([&]() -> std::optional<double> {
+               std::optional<double> m;
+               for (const ojson* d : docs) {
+                 const double v = num_at(*d, "/summary/elapsed_time");
+                 m = m ? std::min(*m, v) : v;
+               }
+               return m;
+             }())}};
   merged["ranks"] = std::move(rank_list);
   merged["cluster_info"] = mc.cluster_info;
   if (!notes.empty()) merged["merge_notes"] = notes;

@@ -1,5 +1,6 @@
 // Combining the results of the ranks of one MPI job into ONE results JSON (issue #8 item 4;
-// docs/distributed.md lists every rule). Pure functions of JSON, so they are unit-tested without MPI.
+// docs/distributed.md lists every rule). Pure functions of JSON, so they are unit-tested without
+// MPI.
 //
 // * Reference keys stay where they are and mean the cluster total: counters, bandwidths, tokens/s
 //   and requests/s are summed over ranks; hit rates and ratios are recomputed from the summed
@@ -16,11 +17,10 @@
 // first rank otherwise.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace kv::engine {
 
@@ -34,7 +34,7 @@ struct RankOutcome {
   std::string reason;  // why it failed / was cancelled (empty when ok)
   int exit_code = 0;
   std::optional<nlohmann::ordered_json> results;  // the rank's own results JSON, if received
-  nlohmann::ordered_json last_heartbeat;            // null when none was received
+  nlohmann::ordered_json last_heartbeat;          // null when none was received
 };
 
 struct MergeContext {
@@ -47,7 +47,8 @@ struct MergeContext {
 };
 
 // One results JSON for the job. `ranks` must hold every rank of the job, in rank order.
-nlohmann::ordered_json merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeContext& ctx);
+nlohmann::ordered_json merge_rank_results(const std::vector<RankOutcome>& ranks,
+                                          const MergeContext& ctx);
 
 // `<dir>/<stem>_rank<r><ext>` next to `output` (e.g. out.json → out_rank1.json).
 std::string per_rank_output_path(const std::string& output, int rank);

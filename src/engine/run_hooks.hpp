@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <functional>
-
 #include <nlohmann/json.hpp>
 
 namespace kv::engine {
