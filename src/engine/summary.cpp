@@ -214,7 +214,13 @@ std::string results_text(const ojson& j, const RunData& d) {
           q["sla"]["met"].get<bool>() ? "met" : "not met");
     }
   }
-  o += "\n### AUTOSCALING ###\n  disabled\n";
+  o += "\n### AUTOSCALING ###\n";
+  if (const auto& as = s["autoscaling_summary"]; as.is_object())  // details: workload-mode section
+    o += fmt::format("  {} mode: users {} -> {}, {} scale events (producers started/stopped)\n",
+                     as.value("mode", ""), num(as, "initial_users"), num(as, "final_users"),
+                     num(as, "total_scale_events"));
+  else
+    o += "  disabled\n";
   const auto& r = j["resources"];
   o += "\n### CLIENT RESOURCES (ours) ###\n";
   o += fmt::format(

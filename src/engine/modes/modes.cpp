@@ -527,10 +527,8 @@ std::string WorkloadModes::console_text(const nlohmann::ordered_json& r) const {
       r["summary"]["autoscaling_summary"].is_object()) {
     const auto& s = r["summary"]["autoscaling_summary"];
     o += fmt::format(
-        "  Autoscaling ({}): users {} -> {}, {} scale events, max {} active producers (load really "
-        "scaled)\n",
-        s.value("mode", ""), num(s, "initial_users"), num(s, "final_users"),
-        num(s, "total_scale_events"), num(s, "max_active_producers"));
+        "  Autoscaling: up to {} active producers, {} of them issued requests ({} samples)\n",
+        num(s, "max_active_producers"), num(s, "producers_started"), num(s, "samples"));
     if (s.contains("peak_user_count"))
       o += fmt::format("  Capacity: peak {:.1f} tok/s with {} users\n", num(s, "peak_throughput"),
                        num(s, "peak_user_count"));
