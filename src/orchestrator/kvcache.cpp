@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -258,7 +259,13 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     spec.grace = env.grace;
     // mpirun forwards SIGUSR1 to every rank: a graceful stop (the engine stops, rank 0 merges and
     // writes); SIGTERM makes mpirun SIGKILL the ranks one second later.
-    if (plan.use_mpi) spec.soft_stop_signal = SIGUSR1;
+    if (plan.use_mpi) {
+      spec.soft_stop_signal = SIGUSR1;
+      // When OpenMPI tears a job down (a rank died; mpirun got SIGTERM) the ranks get SIGTERM and,
+      // odls_base_sigkill_timeout (default 1 s) later, SIGKILL: 2 s give rank 0 more time to merge
+      // and write the results, and the whole teardown (2 x 2 s) still ends within our 5 s grace.
+      ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "2", /*overwrite=*/0);
+    }
     ChildResult cr = run_child(spec);
     rec.logs_written = true;
     rec.runtime_s = cr.runtime_s;

@@ -509,3 +509,59 @@ TEST_F(MpiE2E, CtrlCToMlpstorageStopsEveryRankWithValidResults) {
   EXPECT_EQ(md["exit_code"], 8);
   EXPECT_EQ(md["rank_layout"]["rank_count"], 2);
 }
+
+TEST_F(MpiE2E, MlpstorageReportsAKilledRank) {
+  const fs::path rd = t.path / "results";
+  const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
+  Background job({bin("mlpstorage"),
+                  "kvcache",
+                  "run",
+                  "--hosts",
+                  "127.0.0.1",
+                  "-np",
+                  "2",
+                  "--oversubscribe",
+                  "--allow-run-as-root",
+                  "--model",
+                  "tiny-1b",
+                  "--num-users",
+                  "2",
+                  "--duration",
+                  "60",
+                  "--gpu-mem-gb",
+                  "0",
+                  "--cpu-mem-gb",
+                  "0",
+                  "--generation-mode",
+                  "none",
+                  "--results-dir",
+                  rd.string()},
+                 t.path, {db});
+  const auto t0 = Clock::now();
+  pid_t victim = 0;
+  while (secs_since(t0) < 30) {
+    const std::string o = job.output();
+    victim = rank_pid(o, 1);
+    std::size_t running = 0;
+    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1))
+      ++running;
+    if (victim > 0 && running >= 2) break;
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
+  ASSERT_GT(victim, 0) << job.output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  const auto killed = Clock::now();
+  const auto code = job.wait(30);
+  ASSERT_TRUE(code.has_value()) << "mlpstorage did not end within 30 s of the kill";
+  std::printf("[ timing ] mlpstorage ended %.1f s after the kill\n", secs_since(killed));
+  std::fflush(stdout);
+  EXPECT_EQ(*code, 6);
+  EXPECT_NE(job.output().find("partial failure: rank 1"), std::string::npos) << job.output();
+  const fs::path dir = fs::directory_iterator(rd / "kv_cache" / "tiny-1b" / "run")->path();
+  const Json md = load(dir / ("kv_cache_" + dir.filename().string() + "_metadata.json"));
+  EXPECT_EQ(md["status"], "failed");
+  EXPECT_NE(md["error"].get<std::string>().find("partial failure: rank 1"), std::string::npos)
+      << md["error"];
+  EXPECT_TRUE(md["kvcache_metrics"]["partial_failure"].get<bool>());
+}
