@@ -76,7 +76,7 @@ Json job_results(bool partial) {
   return r;
 }
 
-struct Fixture : ::testing::Test {
+struct MlpstorageMultiRank : ::testing::Test {
   TempDir tmp;
   std::ostringstream out;
   Environment env;
@@ -157,7 +157,7 @@ TEST(DistributedResults, LayoutFailuresAndMessage) {
   EXPECT_EQ((*d->cluster_info)["collection_method"], "mpi");
 }
 
-TEST_F(Fixture, MultiRankResultsGoToMetadataClusterInfoAndHistory) {
+TEST_F(MlpstorageMultiRank, MultiRankResultsGoToMetadataClusterInfoAndHistory) {
   fake_engine(job_results(false));
   ASSERT_EQ(run({}), 0);
   const Json md = metadata();
@@ -183,7 +183,7 @@ TEST_F(Fixture, MultiRankResultsGoToMetadataClusterInfoAndHistory) {
   EXPECT_EQ(row.substr(col + 1, 2), " 3") << header << "\n" << row;
 }
 
-TEST_F(Fixture, PartialFailureFailsTheRunWithTheReason) {
+TEST_F(MlpstorageMultiRank, PartialFailureFailsTheRunWithTheReason) {
   fake_engine(job_results(true));
   EXPECT_EQ(run({}), 6);
   const Json md = metadata();
