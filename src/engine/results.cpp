@@ -47,6 +47,13 @@ ojson histogram_json(const std::vector<double>& seconds) {
   return h.to_json();
 }
 
+// {count, mean, p50, p95, p99, p999, p9999, max} in ms from a histogram (per-chunk latencies).
+ojson chunk_ms(const metrics::Histogram& h) {
+  const metrics::PercentileSet p = metrics::summary_ms(h);
+  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},   {"p95", p.p95},
+               {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
+}
+
 ojson storage_health(const RunData& d) {
   ojson criteria = ojson::array();
   auto add = [&](const std::string& name, double target, double actual, const char* unit, bool passed) {
@@ -312,6 +319,7 @@ ojson build_results(const RunData& d) {
   io["max_inflight_bytes"] = d.io.max_inflight_bytes;
   io["peak_inflight_bytes"] = d.io.peak_inflight_bytes;
   io["fallbacks"] = d.io.fallbacks;
+  io["chunk_latency_ms"] = ojson{{"read", chunk_ms(d.io.chunk_read)}, {"write", chunk_ms(d.io.chunk_write)}};
   j["io"] = std::move(io);
   if (d.device_probe) {
     ojson probe = *d.device_probe;
@@ -369,6 +377,8 @@ ojson build_results(const RunData& d) {
   h["storage_read_host"] = histogram_json(d.storage_read_host_s);
   h["storage_write_host"] = histogram_json(d.storage_write_host_s);
   h["demotion"] = histogram_json(d.demotion_s);
+  if (d.io.chunk_read.count() > 0) h["storage_read_chunk"] = ojson(d.io.chunk_read.to_json());
+  if (d.io.chunk_write.count() > 0) h["storage_write_chunk"] = ojson(d.io.chunk_write.to_json());
   for (int i = 0; i < workload::kNumQos; ++i)  // per QoS class end-to-end, so ranks pool qos_metrics
     if (!d.qos_e2e_s[static_cast<std::size_t>(i)].empty())
       h[std::string("qos_") + workload::qos_name(static_cast<workload::QosLevel>(i))] =

@@ -6,6 +6,8 @@
 // tests build it without running the engine.
 #pragma once
 
+#include "engine/metrics/latency.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -33,6 +35,7 @@ struct IoInfo {
   std::uint64_t max_inflight_bytes = 0;
   std::uint64_t peak_inflight_bytes = 0;
   std::vector<std::string> fallbacks;
+  metrics::Histogram chunk_read, chunk_write;  // per-chunk device latency (seconds)
 };
 
 struct RunData {

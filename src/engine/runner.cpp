@@ -1,5 +1,7 @@
 #include "engine/runner.hpp"
 
+#include "engine/chunk_latency.hpp"
+
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -324,7 +326,8 @@ int run_benchmark(const RunPlan& plan) {
   d.stale_files_removed = dir->stale_removed();
   d.foreign_npy_files = dir->foreign_npy();
 
-  const io::BackendOptions bo = backend_options(c, dir->path());
+  ChunkLatency chunk_latency;  // outlives the backend (declared before it)
+  io::BackendOptions bo = backend_options(c, dir->path());
   if (c.probe) {
     std::fprintf(stdout, "Probing the storage device in %s for %.0f s (--probe)...\n", d.cache_dir.c_str(),
                  kProbeSeconds);
@@ -336,6 +339,7 @@ int run_benchmark(const RunPlan& plan) {
       std::fprintf(stdout, "Device probe: write %.2f GiB/s, read %.2f GiB/s (%s)\n", p.write_gibps, p.read_gibps,
                    p.backend.c_str());
   }
+  bo.chunk_observer = &chunk_latency;  // after the probe: its chunks are not the run's
   io::BackendChoice choice = io::make_backend(bo);
   d.io.engine = choice.engine == io::Engine::kIoUring ? "io_uring" : "posix";
   d.io.backend = choice.backend->name();
@@ -571,6 +575,8 @@ int run_benchmark(const RunPlan& plan) {
     d.timeseries = series->to_json(static_cast<std::uint32_t>(std::ceil(d.elapsed_s)));
     wm->finish(d);
     d.io.peak_inflight_bytes = raw_backend->peak_inflight_bytes();
+    d.io.chunk_read = chunk_latency.read();
+    d.io.chunk_write = chunk_latency.write();
 
     // Clean up before measuring resources, so unlink time is not hidden; then write the results.
     const CacheDir::Cleanup cleanup = dir->finish(c.keep_cache, /*background=*/true);

@@ -122,6 +122,13 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   EXPECT_EQ(cs["cpu_entries"], 0);
   EXPECT_FALSE(j["interrupted"].get<bool>());
   EXPECT_EQ(j["end_to_end_latencies"].size(), s["total_requests"].get<std::size_t>());
+  // Per-chunk device latency (issue #6): every chunk of every object write/read is observed, so
+  // there are at least as many chunk samples as storage operations, and they are positive.
+  const auto& chunk = j["io"]["chunk_latency_ms"];
+  EXPECT_GE(chunk["write"]["count"].get<std::uint64_t>(), cs["offloads_storage"].get<std::uint64_t>());
+  EXPECT_GT(chunk["read"]["count"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(chunk["write"]["p95"].get<double>(), 0.0);
+  EXPECT_TRUE(j["latency_histograms"].contains("storage_write_chunk"));
 
   // Files on disk == what the JSON says is stored.
   std::uint64_t payload = 0, ours = 0;
