@@ -423,7 +423,7 @@ int run_benchmark(const RunPlan& plan) {
   fs.continue_probability = 1.0 - plan.yaml.end_conversation_probability;
   fs.write_only_threshold = model::kPrefillOnlyContextThreshold;
 
-  wm->precondition(cache, storage_limit, [] { return g_signal != 0; });
+  wm->pre_run(cache, storage_limit, [] { return g_signal != 0; });  // --precondition, ...
 
   // ---- --decode-only: pre-populate num_users × 10 entries of 2048 tokens (§5.11), then reset stats ----
   if (c.decode_only) {

@@ -189,6 +189,15 @@ TEST(ModesE2E, DecodeOnlyDoesNoWritesDuringTheMeasuredWindow) {
   EXPECT_GT(cs(*r)["cache_hits"].get<int>(), 0);
   EXPECT_EQ(cs(*r)["cache_misses"], 0);
   EXPECT_EQ(cs(*r)["storage_entries"], 30);  // num_users × 10 pre-populated, nothing added
+
+  // With RAG the documents are ingested before the window: chunk reads hit, still no write.
+  auto g = run_kv({"--decode-only", "--enable-rag", "--rag-num-docs", "2"},
+                  "rag:\n  request_probability: 0.5\n", 2, 3);
+  ASSERT_EQ(g->res.exit_code, 0) << g->res.err;
+  EXPECT_EQ(cs(*g)["total_write_bytes"], 0);
+  EXPECT_EQ(g->j["rag_stats"]["ingestion_complete"], true);
+  EXPECT_GT(g->j["rag_stats"]["chunk_hits"].get<int>(), 0);
+  EXPECT_EQ(g->j["rag_stats"]["chunk_misses"], 0);
 }
 
 TEST(ModesE2E, PreconditionFillsThenResetsTheStatistics) {

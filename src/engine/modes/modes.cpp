@@ -212,6 +212,23 @@ workload::KvStore& WorkloadModes::store(workload::KvStore& inner) {
   return *store_;
 }
 
+void WorkloadModes::pre_run(cache::MultiTierCache& cache, std::uint64_t storage_limit,
+                            const std::function<bool()>& cancelled) {
+  precondition(cache, storage_limit, cancelled);
+  if (rag_ && c_.decode_only) {
+    // --decode-only: the window must have no writes, so the documents are ingested before it (the
+    // caller resets the statistics after the pre-population).
+    if (store_ == nullptr)
+      throw Error(ExitCode::kGeneralError, "workload modes: store() not set before pre_run()");
+    std::fprintf(stdout, "Ingesting %zu RAG documents before the run (--decode-only)...\n",
+                 rag_->documents().size());
+    std::fflush(stdout);
+    workload::StopFlag never;
+    rag_->ingest(*store_, cache, never);
+    rag_ingested_before_ = true;
+  }
+}
+
 void WorkloadModes::precondition(cache::MultiTierCache& cache, std::uint64_t storage_limit,
                                  const std::function<bool()>& cancelled) {
   if (!c_.precondition) return;
@@ -311,7 +328,7 @@ Producer& WorkloadModes::make_producer(workload::RequestFactory& factory,
 
 void WorkloadModes::start(std::int64_t t0_ns, cache::MultiTierCache& cache,
                           workload::RequestQueue& queue, workload::StopFlag& stop) {
-  if (rag_) {
+  if (rag_ && !rag_ingested_before_) {
     if (store_ == nullptr)
       throw Error(ExitCode::kGeneralError, "workload modes: store() not set before start()");
     rag_->start(*store_, cache, stop);
@@ -410,12 +427,21 @@ void WorkloadModes::finish(RunData& d) {
         replay::to_json(replay::compare_validation(ratio(hits, hits + misses), *validation_));
   }
   if (trace_) {
-    trace_->flush();
-    top["io_trace"] = nlohmann::ordered_json{{"path", trace_->path().string()},
-                                             {"rows", trace_->rows()},
-                                             {"compressed", trace_->compressed()},
-                                             {"real_io", !null_backends()},
-                                             {"latency_column", trace_->latency_column()}};
+    // A write error is reported in the results here and raised (exit 6) by export_outputs(),
+    // after the results JSON is written.
+    std::string error;
+    try {
+      trace_->flush();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    top["io_trace"] = nlohmann::ordered_json{
+        {"path", trace_->path().string()},
+        {"rows", trace_->rows()},
+        {"compressed", trace_->compressed()},
+        {"real_io", !null_backends()},
+        {"latency_column", trace_->latency_column()},
+        {"error", error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(error)}};
   }
   if (autoscaler_) {
     top["throughput_timeline"] = autoscaler_->timeline();

@@ -6,7 +6,7 @@
 //                  exit 3 missing file, each naming the flag and the path or line);
 //   tiers          null tiers for --io-trace-log (the reference's trace-only mode) and the tracing
 //                  wrapper around every tier when logging;
-//   pre-run        --precondition;
+//   pre-run        --precondition; with --decode-only, RAG ingestion (so the window has no writes);
 //   run            the producer (synthetic users, ShareGPT sessions, BurstGPT or Mooncake replay),
 //                  the request hooks (RAG chunk reads, Mooncake block requests), RAG ingestion and
 //                  the autoscaler; request_done() after every processed request; stop_reason()
@@ -71,7 +71,10 @@ class WorkloadModes {
   void wrap_tiers(std::vector<std::unique_ptr<tier::Tier>>& tiers);
   workload::KvStore& store(workload::KvStore& inner);
 
-  // --precondition (prints progress, resets the cache statistics after).
+  // Before the measured window: --precondition (prints progress, resets the cache statistics
+  // after), and RAG ingestion when --decode-only.
+  void pre_run(cache::MultiTierCache& cache, std::uint64_t storage_limit,
+               const std::function<bool()>& cancelled);
   void precondition(cache::MultiTierCache& cache, std::uint64_t storage_limit,
                     const std::function<bool()>& cancelled);
 
@@ -116,6 +119,7 @@ class WorkloadModes {
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Autoscaler> autoscaler_;
   std::optional<PreconditionResult> precondition_;
+  bool rag_ingested_before_ = false;
   std::atomic<std::uint64_t> tokens_{0};
 };
 
