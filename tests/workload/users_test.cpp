@@ -1,11 +1,61 @@
-// Users (§5.2, §5.8): deterministic per seed, ranges from the templates, QoS shares 15/35/50.
+// Users: the reference's population for a seed (fixtures recorded from the reference engine),
+// deterministic per seed, ranges from the templates, QoS shares 15/35/50.
 #include "engine/workload/users.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
 #include "engine/workload/rng.hpp"
 
 using namespace kv::workload;
+
+// tests/data/reference-users/users_seed<S>_n<N>.json: the reference's UserSimulator population of N
+// users after random.seed(S). Every file is checked field by field, floats exactly.
+TEST(Users, EqualTheReferencePopulationForEveryFixture) {
+  const std::filesystem::path dir = std::filesystem::path(KV_TEST_DATA_DIR) / "reference-users";
+  const std::regex name(R"(users_seed(-?\d+)_n(\d+)\.json)");
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::smatch m;
+    const std::string file = entry.path().filename().string();
+    if (!std::regex_match(file, m, name)) continue;
+    ++files;
+    SCOPED_TRACE(file);
+    std::ifstream in(entry.path());
+    const auto expected = nlohmann::json::parse(in);
+    const UserSettings s;
+    const auto users = generate_users(static_cast<std::uint32_t>(std::stoul(m[2].str())),
+                                      std::stoll(m[1].str()), s);
+    ASSERT_EQ(users.size(), expected.size());
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      const auto& e = expected[i];
+      const auto& u = users[i];
+      EXPECT_EQ(u.id, e.at("user_id").get<std::string>());
+      EXPECT_EQ(s.templates[static_cast<std::size_t>(u.template_index)].name,
+                e.at("user_type").get<std::string>());
+      EXPECT_EQ(u.context_length, e.at("context_length").get<std::uint32_t>());
+      EXPECT_EQ(u.generation_length, e.at("generation_length").get<std::uint32_t>());
+      EXPECT_EQ(u.think_time_s, e.at("think_time").get<double>());  // bit-exact
+      EXPECT_EQ(u.priority, e.at("priority").get<int>());
+      EXPECT_EQ(qos_name(u.qos), e.at("qos_level").get<std::string>());
+    }
+    // The JSON listing (--list-users, results workload.users) is the fixture itself.
+    EXPECT_EQ(users_json(users, s), expected);
+  }
+  EXPECT_EQ(files, 6);
+}
+
+TEST(Users, NegativeSeedIsItsAbsoluteValueAndPrefixesAgree) {
+  const UserSettings s;
+  const auto a = generate_users(20, -7, s), b = generate_users(20, 7, s),
+             small = generate_users(5, 7, s);
+  EXPECT_EQ(users_json(a, s), users_json(b, s));
+  EXPECT_EQ(users_json(small, s), users_json({b.begin(), b.begin() + 5}, s));
+}
 
 TEST(Users, SameSeedSameUsersDifferentSeedDifferent) {
   UserSettings s;

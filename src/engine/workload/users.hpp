@@ -1,11 +1,15 @@
-// Synthetic users (kv-cache-engine.md §5.2, §5.8): a template chosen uniformly from the three
+// Synthetic users: for each user in order, a template chosen uniformly from the three
 // (config-overridable) templates, a QoS class from r = U(0,1) (r < 0.15 interactive, r < 0.50
-// responsive, else batch), and per-user context / generation lengths and think time drawn from the
-// template ranges. Deterministic in (seed, user index).
+// responsive, else batch), then context length, generation length (integers, inclusive ranges) and
+// think time drawn from the template's ranges; id "user_%04d".
+// The draws come from CPython's `random` seeded with the seed (pyrandom/py_random.hpp) in the
+// reference's order, so a seed gives exactly the reference's population (docs/metrics.md, "Same
+// seed, same users"); the first N users of a larger population are the population of N users.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -35,7 +39,14 @@ struct UserSettings {
 
 std::string user_id(std::uint32_t index);  // "user_0007"
 QosLevel draw_qos(double r, const UserSettings& s);
-std::vector<UserProfile> generate_users(std::uint32_t count, std::uint64_t seed,
+// The population of `count` users for `seed` (as Python's random.seed(seed): seed and -seed give
+// the same users). Integer ranges are truncated to integers.
+std::vector<UserProfile> generate_users(std::uint32_t count, std::int64_t seed,
                                         const UserSettings& s);
+
+// The population as a JSON array in the reference's field names: user_id, user_type,
+// context_length, generation_length, think_time, priority, qos_level (`kv-cache --list-users`,
+// results `workload.users`).
+nlohmann::json users_json(const std::vector<UserProfile>& users, const UserSettings& s);
 
 }  // namespace kv::workload
