@@ -1,12 +1,12 @@
 #include "core/fs.hpp"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.hpp"
 
@@ -15,6 +15,7 @@ namespace {
 ExitCode code_for_errno(int e) {
   if (e == ENOENT || e == ENOTDIR) return ExitCode::kFileNotFound;
   if (e == EACCES || e == EPERM || e == EROFS) return ExitCode::kPermissionDenied;
+  if (e == ENAMETOOLONG || e == EISDIR || e == ELOOP) return ExitCode::kInvalidArguments;
   return ExitCode::kFailure;
 }
 [[noreturn]] void fail(const std::filesystem::path& p, const char* op, int e) {
@@ -22,10 +23,30 @@ ExitCode code_for_errno(int e) {
 }
 }  // namespace
 
+namespace {
+// `<path>.tmp.XXXXXX`, created with O_EXCL by mkostemp: a symlink or file planted under any name
+// is never opened, and the name cannot be guessed in advance.
+int create_temp(const std::filesystem::path& path, std::string* tmp) {
+  *tmp = path.string() + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp->data(), O_CLOEXEC);
+  if (fd < 0) fail(path.string() + ".tmp.*", "cannot create", errno);
+  ::fchmod(fd, 0644);  // mkostemp makes 0600; results are meant to be read by others
+  return fd;
+}
+}  // namespace
+
+void check_writable(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail(path, "cannot write", EISDIR);
+  std::string tmp;
+  const int fd = create_temp(path, &tmp);
+  ::close(fd);
+  ::unlink(tmp.c_str());
+}
+
 void atomic_write(const std::filesystem::path& path, std::string_view content) {
-  std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(tmp, "cannot create", errno);
+  std::string tmp;
+  int fd = create_temp(path, &tmp);
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {
@@ -54,15 +75,41 @@ void atomic_write(const std::filesystem::path& path, std::string_view content) {
   }
 }
 
-std::string read_file(const std::filesystem::path& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw Error(ExitCode::kFileNotFound,
-                std::string(what) + ": cannot open '" + path.string() + "': " + std::strerror(errno));
+std::string read_file(const std::filesystem::path& path, std::string_view what,
+                      std::size_t max_bytes) {
+  const auto name = [&] { return std::string(what) + ": '" + path.string() + "'"; };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    throw Error(e == ENOENT || e == ENOTDIR ? ExitCode::kFileNotFound : code_for_errno(e),
+                std::string(what) + ": cannot open '" + path.string() + "': " + std::strerror(e));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  struct stat sb {};
+  if (::fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    ::close(fd);
+    throw Error(ExitCode::kInvalidArguments, name() + " is a directory, not a file");
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      throw Error(code_for_errno(e), name() + ": cannot read: " + std::strerror(e));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > max_bytes) {
+      ::close(fd);
+      throw Error(ExitCode::kInvalidArguments,
+                  name() + " is larger than " + std::to_string(max_bytes >> 20) + " MiB");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 }  // namespace kv::fs

@@ -1,20 +1,25 @@
-// The storage directory: safety checks and file ownership (issue #4 item 8; the reference deletes
-// every *.npy in --cache-dir at start, kv-cache-engine.md §8.21 — we never delete a file we did not
-// create).
-//   * cache_dir_problem(): refuses system directories (/etc /bin /sbin /usr/bin /usr/sbin /boot
-//   /sys
-//     /proc /dev /root and / itself), checked on the RESOLVED path component by component (so
-//     /etcetera is fine and a symlink into /etc is not), and an unwritable directory or parent.
+// The storage directory: safety checks and file ownership (the reference deletes every *.npy in
+// --cache-dir at start; we never delete or write through a file we did not create; docs/cache.md).
+//   * cache_dir_problem(): refuses system directories (/etc /bin /sbin /usr /lib* /boot /sys /proc
+//     /dev /root /var/lib /var/log /run and everything below; /home /var /mnt /media /srv /opt
+//     themselves; / itself), checked on the RESOLVED path component by component (so /etcetera is
+//     fine and a symlink into /etc is not), and an unwritable directory or parent.
 //   * CacheDir::open(): creates the directory if needed (or a temporary kv_cache_XXXXXX directory
-//   when
-//     none is given), takes an exclusive lock (one run per directory), and removes ONLY the files
-//     that a previous run of ours listed in `<dir>/.kv-cache-manifest`.
+//     when none is given), opens it once (every later call is relative to that fd), takes an
+//     exclusive lock (one run per directory) on `<dir>/.kv-cache-manifest`, which must be a
+//     regular single-link file of our user starting with our header (a symlink or a foreign file
+//     is refused, exit 2, never truncated), and removes ONLY the files a previous run of ours
+//     listed there that are still ours (regular, one link, our uid, and the recorded inode and
+//     size, or a valid .npy whose shape matches its size when none was recorded).
 //   * wrap(): a StorageBackend decorator that appends each key to the manifest before its first
-//   write,
-//     and fails (EEXIST) a write that would overwrite a file we did not create.
-//   * finish(): removes our files (or keeps them and the manifest with --keep-cache, so the next
-//   run
-//     cleans them); a temporary directory is removed as a whole. Optionally in the background.
+//     write, fails (EEXIST) a write that would overwrite a file we did not create, and remembers
+//     each written file's inode and size. The backends themselves recreate the file on every write
+//     (unlink + O_CREAT|O_EXCL|O_NOFOLLOW), so a link planted between writes is never followed.
+//   * finish(): removes our files (only those still ours), or keeps them and rewrites the manifest
+//     with their inodes and sizes (--keep-cache, so the next run cleans exactly them); a temporary
+//     directory is removed as a whole. Optionally in the background, through a trash directory
+//     that carries our marker (a later run removes only a marked, old one of our uid, and in it
+//     only regular *.npy files).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "engine/io/backend.hpp"
 
 namespace kv::engine {
@@ -33,6 +39,13 @@ inline constexpr const char* kTrashPrefix = ".kv-cache-trash-";  // + pid
 
 // nullopt when `dir` is acceptable as --cache-dir, else what is wrong with it.
 std::optional<std::string> cache_dir_problem(const std::string& dir);
+// The same with the exit code: kPermissionDenied for an unwritable directory or parent,
+// kInvalidArguments otherwise.
+struct CacheDirCheck {
+  std::optional<std::string> problem;
+  ExitCode code = ExitCode::kInvalidArguments;
+};
+CacheDirCheck cache_dir_check(const std::string& dir);
 
 class CacheDir {
  public:

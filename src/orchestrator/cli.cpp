@@ -567,7 +567,9 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
       inv_.hist.id = show_id_raw_;
     }
   } catch (const kv::Error& e) {
-    return usage_error(e.what());
+    ParseResult r = usage_error(e.what());
+    r.exit_code = to_int(e.code());  // e.g. 3 for a missing --config-file
+    return r;
   }
   return res;
 }

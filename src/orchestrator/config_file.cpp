@@ -7,16 +7,17 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 
 namespace kv::orchestrator {
 
 ConfigFile read_config_file(const std::string& path) {
   ConfigFile cf;
   YAML::Node root;
+  // read_file: a missing file is exit 3, a directory or an unbounded file (/dev/zero) exit 2.
+  const std::string text = kv::fs::read_file(path, "--config-file", std::size_t{16} << 20);
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw usage_error("--config-file", "cannot open '" + path + "'");
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw usage_error("--config-file", "'" + path + "' is not valid YAML: " + e.what());
   }

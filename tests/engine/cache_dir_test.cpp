@@ -4,6 +4,8 @@
 #include "engine/cache_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "engine/io/backend.hpp"
 
 using namespace kv;
 using namespace kv::engine;
@@ -203,4 +206,128 @@ TEST(CacheDir, ProblemsAreReported) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kInvalidArguments);
   }
+}
+
+// ---- Issue 15 items 2a, 2b, 3: no write escapes the cache dir, nothing foreign is deleted ----
+
+namespace {
+
+struct Victim {
+  Tmp outside;
+  fs::path path = outside.path / "victim.npy";
+  std::string content = "precious bytes that must stay byte-identical";
+  Victim() { touch(path, content); }
+  bool intact() const { return slurp(path) == content && fs::hard_link_count(path) == 1; }
+};
+
+std::string expect_refused(const fs::path& dir) {
+  try {
+    CacheDir::open(dir.string());
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kInvalidArguments);
+    return e.what();
+  }
+  ADD_FAILURE() << "open should have been refused";
+  return {};
+}
+
+}  // namespace
+
+TEST(CacheDirSafety, SymlinkedManifestIsRefusedNotTruncated) {
+  Tmp t;
+  Victim v;
+  fs::create_symlink(v.path, t.path / kManifestName);
+  const std::string msg = expect_refused(t.path);
+  EXPECT_NE(msg.find("--cache-dir"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("symbolic link"), std::string::npos) << msg;
+  EXPECT_TRUE(v.intact());
+}
+
+TEST(CacheDirSafety, ForeignManifestIsRefusedNotTruncated) {
+  Tmp t;
+  touch(t.path / kManifestName, "not ours\nkeep me\n");
+  EXPECT_NE(expect_refused(t.path).find("not a kv-cache manifest"), std::string::npos);
+  EXPECT_EQ(slurp(t.path / kManifestName), "not ours\nkeep me\n");
+  // A hard link to a file elsewhere, even with our header, is not ours either.
+  fs::remove(t.path / kManifestName);
+  Victim v;
+  touch(v.path, "# kv-cache manifest v2: forged\n");
+  v.content = slurp(v.path);
+  fs::create_hard_link(v.path, t.path / kManifestName);
+  EXPECT_NE(expect_refused(t.path).find("hard links"), std::string::npos);
+  EXPECT_EQ(slurp(v.path), v.content);
+  if (::geteuid() == 0) {  // root can hand the file to another user; a user cannot
+    fs::remove(t.path / kManifestName);
+    touch(t.path / kManifestName, "# kv-cache manifest v2: other user\n");
+    ASSERT_EQ(::chown((t.path / kManifestName).c_str(), 65534, 65534), 0);
+    EXPECT_NE(expect_refused(t.path).find("another user"), std::string::npos);
+  }
+}
+
+TEST(CacheDirSafety, ForgedManifestDeletesNothingThatIsNotOurs) {
+  Tmp t;
+  Victim v;
+  touch(t.path / "text.npy", "a user's file, not an .npy of ours");
+  fs::create_hard_link(v.path, t.path / "linked.npy");
+  fs::create_symlink(v.path, t.path / "sym.npy");
+  // A real .npy of ours in shape, but the manifest's inode is not its inode.
+  {
+    auto dir = CacheDir::open(t.path.string());
+    auto b = dir->wrap(io::make_backend({.dir = t.path}).backend);
+    io::ObjectSpec spec{"recorded", {4}, 8};
+    ASSERT_TRUE(b->write(spec, NullSource{}).ok);
+    dir->finish(/*keep=*/true);
+  }
+  const std::string recorded = slurp(t.path / "recorded.npy");
+  struct stat sb {};
+  ASSERT_EQ(::stat((t.path / "recorded.npy").c_str(), &sb), 0);
+  std::ofstream(t.path / kManifestName)
+      << "# kv-cache manifest v2: forged\ntext\nlinked\nsym\n../outside\n@ " << sb.st_ino + 1
+      << " - recorded\n";
+  auto dir = CacheDir::open(t.path.string());
+  EXPECT_EQ(dir->stale_removed(), 0u);
+  EXPECT_EQ(slurp(t.path / "text.npy"), "a user's file, not an .npy of ours");
+  EXPECT_TRUE(fs::is_symlink(t.path / "sym.npy"));
+  EXPECT_EQ(slurp(t.path / "recorded.npy"), recorded);
+  EXPECT_EQ(slurp(v.path), v.content);
+  EXPECT_EQ(fs::hard_link_count(v.path), 2u);
+}
+
+TEST(CacheDirSafety, RewriteAfterAPlantedSymlinkNeverWritesThroughIt) {
+  Tmp t;
+  Victim v;
+  auto dir = CacheDir::open(t.path.string());
+  auto b = dir->wrap(io::make_backend({.dir = t.path}).backend);
+  io::ObjectSpec spec{"k", {1024}, 2048};
+  ASSERT_TRUE(b->write(spec, NullSource{}).ok);
+  // Evicted, then a symlink planted before the key is written again.
+  fs::remove(t.path / "k.npy");
+  fs::create_symlink(v.path, t.path / "k.npy");
+  EXPECT_TRUE(b->write(spec, NullSource{}).ok);
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(t.path / "k.npy")));
+  EXPECT_TRUE(v.intact());
+  fs::remove(t.path / "k.npy");
+  fs::create_hard_link(v.path, t.path / "k.npy");
+  EXPECT_TRUE(b->write(spec, NullSource{}).ok);
+  EXPECT_EQ(slurp(v.path), v.content);
+  EXPECT_EQ(dir->finish(false).removed, 1u);
+  EXPECT_TRUE(v.intact());
+}
+
+TEST(CacheDirSafety, OnlyOurMarkedTrashIsRemoved) {
+  Tmp t;
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
+  const fs::path foreign = t.path / (std::string(kTrashPrefix) + "999999999");
+  fs::create_directories(foreign);
+  touch(foreign / "data.npy", "someone else's");
+  fs::last_write_time(foreign, old);
+  // One of ours (marker written as finish() writes it), left by a remover that did not finish.
+  const fs::path ours = t.path / (std::string(kTrashPrefix) + "999999998");
+  fs::create_directories(ours);
+  touch(ours / ".kv-cache-trash-marker", "kv-cache trash directory v1\n");
+  touch(ours / "a.npy", "ours");
+  fs::last_write_time(ours, old);
+  CacheDir::open(t.path.string())->finish(false);
+  EXPECT_EQ(slurp(foreign / "data.npy"), "someone else's");
+  EXPECT_FALSE(fs::exists(ours));
 }

@@ -141,8 +141,9 @@ TEST(Backend, IoUringUnavailableFallsBackToPosixAndReportsIt) {
   round_trip(Engine::kIoUring, false, dir.path);
 }
 
-// Real ENOSPC from the kernel: the object's path is a symlink to /dev/full.
-TEST(Backend, RealEnospcFailsTheWriteWithErrnoAndRemovesThePath) {
+// A real kernel write error (EFBIG past RLIMIT_FSIZE) fails the write with its errno and leaves no
+// file behind.
+TEST(Backend, FailedWriteReportsErrnoAndRemovesThePath) {
   for (Engine e : {Engine::kPosix, Engine::kIoUring}) {
     TempDir dir;
     BackendOptions o;
@@ -150,14 +151,53 @@ TEST(Backend, RealEnospcFailsTheWriteWithErrnoAndRemovesThePath) {
     o.engine = e;
     o.chunk_bytes = 4096;
     auto b = make_backend(o).backend;
-    std::filesystem::create_symlink("/dev/full", b->path_for("full"));
     PayloadGenerator gen(5);
     const auto spec = spec_for("full", 50);
-    const auto r = b->write(spec, GeneratedPayload(gen, "full"));
+    IoResult r;
+    {
+      kvio_test::FileSizeLimit limit(8192);
+      r = b->write(spec, GeneratedPayload(gen, "full"));
+    }
     EXPECT_FALSE(r.ok) << b->name();
-    EXPECT_EQ(r.error, ENOSPC) << b->name() << ": " << r.message;
+    EXPECT_EQ(r.error, EFBIG) << b->name() << ": " << r.message;
     EXPECT_EQ(r.bytes, 0U);
     EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(b->path_for("full"))));
+  }
+}
+
+// Issue 15 item 2b: a symlink or hard link planted under an object's name (between two writes of
+// the same key) is never written through: the victim stays byte-identical, the object is a new
+// regular file, and reads never follow a symlink either.
+TEST(Backend, PlantedLinksAreNeverWrittenThrough) {
+  for (Engine e : {Engine::kPosix, Engine::kIoUring}) {
+    TempDir dir;
+    TempDir outside;
+    const auto victim = outside.path / "victim";
+    const std::string precious = "precious bytes that must survive";
+    std::ofstream(victim, std::ios::binary) << precious;
+    BackendOptions o;
+    o.dir = dir.path;
+    o.engine = e;
+    o.chunk_bytes = 4096;
+    auto b = make_backend(o).backend;
+    PayloadGenerator gen(5);
+    const auto spec = spec_for("k", 50);
+    ASSERT_TRUE(b->write(spec, GeneratedPayload(gen, "k")).ok) << b->name();
+    // Symlink planted after the first write: a rewrite replaces the link, not the victim.
+    std::filesystem::remove(b->path_for("k"));
+    std::filesystem::create_symlink(victim, b->path_for("k"));
+    EXPECT_FALSE(b->read(spec, nullptr).ok) << b->name() << ": read followed a symlink";
+    const auto r = b->write(spec, GeneratedPayload(gen, "k"));
+    EXPECT_TRUE(r.ok) << b->name() << ": " << r.message;
+    EXPECT_TRUE(
+        std::filesystem::is_regular_file(std::filesystem::symlink_status(b->path_for("k"))));
+    EXPECT_EQ(slurp(victim), precious) << b->name();
+    // Hard link planted: same.
+    std::filesystem::remove(b->path_for("k"));
+    std::filesystem::create_hard_link(victim, b->path_for("k"));
+    EXPECT_TRUE(b->write(spec, GeneratedPayload(gen, "k")).ok) << b->name();
+    EXPECT_EQ(slurp(victim), precious) << b->name();
+    EXPECT_EQ(std::filesystem::hard_link_count(victim), 1U);
   }
 }
 

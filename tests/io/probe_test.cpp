@@ -1,8 +1,12 @@
+#include "engine/io/probe.hpp"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <string>
 
-#include "engine/io/probe.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -37,12 +41,34 @@ TEST(Probe, ReportsFailureInsteadOfThrowing) {
   o.dir = dir.path;
   o.chunk_bytes = 64 << 10;
   o.max_inflight_bytes = 1 << 20;
-  // The first probe file is a symlink to /dev/full: writes fail with ENOSPC.
-  const std::string key = ".kv_probe_" + std::to_string(::getpid()) + "_0.npy";
-  std::filesystem::create_symlink("/dev/full", dir.path / key);
-  const auto r = run_probe(o, 0.1, 1 << 20);
+  ProbeResult r;
+  {
+    kvio_test::FileSizeLimit limit(256 << 10);  // writes past it fail with EFBIG
+    r = run_probe(o, 0.1, 1 << 20);
+  }
   EXPECT_FALSE(r.ok);
-  EXPECT_NE(r.error.find("No space left"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("File too large"), std::string::npos) << r.error;
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path)) << "probe files left behind";
+}
+
+// Issue 15 item 2c: symlinks planted under the probe's (predictable) file names are replaced, never
+// written through; the victim stays byte-identical.
+TEST(Probe, PlantedSymlinksAreNotFollowed) {
+  kvio_test::TempDir dir;
+  kvio_test::TempDir outside;
+  const auto victim = outside.path / "victim";
+  std::ofstream(victim) << "precious";
+  for (int i = 0; i < 4; ++i)
+    std::filesystem::create_symlink(victim, dir.path / (".kv_probe_" + std::to_string(::getpid()) +
+                                                        "_" + std::to_string(i) + ".npy"));
+  BackendOptions o;
+  o.dir = dir.path;
+  o.chunk_bytes = 64 << 10;
+  o.sync = SyncMode::kNone;
+  const auto r = run_probe(o, 0.1, 256 << 10);
+  EXPECT_TRUE(r.ok) << r.error;
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
 }
 
 }  // namespace

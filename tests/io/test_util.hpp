@@ -1,6 +1,8 @@
 // Shared helpers for the io tests: temp dirs, a verifying sink.
 #pragma once
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -29,10 +31,33 @@ struct TempDir {
   }
 };
 
+// While alive, files of this process cannot grow past `bytes`: writes beyond fail with EFBIG (a
+// real kernel write error; SIGXFSZ is ignored meanwhile). Restores both on destruction.
+struct FileSizeLimit {
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    old_sig_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit l = old_;
+    l.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &l);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    ::signal(SIGXFSZ, old_sig_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  sighandler_t old_sig_ = SIG_DFL;
+};
+
 // Compares every byte it receives with the generated payload; records coverage.
 class VerifySink final : public kv::io::PayloadSink {
  public:
-  VerifySink(const kv::io::PayloadGenerator& g, const std::string& key) : gen_(g), es_(g.entry_seed(key)) {}
+  VerifySink(const kv::io::PayloadGenerator& g, const std::string& key)
+      : gen_(g), es_(g.entry_seed(key)) {}
   void consume(std::uint64_t offset, std::span<const std::byte> in) override {
     std::lock_guard lk(mu_);
     expect_.resize(in.size());

@@ -378,7 +378,7 @@ TEST(ConfigFile, ValuesAreConvertedThroughEachFlagsType) {
   EXPECT_NE(p.r.warnings[0].find("no_such_key"), std::string::npos);
 }
 
-TEST(ConfigFile, BadValueOrMissingFileIsUsageError) {
+TEST(ConfigFile, BadValueOrMissingFileIsUsageErrorOrNotFound) {
   orchtest::TempDir t;
   orchtest::write_file(t.path / "bad.yaml", "exec_type: slurm\n");
   auto bad = parse({"kvcache", "run", "-c", (t.path / "bad.yaml").string()});
@@ -387,8 +387,15 @@ TEST(ConfigFile, BadValueOrMissingFileIsUsageError) {
   orchtest::write_file(t.path / "users.yaml", "num_users: lots\n");
   EXPECT_EQ(parse({"kvcache", "run", "-c", (t.path / "users.yaml").string()}).r.exit_code, 2);
   auto missing = parse({"kvcache", "run", "-c", (t.path / "none.yaml").string()});
-  EXPECT_EQ(missing.r.exit_code, 2);
+  EXPECT_EQ(missing.r.exit_code, 3);  // README: 3 = file not found
   EXPECT_NE(missing.r.err.find("--config-file"), std::string::npos);
+  // A directory (used to abort) and an endless file are refused, naming the flag.
+  auto dir = parse({"kvcache", "run", "-c", t.path.string()});
+  EXPECT_EQ(dir.r.exit_code, 2);
+  EXPECT_NE(dir.r.err.find("--config-file"), std::string::npos) << dir.r.err;
+  auto zero = parse({"kvcache", "run", "-c", "/dev/zero"});
+  EXPECT_EQ(zero.r.exit_code, 2);
+  EXPECT_NE(zero.r.err.find("--config-file"), std::string::npos) << zero.r.err;
   orchtest::write_file(t.path / "syntax.yaml", "a: [1, 2\n");
   EXPECT_EQ(parse({"kvcache", "run", "-c", (t.path / "syntax.yaml").string()}).r.exit_code, 2);
 }

@@ -92,7 +92,8 @@ std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::st
     for (std::size_t align : {std::size_t{64}, std::size_t{kDirectAlign}}) {
       const std::size_t n = write_npy_header(expect, spec.shape, align);
       if (n != 0 && first.size() >= n && std::memcmp(first.data(), expect, n) == 0) {
-        if (product(spec.shape) * 2 != spec.payload_bytes) break;  // inconsistent spec: slow path says why
+        if (product(spec.shape) * 2 != spec.payload_bytes)
+          break;  // inconsistent spec: slow path says why
         return n;
       }
     }
@@ -117,12 +118,67 @@ std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::st
   return info->header_bytes;
 }
 
+ObjectDir::ObjectDir(const std::filesystem::path& dir)
+    : dir_(dir), fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  if (fd_ < 0) fd_ = AT_FDCWD;
+}
+
+ObjectDir::~ObjectDir() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string ObjectDir::name(const std::string& key) const {
+  return fd_ == AT_FDCWD ? object_path(dir_, key).string() : key + ".npy";
+}
+
+namespace {
+// openat with O_NOFOLLOW|O_NONBLOCK (a planted FIFO cannot block us), O_NONBLOCK cleared after.
+int open_nofollow(const ObjectDir& dir, const std::string& name, int flags) {
+  const int fd = ::openat(dir.fd(), name.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+}  // namespace
+
+int create_object(const ObjectDir& dir, const std::string& key, bool direct) {
+  const std::string name = dir.name(key);
+  const int dflag = direct ? O_DIRECT : 0;
+  // A rewrite reuses the file only when it is a regular file of ours with a single link.
+  int fd = open_nofollow(dir, name, O_WRONLY | dflag);
+  if (fd >= 0) {
+    struct stat sb {};
+    if (::fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_nlink == 1 &&
+        sb.st_uid == ::geteuid() && ::ftruncate(fd, 0) == 0)
+      return fd;
+    ::close(fd);
+  }
+  // Anything else under the name (a symlink, a hard link, a FIFO, a file of another user) loses
+  // its name, never its content; the new file is created O_EXCL.
+  if (::unlinkat(dir.fd(), name.c_str(), 0) != 0 && errno != ENOENT) return -1;
+  fd = ::openat(dir.fd(), name.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | dflag, 0644);
+  return fd;
+}
+
+int open_object(const ObjectDir& dir, const std::string& key, bool direct) {
+  return open_nofollow(dir, dir.name(key), O_RDONLY | (direct ? O_DIRECT : 0));
+}
+
+int remove_object(const ObjectDir& dir, const std::string& key) {
+  return ::unlinkat(dir.fd(), dir.name(key).c_str(), 0) == 0 ? 0 : errno;
+}
+
+int create_unique(const std::filesystem::path& dir, const std::string& stem, bool direct,
+                  std::string* path) {
+  *path = (dir / (stem + "XXXXXX")).string();
+  return ::mkostemp(path->data(), O_CLOEXEC | (direct ? O_DIRECT : 0));
+}
+
 bool direct_io_supported(const std::filesystem::path& dir, int* err) {
-  const std::string path = (dir / (".kv_probe_direct." + std::to_string(::getpid()))).string();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
+  std::string path;
+  const int fd = create_unique(dir, ".kv_probe_direct.", true, &path);
   if (fd < 0) {
     *err = errno;
-    ::unlink(path.c_str());
     return false;
   }
   void* buf = nullptr;

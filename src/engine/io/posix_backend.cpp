@@ -1,6 +1,6 @@
 // Reference-compatible POSIX backend (kv-cache-engine.md §4.4/§4.5), streamed through a bounded
 // buffer pool instead of whole-object arrays.
-//   write: host  = open(O_CREAT|O_TRUNC) + the pwrite() calls of header+payload, chunk by chunk;
+//   write: host  = open + truncate, never through a planted link (create_object) + the pwrite() calls of header+payload, chunk by chunk;
 //          device = fsync / fdatasync / nothing (SyncMode) + close.
 //   read:  host  = open + posix_fadvise(DONTNEED) (drops the cached pages, as the reference);
 //          device = pread() of the whole file in chunks (header validated, size checked).
@@ -34,7 +34,7 @@ class PosixBackend final : public StorageBackend {
   std::uint64_t peak_inflight_bytes() const override { return pool_.max_outstanding() * pool_.buffer_bytes(); }
 
   bool remove(const std::string& key) override {
-    return ::unlink(path_for(key).c_str()) == 0;
+    return remove_object(dir_, key) == 0;
   }
 
   IoResult write(const ObjectSpec& spec, const PayloadSource& src) override {
@@ -45,8 +45,7 @@ class PosixBackend final : public StorageBackend {
     std::int64_t host_ns = 0;
 
     std::int64_t t0 = mono_ns();
-    const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (opts_.direct_io ? O_DIRECT : 0);
-    const int fd = ::open(path.c_str(), flags, 0644);
+    const int fd = create_object(dir_, spec.key, opts_.direct_io);
     host_ns += mono_ns() - t0;
     if (fd < 0) {
       set_failure(r, errno, "open for write", path);
@@ -57,7 +56,7 @@ class PosixBackend final : public StorageBackend {
     const std::size_t hdr = write_npy_header({buf.data(), chunk}, spec.shape, align);
     if (hdr == 0) {
       ::close(fd);
-      ::unlink(path.c_str());
+      remove_object(dir_, spec.key);
       set_failure(r, EINVAL, "npy header for", path);
       return r;
     }
@@ -79,7 +78,7 @@ class PosixBackend final : public StorageBackend {
       host_ns += dt;
       if (err != 0) {
         ::close(fd);
-        ::unlink(path.c_str());
+        remove_object(dir_, spec.key);
         set_failure(r, err, "write", path);
         r.timing.host_s = static_cast<double>(host_ns) * 1e-9;
         r.timing.total_s = r.timing.host_s;
@@ -99,7 +98,7 @@ class PosixBackend final : public StorageBackend {
     r.timing.device_s = static_cast<double>(device_ns) * 1e-9;
     r.timing.total_s = r.timing.host_s + r.timing.device_s;
     if (err != 0) {
-      ::unlink(path.c_str());
+      remove_object(dir_, spec.key);
       set_failure(r, err, "sync", path);
       return r;
     }
@@ -114,7 +113,7 @@ class PosixBackend final : public StorageBackend {
     const std::uint64_t chunk = opts_.chunk_bytes;
 
     std::int64_t t0 = mono_ns();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (opts_.direct_io ? O_DIRECT : 0));
+    const int fd = open_object(dir_, spec.key, opts_.direct_io);
     if (fd >= 0 && !opts_.direct_io) ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     const std::int64_t host_ns = mono_ns() - t0;
     if (fd < 0) {
@@ -182,6 +181,7 @@ class PosixBackend final : public StorageBackend {
 
  private:
   BackendOptions opts_;
+  ObjectDir dir_{opts_.dir};
   BufferPool pool_;
 };
 

@@ -1,5 +1,6 @@
 #include "engine/io/probe.hpp"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,7 +14,8 @@
 
 namespace kv::io {
 
-ProbeResult run_probe(const BackendOptions& opts, double seconds, std::uint64_t file_bytes, unsigned threads) {
+ProbeResult run_probe(const BackendOptions& opts, double seconds, std::uint64_t file_bytes,
+                      unsigned threads) {
   ProbeResult res;
   threads = std::max(1U, threads);
   file_bytes = std::max<std::uint64_t>(2, file_bytes / 2 * 2);
@@ -37,6 +39,20 @@ ProbeResult run_probe(const BackendOptions& opts, double seconds, std::uint64_t 
     return s;
   };
 
+  // The probe never fills the device: at most half of the free space (at least one file per
+  // stream; refused when even that does not fit).
+  std::uint64_t max_files = ~0U;
+  if (struct statvfs vs{}; ::statvfs(opts.dir.c_str(), &vs) == 0) {
+    const std::uint64_t free_bytes = static_cast<std::uint64_t>(vs.f_bavail) * vs.f_frsize;
+    if (free_bytes < 2ULL * threads * file_bytes) {
+      res.error = "not enough free space in " + opts.dir.string() + " for the probe (" +
+                  std::to_string(free_bytes >> 20) + " MiB free, needs " +
+                  std::to_string((2ULL * threads * file_bytes) >> 20) + " MiB)";
+      return res;
+    }
+    max_files = std::max<std::uint64_t>(threads, free_bytes / 2 / file_bytes);
+  }
+
   // Write phase: each stream writes new files until half the time is gone (at least one each).
   const double half = std::max(0.0, seconds / 2);
   std::atomic<unsigned> next{0};
@@ -56,7 +72,7 @@ ProbeResult run_probe(const BackendOptions& opts, double seconds, std::uint64_t 
             return;
           }
           written += r.bytes;
-        } while (!failed && mono_s() - t0 < half);
+        } while (!failed && mono_s() - t0 < half && next.load() < max_files);
       });
     }
   }

@@ -125,15 +125,14 @@ class UringBackend final : public StorageBackend {
 
   const char* name() const override { return opts_.direct_io ? "io_uring+direct" : "io_uring"; }
   std::filesystem::path path_for(const std::string& key) const override { return object_path(opts_.dir, key); }
-  bool remove(const std::string& key) override { return ::unlink(path_for(key).c_str()) == 0; }
+  bool remove(const std::string& key) override { return remove_object(dir_, key) == 0; }
   std::uint64_t peak_inflight_bytes() const override { return pool_.max_outstanding() * pool_.buffer_bytes(); }
 
   IoResult write(const ObjectSpec& spec, const PayloadSource& src) override {
     IoResult r;
     const auto path = path_for(spec.key);
     std::int64_t t0 = mono_ns();
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (opts_.direct_io ? O_DIRECT : 0),
-                          0644);
+    const int fd = create_object(dir_, spec.key, opts_.direct_io);
     std::int64_t host_ns = mono_ns() - t0;
     if (fd < 0) {
       set_failure(r, errno, "open for write", path);
@@ -158,7 +157,7 @@ class UringBackend final : public StorageBackend {
     r.timing.device_s = static_cast<double>(device_ns) * 1e-9;
     r.timing.total_s = r.timing.host_s + r.timing.device_s;
     if (err != 0) {
-      ::unlink(path.c_str());
+      remove_object(dir_, spec.key);
       set_failure(r, err, op.why.empty() ? "write" : op.why, path);
       return r;
     }
@@ -171,7 +170,7 @@ class UringBackend final : public StorageBackend {
     IoResult r;
     const auto path = path_for(spec.key);
     std::int64_t t0 = mono_ns();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (opts_.direct_io ? O_DIRECT : 0));
+    const int fd = open_object(dir_, spec.key, opts_.direct_io);
     int err = fd < 0 ? errno : 0;
     struct stat st{};
     if (err == 0 && !opts_.direct_io) {
@@ -483,6 +482,7 @@ class UringBackend final : public StorageBackend {
   }
 
   BackendOptions opts_;
+  ObjectDir dir_{opts_.dir};
   BufferPool pool_;
   std::vector<iovec> iov_;
   int per_region_ = 1;  // pool buffers per registered region
