@@ -141,16 +141,20 @@ TEST(Backend, IoUringUnavailableFallsBackToPosixAndReportsIt) {
   round_trip(Engine::kIoUring, false, dir.path);
 }
 
+std::unique_ptr<StorageBackend> small_chunk_backend(Engine e, const std::filesystem::path& dir) {
+  BackendOptions o;
+  o.dir = dir;
+  o.engine = e;
+  o.chunk_bytes = 4096;
+  return make_backend(o).backend;
+}
+
 // A real kernel write error (EFBIG past RLIMIT_FSIZE) fails the write with its errno and leaves no
 // file behind.
 TEST(Backend, FailedWriteReportsErrnoAndRemovesThePath) {
   for (Engine e : {Engine::kPosix, Engine::kIoUring}) {
     TempDir dir;
-    BackendOptions o;
-    o.dir = dir.path;
-    o.engine = e;
-    o.chunk_bytes = 4096;
-    auto b = make_backend(o).backend;
+    auto b = small_chunk_backend(e, dir.path);
     PayloadGenerator gen(5);
     const auto spec = spec_for("full", 50);
     IoResult r;
@@ -175,11 +179,7 @@ TEST(Backend, PlantedLinksAreNeverWrittenThrough) {
     const auto victim = outside.path / "victim";
     const std::string precious = "precious bytes that must survive";
     std::ofstream(victim, std::ios::binary) << precious;
-    BackendOptions o;
-    o.dir = dir.path;
-    o.engine = e;
-    o.chunk_bytes = 4096;
-    auto b = make_backend(o).backend;
+    auto b = small_chunk_backend(e, dir.path);
     PayloadGenerator gen(5);
     const auto spec = spec_for("k", 50);
     ASSERT_TRUE(b->write(spec, GeneratedPayload(gen, "k")).ok) << b->name();
