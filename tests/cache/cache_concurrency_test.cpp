@@ -25,7 +25,9 @@ struct SizeBook {
   }
 };
 
-void hammer(CacheRig& c, SizeBook& book, int threads, int per_thread, int max_tokens) {
+// remove_every > 0: every remove_every-th step also removes one of the thread's earlier keys.
+void hammer(CacheRig& c, SizeBook& book, int threads, int per_thread, int max_tokens,
+            int remove_every = 0) {
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&, t] {
@@ -42,10 +44,30 @@ void hammer(CacheRig& c, SizeBook& book, int threads, int per_thread, int max_to
         // Read a few of our earlier keys (some may have been evicted: misses are fine).
         std::uniform_int_distribution<std::size_t> pick(0, mine.size() - 1);
         for (int j = 0; j < 2; ++j) c->access(mine[pick(rng)]);
+        if (remove_every > 0 && i % remove_every == 0) c->remove(mine[pick(rng)]);
       }
     });
   }
   for (auto& th : ts) th.join();
+}
+
+// Per tier: usage == Σ sizes of the entries there, entries == their number; storage holds exactly
+// the storage entries. Returns the per-tier byte sums.
+std::array<std::uint64_t, 3> expect_usage_is_entry_bytes(CacheRig& c, const SizeBook& book,
+                                                         const kv::cache::CacheStats& s) {
+  std::array<std::uint64_t, 3> sum{}, n{};
+  for (const auto& k : c->keys()) {
+    const auto t = static_cast<std::size_t>(*c->location(k));
+    sum[t] += book.size.at(k);
+    ++n[t];
+  }
+  for (std::size_t t = 0; t < 3; ++t) {
+    EXPECT_EQ(s.tiers[t].usage_bytes, sum[t]) << kv::tier::tier_name(static_cast<TierId>(t));
+    EXPECT_EQ(s.tiers[t].entries, n[t]);
+  }
+  EXPECT_EQ(sum[2], c.fake->total_bytes());
+  EXPECT_EQ(n[2], c.fake->count());
+  return sum;
 }
 
 TEST(CacheConcurrency, StorageOnlyEvictionHasNoUsageDrift) {
@@ -74,18 +96,7 @@ TEST(CacheConcurrency, ThreeTierCascadeHasNoDriftAndConservesBytes) {
   SizeBook book;
   hammer(c, book, 8, 300, 24);
   const auto s = c->stats();
-  std::array<std::uint64_t, 3> sum{}, n{};
-  for (const auto& k : c->keys()) {
-    const auto t = static_cast<std::size_t>(*c->location(k));
-    sum[t] += book.size.at(k);
-    ++n[t];
-  }
-  for (std::size_t t = 0; t < 3; ++t) {
-    EXPECT_EQ(s.tiers[t].usage_bytes, sum[t]) << kv::tier::tier_name(static_cast<TierId>(t));
-    EXPECT_EQ(s.tiers[t].entries, n[t]);
-  }
-  EXPECT_EQ(sum[2], c.fake->total_bytes());
-  EXPECT_EQ(n[2], c.fake->count());
+  const auto sum = expect_usage_is_entry_bytes(c, book, s);
   EXPECT_EQ(s.write_operations, 2400u);
   EXPECT_EQ(s.failed_writes + s.failed_demotions + s.failed_reads, 0u);
   const auto& d = tier_of(s, TierId::kStorage);
@@ -104,6 +115,24 @@ TEST(CacheConcurrency, ThreeTierCascadeHasNoDriftAndConservesBytes) {
   EXPECT_GT(s.tiers[0].demotions_out, 0u);
   EXPECT_GT(s.tiers[1].demotions_out, 0u);
   EXPECT_GT(d.evictions, 0u);
+}
+
+// Claimed victims removed under the evicting thread (RAG-style removals race with demotions and
+// deletions): usage still equals Σ entry sizes per tier and storage holds exactly our entries.
+TEST(CacheConcurrency, RemovalsRacingEvictionsLeaveNoDrift) {
+  CacheRig c(32 * KiB, 64 * KiB, 256 * KiB, {}, /*store_bytes=*/false);
+  SizeBook book;
+  hammer(c, book, 8, 300, 12, /*remove_every=*/3);
+  const auto s = c->stats();
+  expect_usage_is_entry_bytes(c, book, s);
+  EXPECT_EQ(s.write_operations, 2400u);
+  EXPECT_EQ(s.failed_writes + s.failed_demotions, 0u);
+  EXPECT_GT(s.demotions, 0u);
+  EXPECT_GT(tier_of(s, TierId::kStorage).evictions, 0u);
+  // Every entry is usable after the storm (no entry stranded outside the LRU index): filling the
+  // cache with new keys evicts or demotes all of the old ones.
+  for (int i = 0; i < 400; ++i) ASSERT_TRUE(c->allocate("fill" + std::to_string(i), 12).ok);
+  for (const auto& k : c->keys()) EXPECT_EQ(k.rfind("fill", 0), 0u) << k;
 }
 
 TEST(CacheConcurrency, SameKeyIsWrittenOnce) {
@@ -137,7 +166,7 @@ TEST(CacheConcurrency, MaxConcurrentAllocsBoundsWriters) {
   c.fake->wait_blocked(2);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(c.fake->blocked(), 2);  // the other two wait on the semaphore
-  EXPECT_TRUE(c->access("r").ok);  // reads are not limited by the semaphore
+  EXPECT_TRUE(c->access("r").ok);   // reads are not limited by the semaphore
   c.fake->open_gate();
   for (auto& th : ts) th.join();
   EXPECT_EQ(c->stats().write_operations, 5u);

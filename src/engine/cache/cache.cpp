@@ -1,17 +1,22 @@
 // MultiTierCache: admission, waterfall LRU eviction with recursive demotion, lookups, statistics.
 // Rules and their provenance: docs/cache.md. Locks (order: entry → metadata → usage; stats alone):
-//   * meta_mu_   : entries_, locks_, per-tier entry counts and committed sizes;
+//   * meta_mu_   : entries_, locks_, the per-tier LRU indexes, per-tier entry counts, committed
+//                  sizes and victim claims;
 //   * usage_mu_  : usage_ (reservations) and pending_ (in-flight reservations);
 //   * stats_mu_  : st_;
 //   * one std::mutex per key (shared_ptr'd, created lazily), held across that key's tier I/O only.
-// Invariant (checked by the tests): usage_[t] == Σ sizes of entries in t + pending_[t]. Every change
-// of an entry's tier or existence happens under meta_mu_ together with the matching usage change.
+// Invariant (checked by the tests): usage_[t] == Σ sizes of entries in t + pending_[t]. Every
+// change of an entry's tier or existence happens under meta_mu_ together with the matching usage
+// change. LRU: one ordered index per tier keyed by (last_access, access_count), so choosing a
+// victim costs O(log n) instead of the snapshot sort over every entry (docs/cache.md, "LRU index").
 #include "engine/cache/cache.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <condition_variable>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -22,9 +27,9 @@
 namespace kv::cache {
 namespace {
 
-constexpr double kNearEmptyRatio = 0.05;      // usage < 5 % of limit: admit anyway (reference)
-constexpr double kBailSnapshotRatio = 0.20;   // bail-out: snapshot bytes < 20 % of limit …
-constexpr double kBailEntryRatio = 0.50;      // … and entry > 50 % of the target
+constexpr double kNearEmptyRatio = 0.05;     // usage < 5 % of limit: admit anyway (reference)
+constexpr double kBailSnapshotRatio = 0.20;  // bail-out: snapshot bytes < 20 % of limit …
+constexpr double kBailEntryRatio = 0.50;     // … and entry > 50 % of the target
 
 class Semaphore {
  public:
@@ -48,21 +53,32 @@ class Semaphore {
   int n_;
 };
 
+struct Entry;
+using Slot = std::pair<const std::string, Entry>;        // node of Impl::entries (address-stable)
+using LruKey = std::pair<std::uint64_t, std::uint64_t>;  // (last_access, access_count)
+using LruIndex = std::map<LruKey, Slot*>;
+
 struct Entry {
   std::size_t tier = 0;  // index into Impl::tiers
   std::uint64_t size = 0;
   std::uint64_t tokens = 0;
   std::uint64_t last_access = 0;  // logical clock tick
   std::uint64_t access_count = 0;
+  std::uint64_t serial = 0;  // unique per admission (a re-admitted key is a new entry)
+  bool indexed = false;      // in its tier's LRU index (false while claimed as a victim)
+  LruIndex::iterator pos{};  // its node there, when indexed
 };
 
+// A victim taken out of its tier's LRU index by one ensure_space call (no other call picks it).
 struct Victim {
   std::string key;
   std::uint64_t size = 0;
-  std::uint64_t last_access = 0, access_count = 0;
+  std::uint64_t serial = 0;
 };
 
-metrics::SeriesTier series_tier(tier::TierId id) { return static_cast<metrics::SeriesTier>(static_cast<int>(id)); }
+metrics::SeriesTier series_tier(tier::TierId id) {
+  return static_cast<metrics::SeriesTier>(static_cast<int>(id));
+}
 
 }  // namespace
 
@@ -95,9 +111,13 @@ struct MultiTierCache::Impl {
   mutable std::mutex meta_mu;
   std::unordered_map<std::string, Entry> entries;
   std::unordered_map<std::string, std::shared_ptr<std::mutex>> locks;
-  std::vector<std::uint64_t> entry_count;     // per tier index
-  std::vector<std::uint64_t> committed;       // Σ entry sizes per tier index
-  std::uint64_t clock = 0;                    // logical LRU clock (under meta_mu)
+  std::vector<std::uint64_t> entry_count;  // per tier index
+  std::vector<std::uint64_t> committed;    // Σ entry sizes per tier index
+  std::vector<LruIndex> lru;               // per tier index: entries not claimed, LRU first
+  std::vector<std::uint64_t> claimed;      // per tier index: victims claimed, not yet settled
+  std::condition_variable claims_cv;       // signalled (with meta_mu) when a claim settles
+  std::uint64_t clock = 0;                 // logical LRU clock (under meta_mu)
+  std::uint64_t serial = 0;                // entry serials (under meta_mu)
 
   mutable std::mutex usage_mu;
   std::vector<std::uint64_t> usage, pending;
@@ -166,20 +186,53 @@ struct MultiTierCache::Impl {
     }
   }
 
-  std::vector<Victim> snapshot(std::size_t i) {
-    std::vector<Victim> v;
+  // ---- LRU index (caller holds meta_mu) ---------------------------------------------------------
+  void index_insert(Slot& s) {
+    if (s.second.indexed) return;
+    auto& idx = lru[s.second.tier];
+    const LruKey k{s.second.last_access, s.second.access_count};
+    // A touched or new entry has the newest clock: inserting at the end is amortised O(1).
+    const bool newest = idx.empty() || std::prev(idx.end())->first < k;
+    s.second.pos = newest ? idx.emplace_hint(idx.end(), k, &s) : idx.emplace(k, &s).first;
+    s.second.indexed = true;
+  }
+  void index_erase(Slot& s) {
+    if (!s.second.indexed) return;
+    lru[s.second.tier].erase(s.second.pos);
+    s.second.indexed = false;
+  }
+  // A new entry in tier i (the caller also updates counts and usage).
+  void insert_entry_locked(const std::string& key, Entry e) {
+    e.serial = ++serial;
+    e.indexed = false;
+    auto [it, fresh] = entries.emplace(key, e);
+    index_insert(*it);
+  }
+  // Removes the entry (and its index node) for good.
+  void erase_entry_locked(std::unordered_map<std::string, Entry>::iterator it) {
+    index_erase(*it);
+    entries.erase(it);
+  }
+  // Takes the least recently used entry of tier i out of the index: no other ensure_space picks it.
+  Victim claim_lru_locked(std::size_t i) {
+    auto node = lru[i].begin();
+    Slot& s = *node->second;
+    lru[i].erase(node);
+    s.second.indexed = false;
+    ++claimed[i];
+    return Victim{s.first, s.second.size, s.second.serial};
+  }
+  // The claim on `v` (taken in tier i) is settled: if the entry is still ours and still in tier i
+  // (the demotion failed or was not attempted) it goes back into the index at its LRU position.
+  void settle_claim(std::size_t i, const Victim& v) {
     {
       std::lock_guard lk(meta_mu);
-      v.reserve(entry_count[i]);
-      for (const auto& [k, e] : entries) {
-        if (e.tier == i) v.push_back({k, e.size, e.last_access, e.access_count});
-      }
+      auto it = entries.find(v.key);
+      if (it != entries.end() && it->second.serial == v.serial && it->second.tier == i)
+        index_insert(*it);
+      --claimed[i];
     }
-    std::sort(v.begin(), v.end(), [](const Victim& a, const Victim& b) {
-      return a.last_access != b.last_access ? a.last_access < b.last_access
-                                            : a.access_count < b.access_count;
-    });
-    return v;
+    claims_cv.notify_all();
   }
 
   // An acquired entry lock on an existing entry (copy of its metadata at lock time).
@@ -187,12 +240,14 @@ struct MultiTierCache::Impl {
     std::shared_ptr<std::mutex> m;
     std::unique_lock<std::mutex> lk;
     Entry e;
+    Slot* slot = nullptr;  // stays valid while lk is held (entries are erased under their lock)
     explicit operator bool() const { return lk.owns_lock(); }
   };
 
   // Locks `key` if it is cached (and, if want_tier is given, lives in that tier). Retries if the
   // lock object was replaced while waiting (entry removed and re-created meanwhile).
-  Locked lock_existing(const std::string& key, std::optional<std::size_t> want_tier = std::nullopt) {
+  Locked lock_existing(const std::string& key,
+                       std::optional<std::size_t> want_tier = std::nullopt) {
     for (;;) {
       std::shared_ptr<std::mutex> m;
       {
@@ -209,7 +264,7 @@ struct MultiTierCache::Impl {
       if (it == entries.end() || (want_tier && it->second.tier != *want_tier)) return {};
       auto lit = locks.find(key);
       if (lit == locks.end() || lit->second != m) continue;  // stale lock object: retry
-      return Locked{std::move(m), std::move(lk), it->second};
+      return Locked{std::move(m), std::move(lk), it->second, &*it};
     }
   }
 
@@ -217,6 +272,22 @@ struct MultiTierCache::Impl {
   void drop_lock_locked(const std::string& key, const std::shared_ptr<std::mutex>& m) {
     auto lit = locks.find(key);
     if (lit != locks.end() && lit->second == m) locks.erase(lit);
+  }
+
+  // Caller holds the entry lock `m` of `key` (an entry of tier i of `size` bytes): the entry leaves
+  // the cache (metadata, index, lock slot, counts, usage). `settles_claim`: it was our victim.
+  void drop_entry(const std::string& key, const std::shared_ptr<std::mutex>& m, std::size_t i,
+                  std::uint64_t size, bool settles_claim = false) {
+    {
+      std::lock_guard mlk(meta_mu);
+      erase_entry_locked(entries.find(key));
+      drop_lock_locked(key, m);
+      --entry_count[i];
+      committed[i] -= size;
+      uncommit_locked(i, size);
+      if (settles_claim) --claimed[i];
+    }
+    if (settles_claim) claims_cv.notify_all();
   }
 
   // ---- §4.6 --------------------------------------------------------------------------------
@@ -235,42 +306,53 @@ struct MultiTierCache::Impl {
     }
     const double target = terminal ? dlimit : cfg.target_usage_ratio * dlimit;
 
-    std::vector<Victim> snap;
-    std::size_t pos = 0;
-    bool have_snap = false;
-    std::size_t budget = 0, used = 0;
+    // The victims come from the tier's LRU index in (last_access, access_count) order, one at a
+    // time. A "pass" stands for the reference's snapshot: it covers the entries indexed when it
+    // starts; the budget and the bail-out are computed as for the snapshot (docs/cache.md).
+    bool have_pass = false;
+    std::size_t pass_left = 0, budget = 0, used = 0;
     for (;;) {
       if (try_reserve(i, bytes, target)) return true;
-      if (!have_snap || pos >= snap.size()) {
-        snap = snapshot(i);
-        pos = 0;
-        if (!have_snap) {
-          budget = std::min<std::size_t>(
-              static_cast<std::size_t>(cfg.max_evictions_hard_cap),
-              std::max<std::size_t>(static_cast<std::size_t>(cfg.max_evictions_min), snap.size() + 100));
-          have_snap = true;
-        }
-        if (snap.empty()) {
-          recount(i);
-          if (try_reserve(i, bytes, target)) return true;
-          if (terminal) return force_terminal(i, bytes);
-          return false;
-        }
-        if (!terminal) {
-          std::uint64_t snap_bytes = 0;
-          for (const auto& v : snap) snap_bytes += v.size;
-          if (static_cast<double>(snap_bytes) < kBailSnapshotRatio * dlimit &&
+      Victim v;
+      {
+        std::unique_lock lk(meta_mu);
+        if (!have_pass || pass_left == 0 || lru[i].empty()) {
+          if (!have_pass) {
+            budget = std::min<std::size_t>(
+                static_cast<std::size_t>(cfg.max_evictions_hard_cap),
+                std::max<std::size_t>(static_cast<std::size_t>(cfg.max_evictions_min),
+                                      entry_count[i] + 100));
+            have_pass = true;
+          }
+          if (lru[i].empty()) {
+            if (claimed[i] > 0 && used < budget) {
+              // Every entry is being evicted by other calls: wait until one settles (a snapshot
+              // would have waited on that victim's entry lock and skipped it).
+              ++used;
+              claims_cv.wait(lk, [&] { return claimed[i] == 0 || !lru[i].empty(); });
+              pass_left = 0;
+              continue;
+            }
+            lk.unlock();
+            recount(i);
+            if (try_reserve(i, bytes, target)) return true;
+            if (terminal) return force_terminal(i, bytes);
+            return false;
+          }
+          pass_left = lru[i].size();
+          if (!terminal && static_cast<double>(committed[i]) < kBailSnapshotRatio * dlimit &&
               static_cast<double>(bytes) > kBailEntryRatio * target) {
             return false;  // bail-out: let the entry go to the next tier instead of evicting
           }
         }
+        if (used >= budget) break;
+        v = claim_lru_locked(i);
+        --pass_left;
+        ++used;  // skipped victims use up the budget too
       }
-      if (used >= budget) break;
-      const Victim v = snap[pos++];
-      ++used;  // skipped victims use up the budget too
       if (terminal) {
-        evict(i, v.key);
-      } else if (!demote(i, v.key, v.size, depth)) {
+        evict(i, v);
+      } else if (!demote(i, v, depth)) {
         return false;
       }
     }
@@ -285,26 +367,24 @@ struct MultiTierCache::Impl {
       ++st.forced_storage_admissions;
     }
     if (!warned_forced.exchange(true)) {
-      log::warn("cache: {} tier full and nothing left to evict; admitting over its limit "
-                "(the filesystem enforces real space; counted in forced_storage_admissions)",
-                tier::tier_name(ids[i]));
+      log::warn(
+          "cache: {} tier full and nothing left to evict; admitting over its limit "
+          "(the filesystem enforces real space; counted in forced_storage_admissions)",
+          tier::tier_name(ids[i]));
     }
     return true;
   }
 
-  // Terminal deletion: the data is gone for good.
-  void evict(std::size_t i, const std::string& key) {
-    auto l = lock_existing(key, i);
-    if (!l) return;  // gone or moved meanwhile: skip
-    tiers[i]->remove(key);  // I/O under the entry lock only; the key stays visible until removed
-    {
-      std::lock_guard mlk(meta_mu);
-      entries.erase(key);
-      drop_lock_locked(key, l.m);
-      --entry_count[i];
-      committed[i] -= l.e.size;
-      uncommit_locked(i, l.e.size);
+  // Terminal deletion of a claimed victim: the data is gone for good.
+  void evict(std::size_t i, const Victim& v) {
+    auto l = lock_existing(v.key, i);
+    if (!l || l.e.serial != v.serial) {  // gone (or re-admitted) meanwhile: skip
+      if (l) l.lk.unlock();
+      settle_claim(i, v);
+      return;
     }
+    tiers[i]->remove(v.key);  // I/O under the entry lock only; the key stays visible until removed
+    drop_entry(v.key, l.m, i, l.e.size, /*settles_claim=*/true);
     std::lock_guard lk(stats_mu);
     ++st.evictions;
     ++tc(i).evictions;
@@ -312,12 +392,20 @@ struct MultiTierCache::Impl {
   }
 
   // Moves one LRU victim from tier i to tier i+1 (after making room there recursively).
-  bool demote(std::size_t i, const std::string& key, std::uint64_t size, int depth) {
+  bool demote(std::size_t i, const Victim& v, int depth) {
     const std::size_t d = i + 1;
-    if (!ensure_space(d, size, depth + 1)) return false;
+    const std::string& key = v.key;
+    if (!ensure_space(d, v.size, depth + 1)) {
+      settle_claim(i, v);
+      return false;
+    }
     auto l = lock_existing(key, i);
-    if (!l) {  // fixed (§4.8): the victim vanished or moved, give the reservation back
-      release_reservation(d, size);
+    if (!l ||
+        l.e.serial !=
+            v.serial) {  // fixed (§4.8): the victim vanished or moved, give the reservation back
+      if (l) l.lk.unlock();
+      release_reservation(d, v.size);
+      settle_claim(i, v);
       std::lock_guard lk(stats_mu);
       ++st.skipped_demotions;
       return true;
@@ -335,7 +423,9 @@ struct MultiTierCache::Impl {
     }
     const auto t1 = mono_ns();
     if (!r.ok) {
-      release_reservation(d, size);
+      release_reservation(d, v.size);
+      l.lk.unlock();
+      settle_claim(i, v);
       log::debug("cache: demotion of '{}' {}→{} failed: {}", key, tier::tier_name(ids[i]),
                  tier::tier_name(ids[d]), r.message);
       std::lock_guard lk(stats_mu);
@@ -347,7 +437,10 @@ struct MultiTierCache::Impl {
     {
       std::lock_guard mlk(meta_mu);
       auto it = entries.find(key);
+      index_erase(*it);     // claimed, so normally not indexed
       it->second.tier = d;  // present: we hold its lock; last_access unchanged (as the reference)
+      index_insert(*it);    // at its LRU position in the next tier
+      --claimed[i];
       --entry_count[i];
       ++entry_count[d];
       committed[i] -= e.size;
@@ -355,6 +448,7 @@ struct MultiTierCache::Impl {
       uncommit_locked(i, e.size);
       commit_locked(d, e.size);
     }
+    claims_cv.notify_all();
     lat.demotion.add(static_cast<double>(t1 - t0) * 1e-9);
     series_add(i, metrics::SeriesDir::kRead, e.size, t1);
     series_add(d, metrics::SeriesDir::kWrite, e.size, t1);
@@ -387,7 +481,8 @@ MultiTierCache::MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier
   for (const auto& t : m.tiers) {
     if (!t) throw Error(ExitCode::kConfigurationError, "cache: null tier");
     const int id = static_cast<int>(t->id());
-    if (id <= prev) throw Error(ExitCode::kConfigurationError, "cache: tiers must be ordered gpu, cpu, storage");
+    if (id <= prev)
+      throw Error(ExitCode::kConfigurationError, "cache: tiers must be ordered gpu, cpu, storage");
     prev = id;
     m.ids.push_back(t->id());
     switch (t->id()) {
@@ -402,10 +497,13 @@ MultiTierCache::MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier
   const std::size_t n = m.tiers.size();
   m.entry_count.assign(n, 0);
   m.committed.assign(n, 0);
+  m.lru.assign(n, {});
+  m.claimed.assign(n, 0);
   m.usage.assign(n, 0);
   m.pending.assign(n, 0);
   m.bpt = m.cfg.model.bytes_per_token();
-  if (m.cfg.max_concurrent_allocs > 0) m.sem = std::make_unique<Semaphore>(m.cfg.max_concurrent_allocs);
+  if (m.cfg.max_concurrent_allocs > 0)
+    m.sem = std::make_unique<Semaphore>(m.cfg.max_concurrent_allocs);
   for (std::size_t i = 0; i < n; ++i) {
     m.tc(i).present = true;
     m.tc(i).limit_bytes = m.limits[i];
@@ -415,7 +513,8 @@ MultiTierCache::MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier
 
 MultiTierCache::~MultiTierCache() = default;
 
-AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_tokens, Phase phase) {
+AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_tokens,
+                                     Phase phase) {
   auto& m = *impl_;
   AllocResult res;
   auto existed = [&](std::size_t t) {
@@ -482,7 +581,8 @@ AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_t
       std::lock_guard lk(m.meta_mu);
       m.drop_lock_locked(key, lock_obj);
     }
-    log::debug("cache: write of '{}' to {} failed: {}", key, tier::tier_name(m.ids[chosen]), r.message);
+    log::debug("cache: write of '{}' to {} failed: {}", key, tier::tier_name(m.ids[chosen]),
+               r.message);
     std::lock_guard lk(m.stats_mu);
     ++m.st.failed_writes;
     res.ok = false;
@@ -498,7 +598,7 @@ AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_t
     e.tokens = num_tokens;
     e.last_access = ++m.clock;
     e.access_count = 1;
-    m.entries.emplace(key, e);
+    m.insert_entry_locked(key, e);
     ++m.entry_count[chosen];
     m.committed[chosen] += size;
     m.commit_locked(chosen, size);
@@ -538,11 +638,34 @@ AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheTy
   Entry e;
   {
     std::lock_guard lk(m.meta_mu);
-    auto& ent = m.entries.at(key);  // present: we hold its lock
-    ent.last_access = ++m.clock;
-    ++ent.access_count;
-    e = ent;
+    auto& slot = *l.slot;                      // present: we hold its lock
+    const bool indexed = slot.second.indexed;  // a claimed victim stays out of the index
+    m.index_erase(slot);
+    slot.second.last_access = ++m.clock;
+    ++slot.second.access_count;
+    if (indexed) m.index_insert(slot);
+    e = slot.second;
   }
+  const tier::TierId id = m.ids[e.tier];
+  res.hit = true;  // found in the metadata; counted as a hit only once the read succeeded
+  res.tier = id;
+  const io::ObjectSpec spec = m.spec_for(key, e.tokens);
+  const io::IoResult r = m.tiers[e.tier]->read(spec, sink);
+  const auto t_end = mono_ns();
+  if (!r.ok) {
+    // The object cannot be served: not a hit, and the entry leaves the cache (its file is removed,
+    // its bytes leave the tier's usage) so that later lookups miss instead of failing again.
+    m.tiers[e.tier]->remove(key);
+    m.drop_entry(key, l.m, e.tier, e.size);
+    l.lk.unlock();
+    log::debug("cache: read of '{}' from {} failed ({}); entry dropped", key, tier::tier_name(id),
+               r.message);
+    std::lock_guard lk(m.stats_mu);
+    ++m.st.failed_reads;
+    res.error = r.error != 0 ? r.error : EIO;
+    return res;
+  }
+  l.lk.unlock();  // release the entry lock
   {
     std::lock_guard lk(m.stats_mu);
     ++m.st.cache_hits;
@@ -552,19 +675,6 @@ AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheTy
       case CacheType::kMultiTurn: ++m.st.multi_turn_hits; break;
       case CacheType::kUser: ++m.st.user_cache_hits; break;
     }
-  }
-  const tier::TierId id = m.ids[e.tier];
-  res.hit = true;
-  res.tier = id;
-  const io::ObjectSpec spec = m.spec_for(key, e.tokens);
-  const io::IoResult r = m.tiers[e.tier]->read(spec, sink);
-  const auto t_end = mono_ns();
-  l.lk.unlock();  // release the entry lock
-  if (!r.ok) {
-    std::lock_guard lk(m.stats_mu);
-    ++m.st.failed_reads;
-    res.error = r.error != 0 ? r.error : EIO;
-    return res;
   }
   m.lat.read[static_cast<std::size_t>(id)].add(r.timing.total_s);
   if (id == tier::TierId::kStorage) {
@@ -578,7 +688,8 @@ AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheTy
     m.st.total_read_bytes += e.size;
     m.tc(e.tier).bytes_read += e.size;
     if (phase == Phase::kDecode) ++m.st.decode_reads;
-    if (id == tier::TierId::kStorage && m.bpt > 0) {  // size / (bpt / TP), as a float in the reference
+    if (id == tier::TierId::kStorage &&
+        m.bpt > 0) {  // size / (bpt / TP), as a float in the reference
       m.st.storage_tokens_processed += static_cast<std::uint64_t>(std::llround(
           static_cast<double>(e.size) * m.cfg.tensor_parallel / static_cast<double>(m.bpt)));
     }
@@ -626,7 +737,9 @@ CacheStats MultiTierCache::stats() const {
   return s;
 }
 
-const CacheLatencies& MultiTierCache::latencies() const { return impl_->lat; }
+const CacheLatencies& MultiTierCache::latencies() const {
+  return impl_->lat;
+}
 
 void MultiTierCache::reset_stats() {
   auto& m = *impl_;
@@ -654,15 +767,12 @@ bool MultiTierCache::remove(const std::string& key) {
   auto l = m.lock_existing(key);
   if (!l) return false;
   m.tiers[l.e.tier]->remove(key);
-  std::lock_guard mlk(m.meta_mu);
-  m.entries.erase(key);
-  m.drop_lock_locked(key, l.m);
-  --m.entry_count[l.e.tier];
-  m.committed[l.e.tier] -= l.e.size;
-  m.uncommit_locked(l.e.tier, l.e.size);
+  m.drop_entry(key, l.m, l.e.tier, l.e.size);
   return true;
 }
 
-void MultiTierCache::set_alloc_limit_enabled(bool enabled) { impl_->sem_enabled.store(enabled); }
+void MultiTierCache::set_alloc_limit_enabled(bool enabled) {
+  impl_->sem_enabled.store(enabled);
+}
 
 }  // namespace kv::cache

@@ -59,8 +59,8 @@ bool MooncakeProcessor::process(const workload::Request& req, workload::KvStore&
     const cache::AccessResult a =
         store.access(scratch, cache::Phase::kPrefill, cache::CacheType::kUser);
     if (a.hit) {
+      if (!a.ok) return fail("read", a.error);  // a failed read is not a hit (docs/cache.md)
       block_hits_.fetch_add(1, std::memory_order_relaxed);
-      if (!a.ok) return fail("read", a.error);
       ++o.reads;
       o.storage_s += a.timing.total_s;
       block_bytes_read_.fetch_add(a.bytes, std::memory_order_relaxed);

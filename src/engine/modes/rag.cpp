@@ -129,13 +129,13 @@ bool RagWorkload::extra_reads(const workload::Request& req, workload::KvStore& s
       ++o.misses;
       continue;
     }
-    chunk_hits_.fetch_add(1, std::memory_order_relaxed);
-    if (!a.ok) {
+    if (!a.ok) {  // a failed read is not a hit (docs/cache.md)
       o.status =
           stop.stopped() ? workload::OutcomeStatus::kInterrupted : workload::OutcomeStatus::kFailed;
       o.failure = fmt::format("read {}: error {}", key, a.error);
       return false;
     }
+    chunk_hits_.fetch_add(1, std::memory_order_relaxed);
     ++o.reads;
     o.storage_s += a.timing.total_s;
   }
