@@ -8,12 +8,16 @@
 #
 # Usage: bench/engine-vs-reference.sh [variant ...]   (default: posix)
 #   variants: posix (reference-comparable I/O), uring (io_uring, buffered), direct (io_uring + O_DIRECT)
-# Environment: KV_CACHE (binary, default build/bin/kv-cache), CACHE_DIR (default: $OUT/cache; the
+# Environment: KV_CACHE (binary, default build/bin/kv-cache), RAMDEV=1 (CACHE_DIR on a fresh
+# RAM-backed block device, bench/ramdev.sh; RAMDEV_SIZE default 6G), CACHE_DIR (default: $OUT/cache; the
 # reference used a temporary directory on the same filesystem), DURATION (default 30), OUT (default
 # results/bench). Between variants the script waits until the previous run's files are deleted.
 # Wall time and peak RSS come from /usr/bin/time; bandwidths, CPU seconds from the results JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${RAMDEV:-0} == 1 && -z ${RAMDEV_DIR:-} ]]; then  # CACHE_DIR on a RAM device (bench/ramdev.sh)
+  exec bench/ramdev.sh -s "${RAMDEV_SIZE:-6G}" -- env CACHE_DIR=@RAMDEV@/cache "$0" "$@"
+fi
 KV_CACHE="${KV_CACHE:-build/bin/kv-cache}"
 DURATION="${DURATION:-30}"
 OUT="${OUT:-results/bench}"

@@ -9,9 +9,13 @@
 # Usage: bench/mooncake-replay.sh [conversation|synthetic ...]   (default: both)
 # Environment: KV_CACHE (default build/bin/kv-cache), TRACE_DIR (default ../shared/data/mooncake-fast25),
 #   MODEL (tiny-1b: 12 MiB per block), USERS (workers, 32), DURATION (60 s), SPEEDUP (60: the one-hour
-#   conversation trace in ~1 minute), CPU_GB (4), CACHE_DIR (default $OUT/cache), OUT (results/bench).
+#   conversation trace in ~1 minute), CPU_GB (4), RAMDEV=1 (CACHE_DIR on a fresh RAM-backed block device,
+# bench/ramdev.sh; RAMDEV_SIZE default 6G), CACHE_DIR (default $OUT/cache), OUT (results/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${RAMDEV:-0} == 1 && -z ${RAMDEV_DIR:-} ]]; then  # CACHE_DIR on a RAM device (bench/ramdev.sh)
+  exec bench/ramdev.sh -s "${RAMDEV_SIZE:-6G}" -- env CACHE_DIR=@RAMDEV@/cache "$0" "$@"
+fi
 KV_CACHE="${KV_CACHE:-build/bin/kv-cache}"
 TRACE_DIR="${TRACE_DIR:-../shared/data/mooncake-fast25}"
 MODEL="${MODEL:-tiny-1b}"

@@ -17,11 +17,21 @@
 # <repo>/build/bin/kv-cache), CHUNK_MIB=8, DEPTH=16, FILES=4, FILE_MIB=512, ENGINE=io_uring,
 # DIRECT=1, SYNC=fsync, USERS=4, MODEL=llama3.1-8b, DURATION=15 (seconds per engine phase),
 # FIO_RUNTIME=$DURATION (per fio phase), ENGINE_THP=1 (0: the engine's I/O buffers use 4 KiB pages
-# like fio's; see docs/performance.md). With the defaults the whole script takes about 2 minutes
-# on a 2-core VM. If the engine binary is missing, only the fio half runs (and says so).
+# like fio's; see docs/performance.md), OUT_DIR (where the JSON/log files and the table go,
+# default DIR/out), RAMDEV=1 (run everything on a fresh RAM-backed block device made by
+# bench/ramdev.sh, RAMDEV_SIZE default 6G; the results go to results/vs-fio-ramdev/out unless
+# OUT_DIR says otherwise). With the defaults the whole script takes about 2 minutes on a 2-core
+# VM. If the engine binary is missing, only the fio half runs (and says so).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ ${RAMDEV:-0} == 1 && -z ${RAMDEV_DIR:-} ]]; then
+  OUT_DIR=${OUT_DIR:-$REPO/results/vs-fio-ramdev/out}
+  mkdir -p "$OUT_DIR"
+  OUT_DIR=$(cd "$OUT_DIR" && pwd)
+  export OUT_DIR
+  exec "$REPO/bench/ramdev.sh" -s "${RAMDEV_SIZE:-6G}" -- "${BASH_SOURCE[0]}" "@RAMDEV@/vs-fio"
+fi
 DIR=${1:-$REPO/results/vs-fio}
 KV=${KV_CACHE:-$REPO/build/bin/kv-cache}
 CHUNK_MIB=${CHUNK_MIB:-8}
@@ -43,7 +53,7 @@ command -v python3 >/dev/null || { echo "vs-fio: python3 not found" >&2; exit 3;
 
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-OUT=$DIR/out
+OUT=${OUT_DIR:-$DIR/out}
 WORK=$DIR/work.$$
 mkdir -p "$OUT" "$WORK/fio" "$WORK/engine"
 cleanup() { rm -rf "$WORK"; }
