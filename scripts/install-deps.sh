@@ -13,6 +13,9 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin openssh-client
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev fio python3 procps
+  # the HTML report's browser test (headless; tests/e2e/report_html_e2e_test.cpp) and tmux for the
+  # terminal tests
+  chromium tmux
 )
 
 SUDO=""

@@ -223,7 +223,7 @@ std::vector<std::string> shell_split(const std::string& s, const std::string& fl
 Cli::Cli() {
   app_ = std::make_unique<CLI::App>(
       "mlpstorage: MLPerf Storage orchestrator for the KV-cache benchmark (kvcache run|datasize, "
-      "history).",
+      "history, reports).",
       "mlpstorage");
   app_->set_version_flag("--version", std::string("mlpstorage ") + kVersion,
                          "Print the version and exit");
@@ -278,8 +278,29 @@ Cli::Cli() {
                      "Results directories to scan (default: --results-dir)");
   add_universal(import);
 
+  reports_ = app_->add_subcommand(
+      "reports", "Compare runs and write HTML reports from results (read-only on the results)");
+  reports_->require_subcommand(0, 1);
+  auto* compare = reports_->add_subcommand(
+      "compare",
+      "Headline metrics of two runs with difference and ratio, and an HTML page with both runs' "
+      "curves overlaid");
+  compare->add_option("runs", inv_.reports.runs, "RUN_A RUN_B: run directories or results JSON")
+      ->required()
+      ->expected(2);
+  compare->add_option("--output,-o", inv_.reports.output,
+                      "HTML file to write (default: ./kvcache_compare_<datetime>.html)");
+  auto* html = reports_->add_subcommand(
+      "html", "Write the self-contained HTML report of one run (charts, verdicts, configuration)");
+  html->add_option("run", inv_.reports.runs, "Run directory or results JSON")
+      ->required()
+      ->expected(1);
+  html->add_option("--output,-o", inv_.reports.output,
+                   "HTML file to write (default: <run dir>/kvcache_report.html or "
+                   "<results stem>.html)");
+
   // argparse semantics: a scalar option given twice keeps the last value (CLI11 would refuse).
-  for (CLI::App* leaf : {kv_run_, kv_datasize_, list, show, rerun, import}) {
+  for (CLI::App* leaf : {kv_run_, kv_datasize_, list, show, rerun, import, compare, html}) {
     for (CLI::Option* o : leaf->get_options()) {
       if (o->get_expected_max() <= 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
@@ -526,6 +547,11 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
   } else if (history_->parsed()) {
     inv_.program = "history";
     auto subs = history_->get_subcommands();
+    if (subs.empty()) return program_help();
+    leaf_ = subs.front();
+  } else if (reports_->parsed()) {
+    inv_.program = "reports";
+    auto subs = reports_->get_subcommands();
     if (subs.empty()) return program_help();
     leaf_ = subs.front();
   } else {

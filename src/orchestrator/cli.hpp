@@ -56,6 +56,7 @@ class Cli {
   std::unique_ptr<CLI::App> app_;
   CLI::App* kvcache_ = nullptr;
   CLI::App* history_ = nullptr;
+  CLI::App* reports_ = nullptr;
   CLI::App* kv_run_ = nullptr;
   CLI::App* kv_datasize_ = nullptr;
   CLI::App* leaf_ = nullptr;

@@ -10,6 +10,7 @@
 #include "orchestrator/cli.hpp"
 #include "orchestrator/history_cmd.hpp"
 #include "orchestrator/logger.hpp"
+#include "orchestrator/reports_cmd.hpp"
 #include "orchestrator/runner.hpp"
 
 namespace kv::orchestrator {
@@ -41,9 +42,9 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env,
   for (const auto& w : pr.warnings) logger().warning("{}", w);
   install_signal_handlers();
 
-  if (inv.program == "history") {
+  if (inv.program == "history" || inv.program == "reports") {
     try {
-      return history_command(inv, env);
+      return inv.program == "history" ? history_command(inv, env) : reports_command(inv, env);
     } catch (const Error& e) {
       std::fprintf(stderr, "%s\n", e.describe().c_str());
       return to_int(e.code());

@@ -18,6 +18,7 @@
 #include "orchestrator/distributed_results.hpp"
 #include "orchestrator/logger.hpp"
 #include "orchestrator/metadata.hpp"
+#include "orchestrator/reports_cmd.hpp"
 #include "orchestrator/runner.hpp"
 #include "orchestrator/verify.hpp"
 
@@ -324,6 +325,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     logger().status("Writing metadata for benchmark to: {}", plan.metadata_file.string());
     kv::fs::atomic_write(plan.metadata_file, md.dump(2) + "\n");
     if (inv.uni.verbose || inv.uni.debug) *env.out << md.dump(2) << "\n";
+    if (stdfs::exists(plan.results_json))
+      write_run_report(plan.results_json, md, plan.run_dir, plan.datetime);
   } catch (const Error& e) {
     logger().error("{}", e.describe());
     if (res.exit_code == 0) res.exit_code = to_int(e.code());

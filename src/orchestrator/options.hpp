@@ -83,12 +83,19 @@ struct HistoryOptions {
   std::vector<std::string> import_paths;
 };
 
+// `reports compare|html` (reports_cmd.hpp).
+struct ReportsOptions {
+  std::vector<std::string> runs;  // run directories or results JSON files
+  std::string output;             // HTML file (-o); empty = the command's default
+};
+
 struct Invocation {
-  std::string program;  // "kvcache" | "history"
+  std::string program;  // "kvcache" | "history" | "reports"
   std::string command;  // "run" | "datasize" | "list" | "show" | "rerun" | "import"
   UniversalOptions uni;
   KvcacheOptions kv;
   HistoryOptions hist;
+  ReportsOptions reports;
   std::vector<std::string> argv;  // exactly as typed, argv[0] included
 
   bool is_run() const { return program == "kvcache" && command == "run"; }

@@ -27,20 +27,7 @@ bool engine_is_real() {
 }
 
 bool on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (!path) return false;
-  std::string p = path;
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    auto colon = p.find(':', start);
-    fs::path cand =
-        fs::path(p.substr(start, colon == std::string::npos ? std::string::npos : colon - start)) /
-        name;
-    if (::access(cand.c_str(), X_OK) == 0) return true;
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  return false;
+  return !kvtest::find_on_path(name).empty();
 }
 
 fs::path only_run_dir(const fs::path& rd, const std::string& model) {
@@ -143,6 +130,10 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   Json cluster = Json::parse(kvtest::slurp(dir / "kv_cache_cluster_info.json"));
   EXPECT_EQ(cluster["num_hosts"], 1);
   EXPECT_EQ(md["system_info"]["num_hosts"], 1);
+  // The run directory's HTML report, with the verification from the metadata (docs/reports.md).
+  const std::string report = kvtest::slurp(dir / ("kvcache_report_" + dt + ".html"));
+  EXPECT_NE(report.find("<svg class=\"chart\""), std::string::npos);
+  EXPECT_NE(report.find(md["verification"].get<std::string>()), std::string::npos);
 
   auto list = run({bin("mlpstorage"), "history", "list"}, env);
   EXPECT_EQ(list.exit_code, 0);

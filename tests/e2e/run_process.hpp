@@ -28,7 +28,8 @@ inline std::string slurp(const std::filesystem::path& p) {
 }
 
 // Runs argv[0] (a path) with the given arguments and extra environment entries ("K=V").
-inline ProcessResult run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
+inline ProcessResult run(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env = {},
                          const std::filesystem::path& cwd = {}) {
   static int counter = 0;
   auto base = std::filesystem::temp_directory_path() /
@@ -58,7 +59,26 @@ inline ProcessResult run(const std::vector<std::string>& argv, const std::vector
   return r;
 }
 
-inline std::string bin(const std::string& name) { return std::string(KV_BIN_DIR) + "/" + name; }
+inline std::string bin(const std::string& name) {
+  return std::string(KV_BIN_DIR) + "/" + name;
+}
+
+// Absolute path of an executable found on $PATH, or empty.
+inline std::string find_on_path(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string p = path ? path : "";
+  std::size_t start = 0;
+  while (!p.empty() && start <= p.size()) {
+    auto colon = p.find(':', start);
+    std::filesystem::path cand =
+        std::filesystem::path(p.substr(start, colon == std::string::npos ? colon : colon - start)) /
+        name;
+    if (::access(cand.c_str(), X_OK) == 0) return cand.string();
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  return {};
+}
 
 // A fresh temporary directory removed at scope exit.
 struct TempDir {
