@@ -46,6 +46,18 @@ std::string page(const std::string& title, const std::string& body) {
          kCss + "</style></head><body><main>\n" + body + "\n</main></body></html>\n";
 }
 
+// j[key], or null when j is not an object or has no such key (never throws).
+const Json& at(const Json& j, const char* key) {
+  static const Json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+bool flag(const Json& j, const char* key) {
+  const Json& v = at(j, key);
+  return v.is_boolean() && v.get<bool>();
+}
+
 std::string str_at(const Json& j, const char* key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);
@@ -93,14 +105,14 @@ std::string status_banner(const Run& run) {
                      format_value(number_at(r, "summary.total_requests")),
                      format_value(number_at(r, "summary.elapsed_time")));
   }
-  if (r.value("interrupted", false))
+  if (flag(r, "interrupted"))
     o +=
         "<div class=\"banner warn\">Interrupted: the run was stopped early (SIGINT/SIGTERM).</div>";
-  if (r.value("partial_failure", false)) {
+  if (flag(r, "partial_failure")) {
     std::string why;
     if (auto f = r.find("failed_ranks"); f != r.end() && f->is_array()) {
       for (const auto& x : *f)
-        why += fmt::format(" rank {} ({}): {};", cell(x.value("rank", Json())),
+        why += fmt::format(" rank {} ({}): {};", cell(at(x, "rank")),
                            escape(str_at(x, "host")), escape(str_at(x, "reason")));
     }
     o += "<div class=\"banner bad\">Partial failure:" + why + "</div>";
@@ -246,7 +258,7 @@ std::string qos_table(const Json& r) {
       "<th>Compliance</th><th>Verdict <span class=\"info\">(informational)</span></th></tr>";
   for (auto it = q->begin(); it != q->end(); ++it) {
     const Json& c = *it;
-    if (c.value("no_data", false) || number_at(c, "total_requests").value_or(0) == 0) {
+    if (flag(c, "no_data") || number_at(c, "total_requests").value_or(0) == 0) {
       o += "<tr><td>" + escape(it.key()) +
            "</td><td class=\"n\">0</td><td class=\"n\">—</td>"
            "<td class=\"n\">" +
@@ -255,7 +267,7 @@ std::string qos_table(const Json& r) {
       continue;
     }
     const auto comp = number_at(c, "sla.compliance");
-    const bool met = c.contains("sla") && c["sla"].value("met", false);
+    const bool met = flag(at(c, "sla"), "met");
     o += fmt::format(
         "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
         "<td class=\"n\">{}</td><td>{}</td></tr>",
@@ -279,15 +291,15 @@ std::string health_table(const Json& r) {
       "<p>Storage health <span class=\"info\">(informational only, not an MLPerf verdict)</span>: "
       "<b>{}</b> ({} of {} criteria){}</p>",
       measured(r) ? escape(str_at(*h, "overall_status")) : std::string("not measured"),
-      cell(h->value("passed_count", Json())), cell(h->value("total_count", Json())),
+      cell(at(*h, "passed_count")), cell(at(*h, "total_count")),
       h->contains("note") ? " — " + escape(str_at(*h, "note")) : "");
   if (auto c = h->find("criteria"); c != h->end() && c->is_array() && !c->empty()) {
     o += "<table><tr><th>Criterion</th><th>Target</th><th>Actual</th><th>Passed</th></tr>";
     for (const auto& x : *c) {
       o += fmt::format(
           "<tr><td>{}</td><td class=\"n\">{} {}</td><td class=\"n\">{}</td><td>{}</td></tr>",
-          escape(str_at(x, "name")), cell(x.value("target", Json())), escape(str_at(x, "unit")),
-          cell(x.value("actual", Json())), cell(x.value("passed", Json())));
+          escape(str_at(x, "name")), cell(at(x, "target")), escape(str_at(x, "unit")),
+          cell(at(x, "actual")), cell(at(x, "passed")));
     }
     o += "</table>";
   }
@@ -311,7 +323,7 @@ std::string ranks_section(const Json& r) {
       "<th>Write GiB/s</th><th>Read device P95 ms</th><th>Write device P95 ms</th>"
       "<th>End-to-end P95 ms</th></tr>";
   for (const auto& k : *ranks) {
-    const std::string name = "rank " + cell(k.value("rank", Json()));
+    const std::string name = "rank " + cell(at(k, "rank"));
     const bool has = number_at(k, "summary.total_requests").value_or(0) > 0;
     auto val = [&](const std::string& p) { return number_at(k, p); };
     // A rank's summary has no histograms; a latency of exactly 0 ms is what older engines wrote
@@ -368,14 +380,14 @@ std::string verification_section(const Run& run) {
 
 std::string source_line(const Run& run) {
   const Json& r = run.results;
-  const Json& c = r.contains("config") ? r["config"] : Json();
+  const Json& c = at(r, "config");
   return fmt::format(
       "<p class=\"sub\">kv-cache {} · model {} · {} users · duration {} s · stop: {}{}{}</p>",
       escape(str_at(r, "engine_version")), escape(str_at(c, "model")),
-      cell(c.value("num_users", Json())), cell(c.value("duration", Json())),
+      cell(at(c, "num_users")), cell(at(c, "duration")),
       escape(str_at(r, "stop_reason")),
       r.contains("rank_count") ? fmt::format(" · {} ranks on {} hosts", cell(r["rank_count"]),
-                                             cell(r.value("host_count", Json())))
+                                             cell(at(r, "host_count")))
                                : std::string(),
       run.source.empty() ? std::string() : " · " + escape(run.source));
 }
@@ -432,9 +444,9 @@ std::string render_report(const Run& run, const std::string& title_in) {
   b += "<h2 id=\"qos\">QoS and storage health</h2>" + qos_table(r) + health_table(r);
   b += ranks_section(r);
   b += "<h2 id=\"config\">Configuration</h2><div class=\"charts\"><div>" +
-       kv_table(r.contains("config") ? r["config"] : Json()) + "</div><div>" +
-       kv_table(r.contains("io") ? r["io"] : Json()) + "<br>" +
-       kv_table(r.contains("workload_mode") ? r["workload_mode"] : Json()) + "</div></div>";
+       kv_table(at(r, "config")) + "</div><div>" +
+       kv_table(at(r, "io")) + "<br>" +
+       kv_table(at(r, "workload_mode")) + "</div></div>";
   b += "<h2 id=\"verification\">Verification</h2>" + verification_section(run);
   return page(title, b);
 }

@@ -100,3 +100,16 @@ TEST(Report, FormatValue) {
   EXPECT_EQ(rh::format_value(1100.53), "1100.5");
   EXPECT_EQ(rh::format_value(0.18903), "0.189");
 }
+
+TEST(Report, SparseOrOddResultsRenderWithoutThrowing) {
+  // What a fake or older engine may write: no config, no histograms, mistyped members.
+  for (const char* text :
+       {R"({"summary":{}})", R"({"summary":{"total_requests":3},"config":null,"interrupted":"yes"})",
+        R"({"summary":{"qos_metrics":{"batch":7}},"ranks":[1,{"rank":"x"}],"timeseries":[0]})"}) {
+    const Json r = Json::parse(text);
+    std::string html;
+    EXPECT_NO_THROW(html = rh::render_report(run_of(r, "odd"))) << text;
+    EXPECT_NE(html.find("</html>"), std::string::npos) << text;
+    EXPECT_NO_THROW(rh::render_comparison({run_of(r, "a"), run_of(r, "b")})) << text;
+  }
+}
