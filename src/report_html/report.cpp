@@ -112,8 +112,8 @@ std::string status_banner(const Run& run) {
     std::string why;
     if (auto f = r.find("failed_ranks"); f != r.end() && f->is_array()) {
       for (const auto& x : *f)
-        why += fmt::format(" rank {} ({}): {};", cell(at(x, "rank")),
-                           escape(str_at(x, "host")), escape(str_at(x, "reason")));
+        why += fmt::format(" rank {} ({}): {};", cell(at(x, "rank")), escape(str_at(x, "host")),
+                           escape(str_at(x, "reason")));
     }
     o += "<div class=\"banner bad\">Partial failure:" + why + "</div>";
   }
@@ -383,12 +383,11 @@ std::string source_line(const Run& run) {
   const Json& c = at(r, "config");
   return fmt::format(
       "<p class=\"sub\">kv-cache {} · model {} · {} users · duration {} s · stop: {}{}{}</p>",
-      escape(str_at(r, "engine_version")), escape(str_at(c, "model")),
-      cell(at(c, "num_users")), cell(at(c, "duration")),
-      escape(str_at(r, "stop_reason")),
-      r.contains("rank_count") ? fmt::format(" · {} ranks on {} hosts", cell(r["rank_count"]),
-                                             cell(at(r, "host_count")))
-                               : std::string(),
+      escape(str_at(r, "engine_version")), escape(str_at(c, "model")), cell(at(c, "num_users")),
+      cell(at(c, "duration")), escape(str_at(r, "stop_reason")),
+      r.contains("rank_count")
+          ? fmt::format(" · {} ranks on {} hosts", cell(r["rank_count"]), cell(at(r, "host_count")))
+          : std::string(),
       run.source.empty() ? std::string() : " · " + escape(run.source));
 }
 
@@ -444,8 +443,7 @@ std::string render_report(const Run& run, const std::string& title_in) {
   b += "<h2 id=\"qos\">QoS and storage health</h2>" + qos_table(r) + health_table(r);
   b += ranks_section(r);
   b += "<h2 id=\"config\">Configuration</h2><div class=\"charts\"><div>" +
-       kv_table(at(r, "config")) + "</div><div>" +
-       kv_table(at(r, "io")) + "<br>" +
+       kv_table(at(r, "config")) + "</div><div>" + kv_table(at(r, "io")) + "<br>" +
        kv_table(at(r, "workload_mode")) + "</div></div>";
   b += "<h2 id=\"verification\">Verification</h2>" + verification_section(run);
   return page(title, b);

@@ -104,7 +104,8 @@ TEST(Report, FormatValue) {
 TEST(Report, SparseOrOddResultsRenderWithoutThrowing) {
   // What a fake or older engine may write: no config, no histograms, mistyped members.
   for (const char* text :
-       {R"({"summary":{}})", R"({"summary":{"total_requests":3},"config":null,"interrupted":"yes"})",
+       {R"({"summary":{}})",
+        R"({"summary":{"total_requests":3},"config":null,"interrupted":"yes"})",
         R"({"summary":{"qos_metrics":{"batch":7}},"ranks":[1,{"rank":"x"}],"timeseries":[0]})"}) {
     const Json r = Json::parse(text);
     std::string html;
