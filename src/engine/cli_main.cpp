@@ -10,7 +10,8 @@
 #include "dist/context.hpp"
 #include "engine/distributed.hpp"
 #include "engine/flags.hpp"
-#include "engine/runner.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/storage.hpp"
 #include "engine/yaml_config.hpp"
 #include "model/model.hpp"
 
@@ -18,7 +19,8 @@ namespace kv::engine {
 
 namespace {
 
-int run_cli(int argc, char** argv) {
+// `rank`: this process's part of a multi-rank MPI run, or null.
+int run_cli(int argc, char** argv, DistributedRun* rank) {
   ParseResult parsed = parse_flags(argc, argv);
   if (parsed.exit_now) return *parsed.exit_now;
   EngineConfig& cfg = parsed.config;
@@ -26,7 +28,7 @@ int run_cli(int argc, char** argv) {
   log::set_level(log::parse_level(cfg.log_level));
   for (const auto& w : parsed.warnings) log::warn("{}", w);
 
-  if (cfg.probe_device) return run_probe_only(cfg);
+  if (cfg.probe_device) return run::run_probe_only(cfg);
 
   // --config, then the model (validated after the config, as the reference).
   model::ModelTable table = model::ModelTable::builtin();
@@ -35,18 +37,17 @@ int run_cli(int argc, char** argv) {
     yaml = load_yaml_config(cfg.config_path, table);
     apply_models(yaml, table);
   }
-  RunPlan plan;
+  run::RunPlan plan;
   plan.model = table.get(cfg.model, "--model");
   plan.config = cfg;
   plan.yaml = yaml;
-  if (DistributedRun* rank = DistributedRun::current()) rank->prepare(plan);  // MPI: seed, cache subdir
-  return run_benchmark(plan);
+  if (rank != nullptr) rank->prepare(plan);  // MPI: seed, cache subdir; the rank observes the run
+  return run::run_benchmark(plan);
 }
 
-
-int run_cli_caught(int argc, char** argv, std::string& error) {
+int run_cli_caught(int argc, char** argv, std::string& error, DistributedRun* rank) {
   try {
-    return run_cli(argc, argv);
+    return run_cli(argc, argv, rank);
   } catch (const Error& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "kv-cache: %s\n", e.describe().c_str());
@@ -66,7 +67,7 @@ int cli_main(int argc, char** argv) {
   // MPI only when a launcher started more than one rank: then this process is one client of a
   // multi-client run (engine/distributed.hpp). A plain process, or `mpirun -n 1`, runs as before.
   std::string error;
-  if (DistributedRun::launcher_world_size() <= 1) return run_cli_caught(argc, argv, error);
+  if (DistributedRun::launcher_world_size() <= 1) return run_cli_caught(argc, argv, error, nullptr);
   std::unique_ptr<DistributedRun> rank;
   try {
     dist::RankContext& ctx = dist::RankContext::init(&argc, &argv);
@@ -75,7 +76,7 @@ int cli_main(int argc, char** argv) {
     std::fprintf(stderr, "kv-cache: %s\n", e.describe().c_str());
     return to_int(e.code());
   }
-  const int code = run_cli_caught(argc, argv, error);
+  const int code = run_cli_caught(argc, argv, error, rank.get());
   if (!rank) return code;
   try {
     return rank->conclude(code, error);

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +23,8 @@
 #include "dist/mailbox.hpp"
 #include "engine/results.hpp"
 #include "engine/results_merge.hpp"
+#include "engine/run/signals.hpp"
+#include "engine/run/state.hpp"
 #include "engine/summary.hpp"
 
 namespace kv::engine {
@@ -32,41 +33,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 using SteadyClock = std::chrono::steady_clock;
-
-DistributedRun* g_current = nullptr;
-
-// SIGTERM/SIGINT reach a rank when the launcher tears the job down (a rank died, or mpirun itself
-// got SIGINT/SIGTERM): OpenMPI sends SIGKILL about 1 s later. The runner's handler turns them into
-// a stop; this wrapper only remembers that the stop is a hard one, so rank 0 writes at once and
-// waits only briefly for the others. SIGUSR1 (which mpirun forwards) is the graceful stop.
-volatile std::sig_atomic_t g_hard_signal = 0;
-struct sigaction g_prev_term {
-}, g_prev_int{};
-bool g_chained = false;
-
-extern "C" void on_hard_signal(int sig) {
-  g_hard_signal = sig;
-  const struct sigaction& prev = sig == SIGTERM ? g_prev_term : g_prev_int;
-  if ((prev.sa_flags & SA_SIGINFO) == 0 && prev.sa_handler != SIG_DFL &&
-      prev.sa_handler != SIG_IGN) {
-    prev.sa_handler(sig);
-  } else if (prev.sa_handler == SIG_DFL) {
-    ::signal(sig, SIG_DFL);
-    ::raise(sig);
-  }
-}
-
-void chain_hard_signals() {
-  if (g_chained) return;
-  g_chained = true;
-  struct sigaction sa {};
-  sa.sa_handler = on_hard_signal;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGTERM, &sa, &g_prev_term);
-  ::sigaction(SIGINT, &sa, &g_prev_int);
-}
-
-extern "C" void on_early_usr1(int) {}  // before the runner installs its handlers: do not die
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -104,7 +70,7 @@ struct DistributedRun::Impl {
 
   // What this rank knows about the run.
   bool prepared = false;
-  RunPlan plan;  // adjusted copy (config, yaml, model)
+  run::RunPlan plan;  // adjusted copy (config, yaml, model)
   std::string base_cache_dir;
   std::optional<std::int64_t> given_seed;
   std::int64_t base_seed = 0;
@@ -114,7 +80,6 @@ struct DistributedRun::Impl {
   std::string output;
   double window_start_unix = 0;
   std::int64_t last_hb_ns = 0;
-  std::function<bool()> interrupted_fn;
   bool interrupted = false;  // the run stopped on a signal
   bool cancelled = false;    // rank 0 cancelled the run (not this rank's own failure)
   ojson host_info_json;
@@ -130,8 +95,9 @@ struct DistributedRun::Impl {
 
   Impl(dist::RankContext& c) : ctx(c) {}
 
-  bool hard() const { return g_hard_signal != 0; }
-  bool stop_requested() const { return hard() || (interrupted_fn && interrupted_fn()); }
+  // A hard stop: the launcher is tearing the job down (run/signals.hpp).
+  static bool hard() { return run::signals::hard_stop(); }
+  static bool stop_requested() { return hard() || run::signals::stop_requested(); }
 
   // ---- messages ----
   void post(int dest, const ojson& j) {
@@ -377,20 +343,10 @@ DistributedRun::DistributedRun(dist::RankContext& ctx) : m_(std::make_unique<Imp
     m_->peers[0].out.host = m_->host;
     m_->peers[0].out.pid = m_->pid;
   }
-  struct sigaction sa {};
-  sa.sa_handler = on_early_usr1;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGUSR1, &sa, nullptr);
-  g_current = this;
+  run::signals::ignore_early_usr1();  // until the run installs its handlers
 }
 
-DistributedRun::~DistributedRun() {
-  if (g_current == this) g_current = nullptr;
-}
-
-DistributedRun* DistributedRun::current() {
-  return g_current;
-}
+DistributedRun::~DistributedRun() = default;
 
 int DistributedRun::launcher_world_size() {
   if (!dist::RankContext::launcher_detected()) return 1;
@@ -405,7 +361,7 @@ unsigned DistributedRun::capacity_sharers() const {
   return m_->sharers;
 }
 
-void DistributedRun::prepare(RunPlan& plan) {
+void DistributedRun::prepare(run::RunPlan& plan) {
   Impl& m = *m_;
   EngineConfig& c = plan.config;
   m.prepared = true;
@@ -503,7 +459,7 @@ void DistributedRun::prepare(RunPlan& plan) {
   if (!c.io_trace_log.empty()) c.io_trace_log = per_rank_output_path(c.io_trace_log, m.rank);
   if (!c.xlsx_output.empty() && m.rank != 0)
     c.xlsx_output = per_rank_output_path(c.xlsx_output, m.rank);
-  plan.hooks = this;
+  plan.observers.push_back(this);
   m.plan = plan;
   std::fprintf(
       stdout,
@@ -513,10 +469,9 @@ void DistributedRun::prepare(RunPlan& plan) {
   std::fflush(stdout);
 }
 
-void DistributedRun::before_window(const std::function<bool()>& interrupted) {
+void DistributedRun::before_window(run::RunState& /*s*/) {
   Impl& m = *m_;
-  m.interrupted_fn = interrupted;
-  chain_hard_signals();
+  run::signals::set_hard_mode();
   if (m.rank == 0) {
     m.wait_until([&] { return m.all_peers([](const Peer& p) { return p.ready || p.final; }); },
                  m.rank_timeout, [&] { return m.stop_requested(); });
@@ -554,6 +509,10 @@ void DistributedRun::before_window(const std::function<bool()>& interrupted) {
     }
   }
   m.window_start_unix = unix_now();
+}
+
+void DistributedRun::on_tick(const run::RunState& s, std::int64_t now_ns) {
+  tick(now_ns, s.t0_ns, s.recorder->completed());
 }
 
 void DistributedRun::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed) {

@@ -23,12 +23,12 @@
 #include <string>
 
 #include "dist/context.hpp"
-#include "engine/run_hooks.hpp"
-#include "engine/runner.hpp"
+#include "engine/run/observer.hpp"
+#include "engine/run/plan.hpp"
 
 namespace kv::engine {
 
-class DistributedRun final : public RunHooks {
+class DistributedRun final : public run::RunObserver {
  public:
   // Collective (creates the mailbox): every rank constructs it right after RankContext::init().
   explicit DistributedRun(dist::RankContext& ctx);
@@ -36,23 +36,31 @@ class DistributedRun final : public RunHooks {
   DistributedRun(const DistributedRun&) = delete;
   DistributedRun& operator=(const DistributedRun&) = delete;
 
-  // The active instance (nullptr in a single-process run).
-  static DistributedRun* current();
   // Ranks the launcher started, from its environment (OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS;
   // 2 when only a rank variable is set, so MPI decides; 1 without a launcher or with
   // KV_DIST_NO_MPI). MPI is initialised only when this is > 1, so `mpirun -n 1` runs exactly like a
   // plain process.
   static int launcher_world_size();
 
-  // Start-up exchange, then adjusts `plan` for this rank and sets plan.hooks. Throws kv::Error
-  // when the job must not run (another rank failed before set-up).
-  void prepare(RunPlan& plan);
+  // Start-up exchange, then adjusts `plan` for this rank and adds this rank to plan.observers.
+  // Throws kv::Error when the job must not run (another rank failed before set-up).
+  void prepare(run::RunPlan& plan);
 
+  // ---- run observer (run/observer.hpp) ----
+  // Ranks that share this rank's filesystem on this host.
   unsigned capacity_sharers() const override;
-  void before_window(const std::function<bool()>& interrupted) override;
-  void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed) override;
+  // Blocks until every rank is ready (the aligned start); throws kv::Error when the run must not
+  // start (a peer failed). From here on SIGINT/SIGTERM/SIGHUP mean a hard stop.
+  void before_window(run::RunState& s) override;
+  // Heartbeats to rank 0, peer messages.
+  void on_tick(const run::RunState& s, std::int64_t now_ns) override;
+  // Only rank 0 writes --output (the merged results) and prints the summary.
+  bool owns_output() const override { return true; }
+  // Rank r>0 sends its results to rank 0; rank 0 gathers, merges and writes. Returns the code.
   int on_results(const nlohmann::ordered_json& results, const RunData& d, int code) override;
   int before_abandon_exit(int code) override { return conclude(code, {}); }
+
+  void tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed);
 
   // Ends this rank's part: reports `error` (non-empty when the run threw) to rank 0, completes the
   // protocol, finalises MPI and returns the exit code. When a peer is missing it exits the process

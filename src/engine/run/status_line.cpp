@@ -1,4 +1,4 @@
-#include "engine/status_line.hpp"
+#include "engine/run/status_line.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -6,8 +6,9 @@
 #include <cstdio>
 
 #include "core/units.hpp"
+#include "engine/run/state.hpp"
 
-namespace kv::engine {
+namespace kv::engine::run {
 
 bool stderr_is_tty() {
   return ::isatty(STDERR_FILENO) == 1;
@@ -57,4 +58,9 @@ void StatusLine::finish() {
   printed_ = false;
 }
 
-}  // namespace kv::engine
+void StatusLine::on_tick(const RunState& s, std::int64_t now_ns) {
+  if (due(now_ns) || now_ns - s.t0_ns < 100'000'000)
+    tick(now_ns, s.t0_ns, s.recorder->completed(), s.cache->stats());
+}
+
+}  // namespace kv::engine::run

@@ -1,15 +1,17 @@
 // The live one-line status on stderr (issue #4 item 9): elapsed / duration, completed requests, GiB
 // read and written, current GiB/s per tier; refreshed about once a second with '\r'; only when
-// stderr is a terminal and --quiet is not given. finish() clears the line.
+// stderr is a terminal and --quiet is not given. finish() clears the line. As a run observer it
+// ticks with the run loop and clears the line at the stop.
 #pragma once
 
 #include <cstdint>
 
 #include "engine/cache/cache.hpp"
+#include "engine/run/observer.hpp"
 
-namespace kv::engine {
+namespace kv::engine::run {
 
-class StatusLine {
+class StatusLine final : public RunObserver {
  public:
   StatusLine(bool enabled, int duration_s);
   bool enabled() const { return enabled_; }
@@ -18,6 +20,9 @@ class StatusLine {
             const cache::CacheStats& s);
   bool due(std::int64_t now_ns) const { return enabled_ && now_ns - last_ns_ >= 1'000'000'000; }
   void finish();
+
+  void on_tick(const RunState& s, std::int64_t now_ns) override;
+  void on_stop(const RunState&) override { finish(); }
 
  private:
   bool enabled_;
@@ -30,4 +35,4 @@ class StatusLine {
 // True when stderr is a terminal.
 bool stderr_is_tty();
 
-}  // namespace kv::engine
+}  // namespace kv::engine::run

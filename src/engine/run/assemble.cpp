@@ -1,0 +1,243 @@
+// Phase 1 of a run (run/run.hpp): everything is built, nothing is measured yet.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/units.hpp"
+#include "engine/run/mode_features.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/signals.hpp"
+#include "engine/run/state.hpp"
+#include "engine/run/status_line.hpp"
+#include "engine/run/storage.hpp"
+#include "engine/summary.hpp"
+#include "engine/tier/tier.hpp"
+
+namespace kv::engine::run {
+
+namespace {
+
+constexpr unsigned kMaxWorkers = 500;
+
+std::filesystem::path output_path(const EngineConfig& c) {
+  if (!c.output.empty()) return c.output;
+  return "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
+}
+
+// Fails early (before a long run) if the results file cannot be written.
+void check_output(const std::filesystem::path& out) {
+  std::error_code ec;
+  std::filesystem::path parent = out.parent_path();
+  if (parent.empty()) parent = ".";
+  if (!std::filesystem::exists(parent, ec)) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec)
+      throw usage_error(
+          "--output", fmt::format("cannot create directory {}: {}", parent.string(), ec.message()));
+  }
+  if (std::filesystem::is_directory(out, ec))
+    throw usage_error("--output", fmt::format("{} is a directory", out.string()));
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw usage_error("--output", fmt::format("directory {} is not writable", parent.string()));
+}
+
+// Seeds, output, the workload modes (which load and check every mode input before any I/O) and
+// the observers: the run's own features first, then those of the plan (an MPI rank).
+void begin(RunState& s) {
+  const EngineConfig& c = s.config();
+  RunData& d = s.data;
+  d.config = c;
+  d.yaml = s.plan.yaml;
+  d.model = s.plan.model;
+  d.payload_seed = c.seed ? static_cast<std::uint64_t>(*c.seed) : 0;
+  d.workload_seed = c.seed ? static_cast<std::uint64_t>(*c.seed) : std::random_device{}();
+  s.output = output_path(c);
+  check_output(s.output);
+  s.modes = std::make_unique<modes::WorkloadModes>(c, s.plan.yaml, s.plan.model, d.workload_seed);
+  for (const auto& w : s.modes->warnings()) log::warn("{}", w);
+  s.own_observers.push_back(std::make_unique<ModesObserver>(*s.modes));
+  s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
+  for (const auto& o : s.own_observers) s.observers.push_back(o.get());
+  for (RunObserver* o : s.plan.observers) s.observers.push_back(o);
+}
+
+// The CPU tier must fit in available memory; the GPU tier per --gpu-backend.
+void size_memory_tiers(RunState& s) {
+  const EngineConfig& c = s.config();
+  RunData& d = s.data;
+  s.cpu_limit = gib_to_bytes(c.cpu_mem_gb);
+  if (s.cpu_limit > 0 && !s.modes->null_backends()) {
+    const std::uint64_t avail = mem_available_bytes();
+    if (avail > 0 && s.cpu_limit > avail) {
+      const double suggest = std::floor(bytes_to_gib(avail) * 0.8 * 10) / 10;
+      throw Error(
+          ExitCode::kInvalidArguments,
+          fmt::format(
+              "--cpu-mem-gb: {} GiB does not fit in available memory ({:.1f} GiB MemAvailable)",
+              c.cpu_mem_gb, bytes_to_gib(avail)),
+          fmt::format("use --cpu-mem-gb {} or less", suggest));
+    }
+  }
+  if (s.modes->null_backends()) {  // --io-trace-log: GPU tier always present (reference trace mode)
+    s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
+    d.gpu_backend = "null";
+  } else if (c.gpu_backend == "simulated") {
+    s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
+    d.gpu_backend = "simulated";
+    if (s.gpu_limit == 0) log::info("--gpu-backend simulated with --gpu-mem-gb 0: no GPU tier");
+  } else {
+    d.gpu_backend = "none";
+    if (c.gpu_backend == "auto" && c.gpu_mem_gb > 0)
+      log::warn(
+          "--gpu-mem-gb {} ignored: no CUDA GPU backend in this build, so the GPU tier is absent "
+          "(as the "
+          "reference without CUDA); use --gpu-backend simulated for a modelled GPU tier",
+          c.gpu_mem_gb);
+  }
+  d.gpu_tier = s.gpu_limit > 0;
+  d.cpu_tier = s.cpu_limit > 0;
+}
+
+// --probe: measures the device before the run (its chunks are not the run's).
+void probe_before_run(RunState& s, const io::BackendOptions& bo) {
+  std::fprintf(stdout, "Probing the storage device in %s for %.0f s (--probe)...\n",
+               s.data.cache_dir.c_str(), kProbeSeconds);
+  std::fflush(stdout);
+  const io::ProbeResult p = io::run_probe(bo, kProbeSeconds, kProbeFileBytes, kProbeThreads);
+  s.data.device_probe = probe_json(p);
+  if (!p.ok)
+    log::warn("--probe: {}", p.error);
+  else
+    std::fprintf(stdout, "Device probe: write %.2f GiB/s, read %.2f GiB/s (%s)\n", p.write_gibps,
+                 p.read_gibps, p.backend.c_str());
+}
+
+// The owned cache directory, the optional probe and the storage backend; sizes the storage tier.
+void open_storage(RunState& s) {
+  const EngineConfig& c = s.config();
+  RunData& d = s.data;
+  s.dir = CacheDir::open(c.cache_dir);
+  d.cache_dir = s.dir->path().string();
+  d.cache_dir_temporary = s.dir->temporary();
+  d.stale_files_removed = s.dir->stale_removed();
+  d.foreign_npy_files = s.dir->foreign_npy();
+  io::BackendOptions bo = backend_options(c, s.dir->path());
+  if (c.probe) probe_before_run(s, bo);
+  bo.chunk_observer = &s.chunk_latency;
+  io::BackendChoice choice = io::make_backend(bo);
+  d.io.engine = choice.engine == io::Engine::kIoUring ? "io_uring" : "posix";
+  d.io.backend = choice.backend->name();
+  d.io.direct_io = choice.direct_io;
+  d.io.sync_mode = c.sync_mode;
+  d.io.chunk_bytes = bo.chunk_bytes;
+  d.io.io_depth = bo.io_depth;
+  d.io.max_inflight_bytes = bo.max_inflight_bytes;
+  d.io.fallbacks = choice.fallbacks;
+  s.raw_backend = choice.backend.get();
+  s.backend = std::move(choice.backend);
+
+  s.storage_limit = c.storage_capacity_gb > 0  ? gib_to_bytes(c.storage_capacity_gb)
+                    : s.modes->null_backends() ? cache::kUnlimited  // no real space used
+                                               : auto_storage_capacity(s.dir->path());
+  if (s.modes->null_backends()) d.io.backend = "null (--io-trace-log: no real I/O)";
+  if (c.storage_capacity_gb <= 0 && s.storage_limit != cache::kUnlimited)
+    for (const RunObserver* o : s.observers)  // MPI ranks on the same filesystem
+      s.storage_limit /= std::max(1u, o->capacity_sharers());
+  d.storage_capacity_bytes = s.storage_limit == cache::kUnlimited ? 0 : s.storage_limit;
+}
+
+void build_cache(RunState& s) {
+  const EngineConfig& c = s.config();
+  const YamlSettings& y = s.plan.yaml;
+  s.payload = std::make_unique<io::PayloadGenerator>(s.data.payload_seed);
+  s.series = std::make_unique<metrics::TimeSeries>(static_cast<std::uint32_t>(c.duration) + 600);
+  std::vector<std::unique_ptr<tier::Tier>> tiers;
+  if (s.modes->null_backends()) {
+    tiers = s.modes->null_tiers(s.gpu_limit > 0, s.cpu_limit > 0);
+  } else {
+    if (s.gpu_limit > 0)
+      tiers.push_back(tier::make_simulated_gpu_tier(*s.payload, c.gpu_bandwidth_gbps));
+    if (s.cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*s.payload));
+    tiers.push_back(tier::make_storage_tier(s.dir->wrap(std::move(s.backend))));
+  }
+  s.modes->wrap_tiers(tiers);
+  cache::CacheConfig cc;
+  cc.gpu_limit = s.gpu_limit;
+  cc.cpu_limit = s.cpu_limit;
+  cc.storage_limit = s.storage_limit;
+  cc.target_usage_ratio = y.target_usage_ratio;
+  cc.large_entry_limit_ratio = y.large_entry_limit_ratio;
+  cc.max_recursion_depth = y.max_recursion_depth;
+  cc.max_evictions_hard_cap = y.max_evictions_hard_cap;
+  cc.max_evictions_min = y.max_evictions_min;
+  cc.max_concurrent_allocs = c.max_concurrent_allocs;
+  cc.tensor_parallel = c.tensor_parallel;
+  cc.model = s.plan.model;
+  s.cache =
+      std::make_unique<cache::MultiTierCache>(cc, std::move(tiers), *s.payload, s.series.get());
+  s.store = std::make_unique<CacheStore>(*s.cache);
+}
+
+// Users (with autoscaling: the whole pool it may start), the banner, and the request processor.
+void build_workload(RunState& s) {
+  const EngineConfig& c = s.config();
+  const YamlSettings& y = s.plan.yaml;
+  workload::UserSettings us;
+  us.templates = y.user_templates;
+  us.qos = y.qos;
+  us.interactive_probability = y.interactive_probability;
+  us.responsive_threshold = y.responsive_threshold;
+  s.users = workload::generate_users(s.modes->user_pool(), s.data.workload_seed, us);
+  s.data.workers =
+      s.modes->workers(std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers));
+
+  const std::vector<workload::UserProfile> initial(s.users.begin(), s.users.begin() + c.num_users);
+  std::fputs(banner_text(s.data, initial).c_str(), stdout);
+  std::fflush(stdout);
+
+  s.conversations = std::make_unique<workload::ConversationManager>(
+      static_cast<std::size_t>(y.max_conversations),
+      static_cast<std::uint32_t>(y.max_turns_per_conv));
+  workload::ProcessSettings& ps = s.process_settings;
+  ps.prefill_only = c.prefill_only;
+  ps.decode_only = c.decode_only;
+  ps.decode_batch = y.decode_batch_size;
+  const std::size_t mode = c.generation_mode == "none" ? 0 : c.generation_mode == "fast" ? 1 : 2;
+  ps.generation_s_per_token = y.generation_timing[mode];
+  ps.bytes_per_token = s.plan.model.bytes_per_token();
+  ps.hooks = s.modes->hooks(ps, s.stop);
+  s.processor =
+      std::make_unique<workload::RequestProcessor>(s.modes->store(*s.store), s.prefix, ps, s.stop);
+
+  workload::FactorySettings& fs = s.factory_settings;
+  fs.multi_turn = !c.disable_multi_turn;
+  fs.prefix_caching = !c.disable_prefix_caching;
+  fs.prefix_probability = y.system_prompt_hit_probability;
+  fs.continue_probability = 1.0 - y.end_conversation_probability;
+  fs.write_only_threshold = model::kPrefillOnlyContextThreshold;
+}
+
+}  // namespace
+
+Run::Assembled Run::assemble(const RunPlan& plan) {
+  signals::install();
+  auto s = std::make_unique<RunState>(plan);
+  begin(*s);
+  size_memory_tiers(*s);
+  open_storage(*s);
+  build_cache(*s);
+  build_workload(*s);
+  return Assembled(std::move(s));
+}
+
+RunPhase::RunPhase(std::unique_ptr<RunState> s) : s_(std::move(s)) {}
+RunPhase::RunPhase(RunPhase&&) noexcept = default;
+RunPhase::~RunPhase() = default;
+
+}  // namespace kv::engine::run

@@ -1,0 +1,127 @@
+// Phase 4 of a run (run/run.hpp): results, clean-up, output, exit code.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/log.hpp"
+#include "engine/metrics/resources.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/state.hpp"
+#include "engine/summary.hpp"
+
+namespace kv::engine::run {
+
+namespace {
+
+void copy_samples(const metrics::LatencyRecorder& r, std::vector<double>& out) {
+  out = r.samples();
+}
+
+// Fills the results data from the cache, the workload and the observers.
+void collect(RunState& s) {
+  RunData& d = s.data;
+  d.end_stats = s.cache->stats();
+  const cache::CacheLatencies& lat = s.cache->latencies();
+  for (std::size_t t = 0; t < 3; ++t) {
+    copy_samples(lat.read[t], d.tier_read_s[t]);
+    copy_samples(lat.write[t], d.tier_write_s[t]);
+  }
+  copy_samples(lat.storage_read_device, d.storage_read_device_s);
+  copy_samples(lat.storage_read_host, d.storage_read_host_s);
+  copy_samples(lat.storage_write_device, d.storage_write_device_s);
+  copy_samples(lat.storage_write_host, d.storage_write_host_s);
+  copy_samples(lat.demotion, d.demotion_s);
+  d.prefix = s.prefix.stats();
+  d.multi_turn_hits = s.processor->multi_turn_hits();
+  d.multi_turn_misses = s.processor->multi_turn_misses();
+  d.conversations_started = s.conversations->started();
+  d.interrupted_requests += s.recorder->after_stop();
+  d.timeseries = s.series->to_json(static_cast<std::uint32_t>(std::ceil(d.elapsed_s)));
+  for (RunObserver* o : s.observers) o->on_finish(s);
+  d.io.peak_inflight_bytes = s.raw_backend->peak_inflight_bytes();
+  d.io.chunk_read = s.chunk_latency.read();
+  d.io.chunk_write = s.chunk_latency.write();
+}
+
+bool output_owned_by_observer(const RunState& s) {
+  for (const RunObserver* o : s.observers)
+    if (o->owns_output()) return true;
+  return false;
+}
+
+void write_output(RunState& s, const nlohmann::ordered_json& results) {
+  kv::fs::atomic_write(s.output, results.dump(4) + "\n");
+  log::debug("results written after {:.3f} s",
+             static_cast<double>(s.clock.now_ns() - s.stop_ns) * 1e-9);
+  std::fputs(results_text(results, s.data).c_str(), stdout);
+  for (const RunObserver* o : s.observers) std::fputs(o->console_text(results).c_str(), stdout);
+  std::fprintf(stdout, "Results written to %s\n", s.output.string().c_str());
+}
+
+int exit_code(const RunData& d) {
+  if (d.interrupted) return to_int(ExitCode::kInterrupted);
+  if (d.requests_completed == 0 && d.failed_requests > 0) {
+    log::error("no request completed and {} failed (first: {})", d.failed_requests,
+               d.failure_examples.empty() ? "?" : d.failure_examples[0]);
+    return to_int(ExitCode::kFailure);
+  }
+  return to_int(ExitCode::kSuccess);
+}
+
+int finish_run(RunState& s) {
+  RunData& d = s.data;
+  collect(s);
+  // Clean up before measuring resources, so unlink time is not hidden; then write the results.
+  const CacheDir::Cleanup cleanup = s.dir->finish(s.config().keep_cache, /*background=*/true);
+  d.cache_kept = cleanup.kept;
+  d.files_removed_at_end = cleanup.removed;
+  d.resources = metrics::resource_usage();
+  log::debug("cleanup done after {:.3f} s ({} files removed)",
+             static_cast<double>(s.clock.now_ns() - s.stop_ns) * 1e-9, cleanup.removed);
+
+  const nlohmann::ordered_json results = build_results(d);
+  const bool owned = output_owned_by_observer(s);
+  if (!owned) write_output(s, results);
+  for (RunObserver* o : s.observers) o->after_output(results, d, /*wrote_summary=*/!owned);
+  if (cleanup.kept)
+    std::fprintf(stdout, "Cache files kept in %s (--keep-cache)\n", d.cache_dir.c_str());
+  std::fflush(stdout);
+
+  int code = exit_code(d);
+  for (RunObserver* o : s.observers) code = o->on_results(results, d, code);  // MPI: rank 0 merges
+  return code;
+}
+
+// Workers still hold pointers into the state: it is released, never destroyed, and the process
+// exits from here without unwinding.
+[[noreturn]] void finish_abandoned(std::unique_ptr<RunState> owner) {
+  RunState& s = *owner.release();
+  int code = to_int(ExitCode::kFailure);
+  try {
+    code = finish_run(s);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s\n", e.describe().c_str());
+    code = to_int(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  for (RunObserver* o : s.observers) code = o->before_abandon_exit(code);  // MPI: end the protocol
+  std::_Exit(code);
+}
+
+}  // namespace
+
+int Run::Windowed::finish() && {
+  if (!s_->workers_joined) finish_abandoned(std::move(s_));
+  return finish_run(*s_);
+}
+
+int run_benchmark(const RunPlan& plan) {
+  return Run::assemble(plan).prepare().window().finish();
+}
+
+}  // namespace kv::engine::run

@@ -1,0 +1,24 @@
+// What a run is given: the parsed configuration, the --config YAML settings, the model, the
+// observers from outside the run (an MPI rank adds itself here) and the clock.
+#pragma once
+
+#include <vector>
+
+#include "core/clock.hpp"
+#include "engine/config.hpp"
+#include "engine/yaml_config.hpp"
+#include "model/model.hpp"
+
+namespace kv::engine::run {
+
+class RunObserver;
+
+struct RunPlan {
+  EngineConfig config;
+  YamlSettings yaml;
+  model::ModelConfig model;
+  std::vector<RunObserver*> observers;  // not owned; outlive the run
+  const Clock* clock = &real_clock();
+};
+
+}  // namespace kv::engine::run

@@ -1,0 +1,99 @@
+#include "engine/run/storage.hpp"
+
+#include <sys/statvfs.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+#include "engine/cache/cache.hpp"
+#include "engine/cache_dir.hpp"
+
+namespace kv::engine::run {
+
+namespace {
+
+io::SyncMode parse_sync(const std::string& s) {
+  if (s == "fdatasync") return io::SyncMode::kFdatasync;
+  if (s == "none") return io::SyncMode::kNone;
+  return io::SyncMode::kFsync;
+}
+
+}  // namespace
+
+io::BackendOptions backend_options(const EngineConfig& c, const std::filesystem::path& dir) {
+  io::BackendOptions bo;
+  bo.dir = dir;
+  bo.engine = c.io_engine == "io_uring" ? io::Engine::kIoUring : io::Engine::kPosix;
+  bo.direct_io = c.direct_io;
+  bo.sync = parse_sync(c.sync_mode);
+  bo.chunk_bytes = static_cast<std::uint64_t>(c.io_chunk_mib) * kMiB;
+  bo.io_depth = static_cast<unsigned>(c.io_depth);
+  bo.max_inflight_bytes = static_cast<std::uint64_t>(c.max_inflight_mib) * kMiB;
+  return bo;
+}
+
+nlohmann::json probe_json(const io::ProbeResult& p) {
+  return nlohmann::json{{"backend", p.backend},
+                        {"fallbacks", p.fallbacks},
+                        {"write_gibps", p.write_gibps},
+                        {"read_gibps", p.read_gibps},
+                        {"bytes_written", p.bytes_written},
+                        {"bytes_read", p.bytes_read},
+                        {"write_seconds", p.write_seconds},
+                        {"read_seconds", p.read_seconds},
+                        {"files", p.files},
+                        {"threads", kProbeThreads},
+                        {"file_bytes", kProbeFileBytes},
+                        {"ok", p.ok},
+                        {"error", p.error}};
+}
+
+int run_probe_only(const EngineConfig& c) {
+  std::unique_ptr<CacheDir> dir = CacheDir::open(c.cache_dir);
+  std::fprintf(
+      stdout,
+      "Probing the storage device in %s for %.0f s: %u streams of %llu MiB objects, %s engine%s, "
+      "%d MiB chunks, depth %d, sync %s\n",
+      dir->path().c_str(), kProbeSeconds, kProbeThreads,
+      static_cast<unsigned long long>(kProbeFileBytes / kMiB), c.io_engine.c_str(),
+      c.direct_io ? " + O_DIRECT" : "", c.io_chunk_mib, c.io_depth, c.sync_mode.c_str());
+  std::fflush(stdout);
+  const io::ProbeResult p =
+      io::run_probe(backend_options(c, dir->path()), kProbeSeconds, kProbeFileBytes, kProbeThreads);
+  dir->finish(false);
+  for (const auto& f : p.fallbacks) std::fprintf(stdout, "  fallback: %s\n", f.c_str());
+  if (!p.ok) {
+    std::fprintf(stderr, "kv-cache: error: --probe-device: %s\n", p.error.c_str());
+    return to_int(ExitCode::kFailure);
+  }
+  std::fprintf(stdout,
+               "Backend: %s\nWrite: %.3f GiB/s (%.2f GiB in %.2f s, with %s)\nRead:  %.3f GiB/s "
+               "(%.2f GiB in %.2f s)\n",
+               p.backend.c_str(), p.write_gibps, bytes_to_gib(p.bytes_written), p.write_seconds,
+               c.sync_mode.c_str(), p.read_gibps, bytes_to_gib(p.bytes_read), p.read_seconds);
+  std::printf("%s\n", probe_json(p).dump(4).c_str());
+  return 0;
+}
+
+std::uint64_t auto_storage_capacity(const std::filesystem::path& dir) {
+  struct statvfs v {};
+  if (::statvfs(dir.c_str(), &v) != 0) return cache::kUnlimited;
+  const double free_b = static_cast<double>(v.f_bavail) * static_cast<double>(v.f_frsize);
+  return static_cast<std::uint64_t>(free_b * 0.95);
+}
+
+std::uint64_t mem_available_bytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemAvailable:") return kb * 1024;
+  }
+  return 0;
+}
+
+}  // namespace kv::engine::run

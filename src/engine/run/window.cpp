@@ -1,0 +1,129 @@
+// Phase 3 of a run (run/run.hpp): the measured window, from t0 to the stop instant, and the
+// bounded join of the workers.
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "core/log.hpp"
+#include "engine/run/run.hpp"
+#include "engine/run/signals.hpp"
+#include "engine/run/state.hpp"
+
+namespace kv::engine::run {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr double kJoinTimeoutS = 1.0;  // bounded join of in-flight workers at stop (reference: 2 s)
+constexpr std::int64_t kTickNs = 50'000'000;
+
+// One worker: pops requests until the queue closes or the run stops. It uses the RunState only
+// through a raw pointer: on the abandon path the state is never destroyed.
+void worker_loop(RunState* s) {
+  std::string scratch;
+  scratch.reserve(128);
+  while (true) {
+    auto req = s->queue.pop(500ms);
+    if (!req) {
+      if (s->queue.closed() || s->stop.stopped()) break;
+      continue;
+    }
+    if (s->stop.stopped()) continue;
+    const std::int64_t dequeue = s->clock.now_ns();
+    workload::RequestOutcome o = s->processor->process(*req, scratch);
+    s->recorder->record(*req, o, dequeue, s->clock.now_ns());
+    const bool completed = o.status == workload::OutcomeStatus::kCompleted;
+    for (RunObserver* obs : s->observers) obs->on_request_done(*req, completed);
+  }
+  {
+    std::lock_guard lk(s->workers.mu);
+    s->workers.done.fetch_add(1);
+  }
+  s->workers.cv.notify_all();
+}
+
+// Polls the stop conditions about every 50 ms until one holds; returns the stop reason.
+std::string run_loop(RunState& s) {
+  const std::int64_t deadline =
+      s.t0_ns + static_cast<std::int64_t>(s.config().duration) * 1'000'000'000LL;
+  while (true) {
+    if (signals::stop_requested()) return "signal";
+    if (s.stop.stopped()) return "max_requests";
+    for (const RunObserver* o : s.observers)  // replay drained, or capacity found
+      if (auto r = o->stop_reason(s)) return *r;
+    const std::int64_t now = s.clock.now_ns();
+    if (now >= deadline) return "duration";
+    for (RunObserver* o : s.observers) o->on_tick(s, now);
+    s.clock.sleep_until(
+        std::min(deadline, now + kTickNs),
+        [&s](std::chrono::steady_clock::time_point t) { return s.stop.wait_until(t); });
+  }
+}
+
+// The stop instant: counters snapshotted, queued requests dropped, the producer joined.
+void stop_window(RunState& s, const std::string& reason) {
+  RunData& d = s.data;
+  const auto [stop_ns, stop_reason] = s.recorder->stop_now(reason);
+  s.stop.request_stop();
+  s.stop_ns = stop_ns;
+  d.stats = s.cache->stats();  // traffic counters at the stop instant
+  d.elapsed_s = static_cast<double>(stop_ns - s.t0_ns) * 1e-9;
+  d.stop_reason = stop_reason;
+  d.interrupted = stop_reason == "signal";
+  for (RunObserver* o : s.observers) o->on_stop(s);
+  if (d.interrupted)
+    log::warn("interrupted by signal {}: stopping and writing results", signals::stop_signal());
+
+  log::debug("stop ({}) at {:.3f} s", stop_reason, d.elapsed_s);
+  d.dropped_queued = s.queue.close();
+  s.producer->join();
+  d.enqueued = s.producer->enqueued();
+  d.queue_max_depth = s.queue.max_size();
+}
+
+// Bounded join: workers still inside an I/O after kJoinTimeoutS are detached, never waited for.
+void join_workers(RunState& s) {
+  WorkerPool& w = s.workers;
+  {
+    std::unique_lock lk(w.mu);
+    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS),
+                                     [&] { return w.done.load() == w.threads.size(); });
+  }
+  log::debug("workers {} after {:.3f} s", s.workers_joined ? "joined" : "still busy",
+             static_cast<double>(s.clock.now_ns() - s.stop_ns) * 1e-9);
+  if (s.workers_joined) {
+    for (auto& t : w.threads) t.join();
+    return;
+  }
+  // Stragglers keep running until the process exits: nothing they use is destroyed (run.hpp).
+  for (auto& t : w.threads) t.detach();
+  s.dir->seal();  // stragglers can no longer create files
+  log::warn(
+      "{} worker(s) still in an I/O operation {:.0f} s after stop: not waiting for them (their "
+      "requests "
+      "are not counted)",
+      w.threads.size() - w.done.load(), kJoinTimeoutS);
+}
+
+}  // namespace
+
+Run::Windowed Run::Prepared::window() && {
+  RunState& s = *s_;
+  const EngineConfig& c = s.config();
+  std::fprintf(stdout, "Running for %d s with %u workers%s...\n", c.duration, s.data.workers,
+               c.max_requests > 0 ? " (or until --max-requests)" : "");
+  std::fflush(stdout);
+  for (RunObserver* o : s.observers) o->before_window(s);  // MPI: aligned start
+  s.t0_ns = s.clock.now_ns();
+  s.series->start(s.t0_ns);
+  for (unsigned i = 0; i < s.data.workers && !signals::stop_requested(); ++i)
+    s.workers.threads.emplace_back(worker_loop, &s);
+  s.producer->start(s.t0_ns);
+  for (RunObserver* o : s.observers) o->on_window_start(s);
+  stop_window(s, run_loop(s));
+  join_workers(s);
+  return Windowed(std::move(s_));
+}
+
+}  // namespace kv::engine::run
