@@ -13,9 +13,11 @@
 // so the caller counts the op as failed, not completed.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -65,6 +67,25 @@ class ChunkObserver {
   virtual void on_chunk(bool is_write, double seconds, std::uint64_t bytes) = 0;
 };
 
+// Bounded stop (docs/performance.md, "Bounded stop"). The owner sets a deadline on the mono_ns()
+// clock; an operation still running at the deadline gives up: io_uring cancels its in-flight
+// requests (IORING_OP_ASYNC_CANCEL; a request the device already started finishes first), posix
+// stops at the next chunk boundary. It fails with ECANCELED (a write removes its partial file and
+// is not synced). Operations started after the deadline fail at once. Thread-safe.
+class IoStop {
+ public:
+  static constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+  void stop_at(std::int64_t deadline_ns) {
+    deadline_.store(deadline_ns, std::memory_order_relaxed);
+  }
+  void clear() { stop_at(kNever); }
+  std::int64_t deadline() const { return deadline_.load(std::memory_order_relaxed); }
+  bool due(std::int64_t now_ns) const { return now_ns >= deadline(); }
+
+ private:
+  std::atomic<std::int64_t> deadline_{kNever};
+};
+
 enum class Engine { kPosix, kIoUring };
 enum class SyncMode { kFsync, kFdatasync, kNone };
 
@@ -77,6 +98,7 @@ struct BackendOptions {
   unsigned io_depth = 16;                          // --io-depth (io_uring)
   std::uint64_t max_inflight_bytes = 512ULL << 20; // --max-inflight-mib, reads and writes together
   ChunkObserver* chunk_observer = nullptr;         // may be null
+  const IoStop* stop = nullptr;                    // null = never stops; outlives the backend
 };
 
 class StorageBackend {

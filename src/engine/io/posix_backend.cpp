@@ -4,6 +4,8 @@
 //          device = fsync / fdatasync / nothing (SyncMode) + close.
 //   read:  host  = open + posix_fadvise(DONTNEED) (drops the cached pages, as the reference);
 //          device = pread() of the whole file in chunks (header validated, size checked).
+// Bounded stop (BackendOptions::stop): past the deadline a write or read stops at the next chunk
+// boundary with ECANCELED (a write removes its partial file and skips the sync).
 // Payload generation and sink consumption happen between the timed system calls, never inside them.
 // With direct_io the file is opened O_DIRECT, the header is padded to 4 KiB and the last partial
 // chunk is written padded to 4 KiB and then truncated to the exact size.
@@ -62,7 +64,14 @@ class PosixBackend final : public StorageBackend {
     }
     const std::uint64_t file_bytes = hdr + spec.payload_bytes;
     bool padded = false;
+    int err = 0;
+    const char* what = "write";
     for (std::uint64_t off = 0; off < file_bytes; off += chunk) {
+      if (stopped()) {  // bounded stop: give up at the chunk boundary
+        err = ECANCELED;
+        what = kStoppedWrite;
+        break;
+      }
       const std::uint64_t n = std::min(chunk, file_bytes - off);
       const std::uint64_t payload_off = off == 0 ? 0 : off - hdr;
       const std::uint64_t skip = off == 0 ? hdr : 0;
@@ -73,24 +82,29 @@ class PosixBackend final : public StorageBackend {
         padded = true;
       }
       t0 = mono_ns();
-      const int err = write_full(fd, buf.data(), io_n, off);
+      err = write_full(fd, buf.data(), io_n, off);
       const std::int64_t dt = mono_ns() - t0;
       host_ns += dt;
-      if (err != 0) {
-        ::close(fd);
-        remove_object(dir_, spec.key);
-        set_failure(r, err, "write", path);
-        r.timing.host_s = static_cast<double>(host_ns) * 1e-9;
-        r.timing.total_s = r.timing.host_s;
-        return r;
-      }
+      if (err != 0) break;
       if (opts_.chunk_observer) opts_.chunk_observer->on_chunk(true, static_cast<double>(dt) * 1e-9, io_n);
+    }
+    if (err != 0) {
+      ::close(fd);
+      remove_object(dir_, spec.key);
+      set_failure(r, err, what, path);
+      r.timing.host_s = static_cast<double>(host_ns) * 1e-9;
+      r.timing.total_s = r.timing.host_s;
+      return r;
     }
     buf.reset();  // the buffer is not needed during the sync
 
     t0 = mono_ns();
-    int err = 0;
-    if (padded && ::ftruncate(fd, static_cast<off_t>(file_bytes)) != 0) err = errno;
+    what = "sync";
+    if (stopped()) {  // no sync after the deadline: it could take longer than the drain allows
+      err = ECANCELED;
+      what = kStoppedWrite;
+    }
+    if (err == 0 && padded && ::ftruncate(fd, static_cast<off_t>(file_bytes)) != 0) err = errno;
     if (err == 0) err = sync_fd(fd, opts_.sync);
     if (::close(fd) != 0 && err == 0) err = errno;
     const std::int64_t device_ns = mono_ns() - t0;
@@ -99,7 +113,7 @@ class PosixBackend final : public StorageBackend {
     r.timing.total_s = r.timing.host_s + r.timing.device_s;
     if (err != 0) {
       remove_object(dir_, spec.key);
-      set_failure(r, err, "sync", path);
+      set_failure(r, err, what, path);
       return r;
     }
     r.ok = true;
@@ -127,6 +141,11 @@ class PosixBackend final : public StorageBackend {
     int err = 0;
     std::string why;
     for (std::uint64_t off = 0; err == 0 && (off == 0 || off < file_bytes); off += chunk) {
+      if (stopped()) {  // bounded stop: give up at the chunk boundary
+        why = "stopped at the drain deadline";
+        err = ECANCELED;
+        break;
+      }
       std::size_t got = 0;
       std::uint64_t want = chunk;
       if (off != 0) want = std::min(chunk, file_bytes - off);
@@ -180,6 +199,9 @@ class PosixBackend final : public StorageBackend {
   }
 
  private:
+  static constexpr const char* kStoppedWrite = "write (stopped at the drain deadline)";
+  bool stopped() const { return opts_.stop != nullptr && opts_.stop->due(mono_ns()); }
+
   BackendOptions opts_;
   ObjectDir dir_{opts_.dir};
   BufferPool pool_;

@@ -15,6 +15,11 @@
 // flight. Generation of the first batch happens before the clock runs; later generation overlaps
 // in-flight I/O. Each chunk's submit→reap time goes to the ChunkObserver.
 //
+// Bounded stop (BackendOptions::stop): an op waiting for completions wakes at the deadline (and
+// every 50 ms to look at it), queues no more chunks, cancels its in-flight requests with one
+// IORING_OP_ASYNC_CANCEL (all requests on its fd), reaps what is left and fails with ECANCELED
+// (a write removes its partial file, no ftruncate, no sync).
+//
 // O_DIRECT: the header is padded to 4 KiB, chunk offsets are 4 KiB multiples, the final partial
 // chunk is written padded to 4 KiB and the file is then truncated to header + payload bytes.
 #include <fcntl.h>
@@ -43,6 +48,8 @@ namespace {
 
 constexpr unsigned kMaxDepth = 4096;
 constexpr std::size_t kMaxRings = 64;
+constexpr std::int64_t kStopPollNs = 50'000'000;  // how often a waiting op looks at the deadline
+constexpr const char* kStopped = "stopped at the drain deadline (in-flight requests cancelled)";
 
 struct Slot {
   int buf = -1;              // pool buffer index, -1 = none held
@@ -147,6 +154,10 @@ class UringBackend final : public StorageBackend {
     std::int64_t device_ns = op.busy_ns;
 
     t0 = mono_ns();
+    if (err == 0 && stopped()) {  // no sync after the deadline: it could outlast the drain
+      err = ECANCELED;
+      op.why = kStopped;
+    }
     if (err == 0 && op.padded && ::ftruncate(fd, static_cast<off_t>(op.file_bytes)) != 0) err = errno;
     if (err == 0) err = sync_fd(fd, opts_.sync);
     device_ns += mono_ns() - t0;
@@ -233,6 +244,8 @@ class UringBackend final : public StorageBackend {
     std::uint64_t deliver_off = 0;  // reads: next chunk to hand to the sink
     std::int64_t busy_since = 0;
     int err = 0;
+    bool stopping = false;     // the stop deadline passed: no new chunks, cancel the in-flight ones
+    bool cancel_sent = false;
 
     int run() {
       Ring* ring = be.acquire_ring();
@@ -242,12 +255,29 @@ class UringBackend final : public StorageBackend {
       Slot** batch = ring->batch.data();
       bool broken = false;
       while (true) {
+        if (!stopping && be.stopped()) {
+          stopping = true;
+          if (err == 0) {
+            err = ECANCELED;
+            why = kStopped;
+          }
+        }
+        if (stopping && !cancel_sent && inflight > io_uring_sq_ready(&ring->ring)) {
+          // One request cancels every request of this file on the ring; its own completion
+          // carries no slot (user data null) and is skipped when reaped.
+          if (io_uring_sqe* sqe = io_uring_get_sqe(&ring->ring)) {
+            io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+            io_uring_sqe_set_data(sqe, nullptr);
+            cancel_sent = true;
+          }
+        }
         // Queue as many chunks as depth and buffers allow: short transfers to finish first.
         unsigned queued = 0;
         for (unsigned i = 0; i < depth && err == 0; ++i) {
           if (slots[i].state == Slot::kRetry && enqueue(*ring, slots[i])) ++inflight;
         }
         while (err == 0 && next_off < file_bytes && inflight < depth) {
+          if (be.opts_.stop != nullptr && be.stopped()) break;  // handled at the next round's top
           Slot* s = idle_slot(depth);
           if (!s) break;
           if (s->buf < 0) {
@@ -272,7 +302,8 @@ class UringBackend final : public StorageBackend {
           // The kernel refused the ring itself: what it never took will not complete; drain the
           // rest, then drop this ring.
           if (err == 0) err = fatal;
-          inflight -= io_uring_sq_ready(&ring->ring);
+          // (min: the SQ may also hold the stop's cancel request, which is not counted in flight)
+          inflight -= std::min(inflight, io_uring_sq_ready(&ring->ring));
           broken = true;
         }
         if (inflight == 0) break;
@@ -366,7 +397,15 @@ class UringBackend final : public StorageBackend {
       io_uring_cqe* cqe = nullptr;
       int rc;
       do {
-        rc = io_uring_wait_cqe(&ring.ring, &cqe);
+        if (be.opts_.stop == nullptr || stopping) {
+          rc = io_uring_wait_cqe(&ring.ring, &cqe);
+        } else {  // wake up at the stop deadline (at the latest every kStopPollNs) to cancel
+          const std::int64_t left = be.opts_.stop->deadline() - mono_ns();
+          const std::int64_t wait = std::clamp<std::int64_t>(left, 0, kStopPollNs);
+          __kernel_timespec ts{wait / 1'000'000'000, wait % 1'000'000'000};
+          rc = io_uring_wait_cqe_timeout(&ring.ring, &cqe, &ts);
+          if (rc == -ETIME) return;  // nothing completed: the caller re-checks the deadline
+        }
       } while (rc == -EINTR);
       if (rc < 0) {  // cannot happen with a healthy ring; fail the op rather than spin
         if (err == 0) err = -rc;
@@ -376,6 +415,7 @@ class UringBackend final : public StorageBackend {
       unsigned seen = 0;
       io_uring_for_each_cqe(&ring.ring, head, cqe) {
         ++seen;
+        if (io_uring_cqe_get_data(cqe) == nullptr) continue;  // the stop's cancel request
         Slot& s = *static_cast<Slot*>(io_uring_cqe_get_data(cqe));
         const int res = cqe->res;
         --inflight;
@@ -480,6 +520,8 @@ class UringBackend final : public StorageBackend {
     }
     rings_cv_.notify_one();
   }
+
+  bool stopped() const { return opts_.stop != nullptr && opts_.stop->due(mono_ns()); }
 
   BackendOptions opts_;
   ObjectDir dir_{opts_.dir};
