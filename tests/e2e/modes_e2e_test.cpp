@@ -243,7 +243,7 @@ TEST(ModesE2E, AutoscalingChangesTheNumberOfActiveProducers) {
   const json& cap = c->j["summary"]["autoscaling_summary"];
   EXPECT_EQ(cap["mode"], "capacity");
   EXPECT_TRUE(cap.contains("peak_user_count"));
-  EXPECT_TRUE(cap.contains("peak_throughput"));
+  EXPECT_TRUE(cap.contains("peak_throughput_tokens_per_sec"));
   EXPECT_EQ(cap["final_users"], 4);  // the first sample scales up by at least 5, capped at 4
   const std::string reason = c->j["stop_reason"];
   EXPECT_TRUE(reason == "autoscaler_capacity" || reason == "duration") << reason;

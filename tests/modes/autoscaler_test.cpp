@@ -169,7 +169,7 @@ TEST(Autoscaler, AppliesDecisionsToProducersAndExports) {
   EXPECT_EQ(log[0]["mode"], "qos");
   EXPECT_EQ(log[0]["read_latency_p95_ms"], 5.0);
   EXPECT_EQ(log[0]["write_latency_p95_ms"], 7.0);
-  EXPECT_DOUBLE_EQ(log[0]["throughput"].get<double>(), 1000.0);
+  EXPECT_DOUBLE_EQ(log[0]["throughput_tokens_per_sec"].get<double>(), 1000.0);
   EXPECT_DOUBLE_EQ(log[1]["interval_throughput"].get<double>(), 1000.0);
   EXPECT_DOUBLE_EQ(log[1]["read_iops"].get<double>(), 1000.0);  // 1000 × 4 KiB per second / 4 KiB
   EXPECT_DOUBLE_EQ(log[1]["write_iops"].get<double>(),
@@ -210,10 +210,12 @@ TEST(Autoscaler, CapacityStopEndsTheRunAndReportsThePeak) {
   EXPECT_EQ(a.stop_reason().value_or(""), "autoscaler_capacity");
   const auto sum = a.summary(0);
   EXPECT_EQ(sum["peak_user_count"], 10);  // 5 → 10 at the first sample; 300 tok/s measured with 10
-  EXPECT_DOUBLE_EQ(sum["peak_throughput"].get<double>(), 300.0);
+  EXPECT_DOUBLE_EQ(sum["peak_throughput_tokens_per_sec"].get<double>(), 300.0);
   EXPECT_EQ(sum["stopped_at_capacity"], true);
   EXPECT_EQ(a.log().back()["action"], "stop");
-  EXPECT_DOUBLE_EQ(a.log().back()["peak_throughput"].get<double>(), 300.0);
+  EXPECT_DOUBLE_EQ(a.log().back()["peak_throughput_tokens_per_sec"].get<double>(), 300.0);
+  // Reference count: the two scale-ups (first and second sample) and the stop.
+  EXPECT_EQ(sum["total_scale_events"], 3);
 }
 
 TEST(Autoscaler, ThreadSamplesEveryIntervalUntilStop) {

@@ -22,6 +22,7 @@ struct Op {
   std::uint64_t tokens;
   cache::CacheType type;
   bool hit;
+  cache::Phase phase;
 };
 
 class FakeStore : public KvStore {
@@ -30,7 +31,7 @@ class FakeStore : public KvStore {
   std::set<std::string> stored, fail_writes, fail_reads;
   StopFlag* stop_on_first_read = nullptr;
 
-  cache::AllocResult allocate(const std::string& key, std::uint64_t tokens, cache::Phase) override {
+  cache::AllocResult allocate(const std::string& key, std::uint64_t tokens, cache::Phase phase) override {
     std::lock_guard lk(mu);
     cache::AllocResult r;
     if (stored.count(key)) {
@@ -38,7 +39,7 @@ class FakeStore : public KvStore {
       r.existed = true;
       return r;
     }
-    ops.push_back({'W', key, tokens, cache::CacheType::kUser, false});
+    ops.push_back({'W', key, tokens, cache::CacheType::kUser, false, phase});
     if (fail_writes.count(key)) {
       r.error = 28;  // ENOSPC
       return r;
@@ -48,11 +49,11 @@ class FakeStore : public KvStore {
     r.timing.total_s = 0.010;
     return r;
   }
-  cache::AccessResult access(const std::string& key, cache::Phase, cache::CacheType type) override {
+  cache::AccessResult access(const std::string& key, cache::Phase phase, cache::CacheType type) override {
     std::lock_guard lk(mu);
     cache::AccessResult a;
     a.hit = stored.count(key) != 0;
-    ops.push_back({'R', key, 0, type, a.hit});
+    ops.push_back({'R', key, 0, type, a.hit, phase});
     if (stop_on_first_read) stop_on_first_read->request_stop();
     if (a.hit) {
       a.ok = !fail_reads.count(key);
@@ -139,6 +140,9 @@ TEST(Processor, DecodeMissFallsBackToAWrite) {
   EXPECT_EQ(f.store.ops[0].kind, 'R');
   EXPECT_FALSE(f.store.ops[0].hit);
   EXPECT_EQ(f.store.ops[1].kind, 'W');
+  // The fallback write is storage time of the request but not a decode latency (reference).
+  EXPECT_EQ(o.decode_s, 0.0);
+  EXPECT_NEAR(o.storage_s, 0.010, 1e-12);
 }
 
 TEST(Processor, MultiTurnReadsEveryEarlierTurnTriangular) {
@@ -157,9 +161,11 @@ TEST(Processor, MultiTurnReadsEveryEarlierTurnTriangular) {
   EXPECT_EQ(p.multi_turn_hits(), 6u);
   EXPECT_EQ(p.multi_turn_misses(), 0u);
   // Turn 4 read turns 1..3, never itself or a later turn.
+  // History reads are decode-phase reads (decode_reads, the I/O trace's phase), as the reference's.
   for (const auto& o : f.store.ops)
     if (o.type == cache::CacheType::kMultiTurn) {
       EXPECT_NE(o.key, ConversationManager::turn_key(conv, 4));
+      EXPECT_EQ(o.phase, cache::Phase::kDecode);
     }
   // A missing earlier turn counts as a multi-turn miss.
   Request r = make(ConversationManager::turn_key("conv_x_0", 3), 500, 5);
@@ -216,6 +222,14 @@ TEST(Processor, PrefillOnlyAndDecodeOnly) {
     f.run(make("k", 1000, 100));
     EXPECT_EQ(f.store.count('W', "k"), 1);
     EXPECT_EQ(f.store.count('R', "k"), 0);
+    // --prefill-only keeps the multi-turn history reads (decode phase), as the reference.
+    f.store.stored.insert("c_turn_1");
+    Request r = make("c_turn_2", 1000, 100);
+    r.conversation_id = "c";
+    r.turn = 2;
+    f.run(r);
+    EXPECT_EQ(f.store.count('R', "c_turn_1"), 1);
+    EXPECT_EQ(f.store.ops.back().kind, 'W');
   }
   {
     Fixture f;

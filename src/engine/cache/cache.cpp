@@ -136,6 +136,7 @@ struct MultiTierCache::Impl {
     s.key = key;
     s.shape = cfg.model.npy_shape(tokens, cfg.tensor_parallel);
     s.payload_bytes = cfg.model.object_bytes(tokens, cfg.tensor_parallel);
+    s.dtype = io::npy_dtype_for_itemsize(cfg.model.dtype_bytes());
     return s;
   }
 

@@ -1,5 +1,5 @@
 // Storage I/O backends behind one interface (contract). One file per object,
-// `<dir>/<key>.npy`, always a valid NumPy .npy v1.0 file (header + little-endian float16 payload).
+// `<dir>/<key>.npy`, always a valid NumPy .npy v1.0 file (header + little-endian payload of the model's dtype).
 //
 // Engines (BackendOptions::engine):
 //   * kPosix — the reference-compatible path (kv-cache-engine.md §4.4): write = open(O_TRUNC),
@@ -22,6 +22,8 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "engine/io/npy.hpp"
 
 namespace kv::io {
 
@@ -56,8 +58,9 @@ class PayloadSink {
 
 struct ObjectSpec {
   std::string key;                   // file name stem; validated by the caller (no '/')
-  std::vector<std::uint64_t> shape;  // .npy shape; product × 2 == payload_bytes
+  std::vector<std::uint64_t> shape;  // .npy shape; product × itemsize(dtype) == payload_bytes
   std::uint64_t payload_bytes = 0;
+  NpyDtype dtype = NpyDtype::kFloat16;  // the model's element type (npy.hpp)
 };
 
 // Called once per completed chunk I/O (device latency of that one system call / SQE).

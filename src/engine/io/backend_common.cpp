@@ -90,9 +90,9 @@ std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::st
   if (!spec.shape.empty()) {
     alignas(64) std::byte expect[kDirectAlign];
     for (std::size_t align : {std::size_t{64}, std::size_t{kDirectAlign}}) {
-      const std::size_t n = write_npy_header(expect, spec.shape, align);
+      const std::size_t n = write_npy_header(expect, spec.shape, align, spec.dtype);
       if (n != 0 && first.size() >= n && std::memcmp(first.data(), expect, n) == 0) {
-        if (product(spec.shape) * 2 != spec.payload_bytes)
+        if (product(spec.shape) * npy_itemsize(spec.dtype) != spec.payload_bytes)
           break;  // inconsistent spec: slow path says why
         return n;
       }
@@ -103,7 +103,7 @@ std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::st
     *why = "not a valid .npy v1.0 header";
     return 0;
   }
-  if (info->descr != "<f2" || info->fortran_order) {
+  if (info->descr != npy_descr(spec.dtype) || info->fortran_order) {
     *why = "unexpected dtype/order '" + info->descr + "'";
     return 0;
   }
@@ -111,7 +111,7 @@ std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::st
     *why = "shape differs from the expected one";
     return 0;
   }
-  if (product(info->shape) * 2 != spec.payload_bytes) {
+  if (product(info->shape) * npy_itemsize(spec.dtype) != spec.payload_bytes) {
     *why = "header shape does not match the payload size";
     return 0;
   }

@@ -32,7 +32,7 @@ int write_full(int fd, const std::byte* p, std::size_t n, std::uint64_t off);
 int read_full(int fd, std::byte* p, std::size_t n, std::uint64_t off, std::size_t* got);
 int sync_fd(int fd, SyncMode mode);  // 0 or errno
 
-// Checks the first bytes of a file against the spec (descr '<f2', C order, shape when given,
+// Checks the first bytes of a file against the spec (descr of spec.dtype, C order, shape when given,
 // shape × 2 == payload_bytes). Returns the header size, or 0 with *why set. No heap on the common
 // path (our own header layouts are compared byte for byte first).
 std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::string* why);

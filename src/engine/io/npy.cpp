@@ -58,16 +58,44 @@ bool parse_shape(std::string_view s, std::size_t& i, std::vector<std::uint64_t>&
 
 }  // namespace
 
+const char* npy_descr(NpyDtype d) {
+  switch (d) {
+    case NpyDtype::kFloat16: return "<f2";
+    case NpyDtype::kFloat32: return "<f4";
+    case NpyDtype::kInt8: return "|i1";
+  }
+  return "<f2";
+}
+
+std::uint64_t npy_itemsize(NpyDtype d) {
+  switch (d) {
+    case NpyDtype::kFloat16: return 2;
+    case NpyDtype::kFloat32: return 4;
+    case NpyDtype::kInt8: return 1;
+  }
+  return 2;
+}
+
+NpyDtype npy_dtype_for_itemsize(int bytes) {
+  if (bytes == 4) return NpyDtype::kFloat32;
+  if (bytes == 1) return NpyDtype::kInt8;
+  return NpyDtype::kFloat16;
+}
+
 namespace {
 // The dict text plus numpy's growth-axis spare spaces, formatted into `out` (no heap).
-std::size_t format_dict(const std::vector<std::uint64_t>& shape, char* out, std::size_t cap) {
+std::size_t format_dict(const std::vector<std::uint64_t>& shape, NpyDtype dtype, char* out,
+                        std::size_t cap) {
   std::size_t n = 0;
   const auto put = [&](const char* s, std::size_t len) {
     if (n + len <= cap) std::memcpy(out + n, s, len);
     n += len;
   };
-  static constexpr char kHead[] = "{'descr': '<f2', 'fortran_order': False, 'shape': (";
+  static constexpr char kHead[] = "{'descr': '";
   put(kHead, sizeof kHead - 1);
+  put(npy_descr(dtype), 3);
+  static constexpr char kMid[] = "', 'fortran_order': False, 'shape': (";
+  put(kMid, sizeof kMid - 1);
   std::size_t first_digits = 0;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (i) put(", ", 2);
@@ -87,14 +115,14 @@ std::size_t format_dict(const std::vector<std::uint64_t>& shape, char* out, std:
 
 std::size_t npy_header_size(const std::vector<std::uint64_t>& shape, std::size_t align) {
   if (align == 0) align = 64;
-  const std::size_t hlen = format_dict(shape, nullptr, 0) + 1;
+  const std::size_t hlen = format_dict(shape, NpyDtype::kFloat16, nullptr, 0) + 1;  // same for every dtype
   // numpy: padlen = align - ((magic + 4 + hlen) % align), a full `align` when already aligned.
   const std::size_t padlen = align - ((kMagicLen + 4 + hlen) % align);
   return kMagicLen + 4 + hlen + padlen;
 }
 
 std::size_t write_npy_header(std::span<std::byte> out, const std::vector<std::uint64_t>& shape,
-                             std::size_t align) {
+                             std::size_t align, NpyDtype dtype) {
   const std::size_t total = npy_header_size(shape, align);
   const std::size_t len = total - kMagicLen - 4;
   if (out.size() < total || len > 0xffff) return 0;
@@ -104,15 +132,15 @@ std::size_t write_npy_header(std::span<std::byte> out, const std::vector<std::ui
   p[7] = 0;
   p[8] = static_cast<char>(len & 0xff);
   p[9] = static_cast<char>((len >> 8) & 0xff);
-  const std::size_t dict = format_dict(shape, p + 10, len);
+  const std::size_t dict = format_dict(shape, dtype, p + 10, len);
   std::memset(p + 10 + dict, ' ', len - dict - 1);
   p[total - 1] = '\n';
   return total;
 }
 
-std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t align) {
+std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t align, NpyDtype dtype) {
   std::string out(npy_header_size(shape, align), '\0');
-  const std::size_t n = write_npy_header(std::as_writable_bytes(std::span<char>(out)), shape, align);
+  const std::size_t n = write_npy_header(std::as_writable_bytes(std::span<char>(out)), shape, align, dtype);
   out.resize(n);
   return out;
 }

@@ -55,7 +55,7 @@ class PosixBackend final : public StorageBackend {
     }
 
     BufferLease buf(pool_);
-    const std::size_t hdr = write_npy_header({buf.data(), chunk}, spec.shape, align);
+    const std::size_t hdr = write_npy_header({buf.data(), chunk}, spec.shape, align, spec.dtype);
     if (hdr == 0) {
       ::close(fd);
       remove_object(dir_, spec.key);

@@ -368,7 +368,7 @@ class UringBackend final : public StorageBackend {
         std::byte* p = be.pool_.data(s.buf);
         std::uint64_t skip = 0;
         if (s.off == 0) {
-          skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64);
+          skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64, spec->dtype);
         }
         const std::uint64_t payload_off = s.off == 0 ? 0 : s.off - hdr;
         src->fill(payload_off, {p + skip, s.valid - skip});

@@ -219,8 +219,8 @@ AutoscaleDecision Autoscaler::sample_now(std::int64_t now_ns) {
   e["saturation_level"] = d.saturation_level;
   e["read_latency_p95_ms"] = x.read_p95_ms;
   e["write_latency_p95_ms"] = x.write_p95_ms;
-  e["throughput"] = x.throughput;
-  if (d.action == "stop") e["peak_throughput"] = policy_.peak_throughput();
+  e["throughput_tokens_per_sec"] = x.throughput;
+  if (d.action == "stop") e["peak_throughput_tokens_per_sec"] = policy_.peak_throughput();
   // ours
   e["elapsed_s"] = x.elapsed_s;
   e["previous_users"] = before;
@@ -259,10 +259,12 @@ nlohmann::ordered_json Autoscaler::summary(std::uint32_t users_started) const {
   j["mode"] = s_.capacity_mode ? "capacity" : "qos";
   j["initial_users"] = initial_users_;
   j["final_users"] = policy_.users();
-  j["total_scale_events"] = scale_ups_ + scale_downs_;
+  // The reference's count: scale-ups, scale-downs and the capacity stop (its log holds exactly
+  // those events; ours logs every sample, so this is not log_.size()).
+  j["total_scale_events"] = scale_ups_ + scale_downs_ + (stop_requested_.load() ? 1 : 0);
   if (s_.capacity_mode) {
     j["peak_user_count"] = policy_.peak_users();
-    j["peak_throughput"] = policy_.peak_throughput();
+    j["peak_throughput_tokens_per_sec"] = policy_.peak_throughput();
     j["stopped_at_capacity"] = stop_requested_.load();
   }
   // ours

@@ -556,7 +556,7 @@ std::string WorkloadModes::console_text(const nlohmann::ordered_json& r) const {
         "  Autoscaling: up to {} active producers, {} of them issued requests ({} samples)\n",
         num(s, "max_active_producers"), num(s, "producers_started"), num(s, "samples"));
     if (s.contains("peak_user_count"))
-      o += fmt::format("  Capacity: peak {:.1f} tok/s with {} users\n", num(s, "peak_throughput"),
+      o += fmt::format("  Capacity: peak {:.1f} tok/s with {} users\n", num(s, "peak_throughput_tokens_per_sec"),
                        num(s, "peak_user_count"));
   }
   if (r.contains("validation")) {

@@ -84,7 +84,8 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
         if (interrupted()) return o;
         ConversationManager::turn_key(scratch, req.conversation_id, t);
         bool hit = false;
-        if (!read(scratch, cache::Phase::kPrefill, cache::CacheType::kMultiTurn, &hit, nullptr)) return o;
+        // Decode phase, as the reference: counted in decode_reads, "Decode" in the I/O trace.
+        if (!read(scratch, cache::Phase::kDecode, cache::CacheType::kMultiTurn, &hit, nullptr)) return o;
         (hit ? mt_hits_ : mt_misses_).fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -115,7 +116,9 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
     if (!hit) {
       if (!s_.decode_only) {
         if (interrupted()) return o;
-        if (!write(*key, context, cache::Phase::kPrefill, &o.decode_s)) return o;
+        // Charged to the request's storage time, not to decode_s (decode_latencies are reads only,
+        // as the reference's).
+        if (!write(*key, context, cache::Phase::kPrefill, nullptr)) return o;
       }
     } else {
       const int batch = s_.decode_batch > 0 ? s_.decode_batch : 32;

@@ -3,7 +3,8 @@
 //   2. prefix: if the request carries a system prompt, write its entry if absent (once, under the
 //      prompt's lock) and read it (cache type "system");
 //   3. unless --decode-only: multi-turn history reads of every EARLIER turn of the conversation
-//      (cache type "multi_turn"), then the prefill write of the request's key (context − prompt
+//      (cache type "multi_turn", decode phase as the reference, also with --prefill-only), then
+//      the prefill write of the request's key (context − prompt
 //      tokens) if the phase is kPrefill or kPrefillDecode;
 //   4. workload-mode hook (RAG chunk reads), if any;
 //   5. unless --prefill-only and if the phase is kDecode / kPrefillDecode: one read of the key (the
@@ -66,7 +67,7 @@ struct RequestOutcome {
   OutcomeStatus status = OutcomeStatus::kCompleted;
   double storage_s = 0;     // Σ latency of every op charged to the request
   double prefill_s = 0;     // the prefill write (0 if none)
-  double decode_s = 0;      // Σ decode reads (+ fallback write)
+  double decode_s = 0;      // Σ decode reads (not the fallback write after a miss)
   double generation_s = 0;  // G × per-token time
   bool wrote_prefill = false;
   bool decoded = false;
