@@ -1,10 +1,11 @@
+#include "engine/io/npy.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 
 #include "engine/io/backend.hpp"
-#include "engine/io/npy.hpp"
 #include "engine/io/payload.hpp"
 #include "test_util.hpp"
 
@@ -75,8 +76,9 @@ TEST(Npy, WriteIntoTooSmallBufferFails) {
 TEST(Npy, HeaderCarriesTheModelsDtypeAtTheSameSize) {
   using kv::io::NpyDtype;
   const std::vector<std::uint64_t> shape{32, 2, 1000, 8, 128};
-  for (auto [dtype, descr] : {std::pair{NpyDtype::kFloat16, "<f2"}, std::pair{NpyDtype::kFloat32, "<f4"},
-                              std::pair{NpyDtype::kInt8, "|i1"}}) {
+  for (auto [dtype, descr] :
+       {std::pair{NpyDtype::kFloat16, "<f2"}, std::pair{NpyDtype::kFloat32, "<f4"},
+        std::pair{NpyDtype::kInt8, "|i1"}}) {
     for (std::size_t align : {64UL, 4096UL}) {
       const auto h = npy_header(shape, align, dtype);
       EXPECT_EQ(h.size(), align == 64 ? 128U : 4096U);
@@ -117,8 +119,9 @@ TEST(Npy, NumpyLoadsBothLayouts) {
         f.write(reinterpret_cast<const char*>(&half), 2);
       }
     }
-    const std::string cmd = py + " -c \"import numpy as np; a=np.load('" + path +
-                            "'); assert a.shape==(2,3,4) and a.dtype==np.float16 and (a==1).all()\"";
+    const std::string cmd =
+        py + " -c \"import numpy as np; a=np.load('" + path +
+        "'); assert a.shape==(2,3,4) and a.dtype==np.float16 and (a==1).all()\"";
     EXPECT_EQ(std::system(cmd.c_str()), 0) << "align " << align;
     std::remove(path.c_str());
   }
@@ -143,8 +146,9 @@ TEST(Npy, EveryDtypeRoundTripsAndNumpyLoadsIt) {
       o.max_inflight_bytes = 256 << 10;
       auto choice = kv::io::make_backend(o);
       ASSERT_TRUE(choice.backend);
-      for (auto [dtype, name] : {std::pair{NpyDtype::kFloat16, "float16"}, std::pair{NpyDtype::kFloat32, "float32"},
-                                 std::pair{NpyDtype::kInt8, "int8"}}) {
+      for (auto [dtype, name] :
+           {std::pair{NpyDtype::kFloat16, "float16"}, std::pair{NpyDtype::kFloat32, "float32"},
+            std::pair{NpyDtype::kInt8, "int8"}}) {
         kv::io::ObjectSpec spec;
         spec.key = "obj_" + std::to_string(n++);
         spec.shape = {2, 2, 1000, 2, 16};
@@ -181,7 +185,8 @@ TEST(Npy, HeaderMatchesNumpysBytes) {
     tuple += ")";
     const std::string cmd = py + " -c \"import numpy as np; f=open('" + path +
                             "','wb'); np.lib.format.write_array_header_1_0(f, {'descr':'<f2',"
-                            "'fortran_order':False,'shape':" + tuple + "})\"";
+                            "'fortran_order':False,'shape':" +
+                            tuple + "})\"";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     std::ifstream f(path, std::ios::binary);
     const std::string theirs{std::istreambuf_iterator<char>(f), {}};

@@ -100,7 +100,8 @@ std::size_t format_dict(const std::vector<std::uint64_t>& shape, NpyDtype dtype,
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (i) put(", ", 2);
     char tmp[24];
-    const int len = std::snprintf(tmp, sizeof tmp, "%llu", static_cast<unsigned long long>(shape[i]));
+    const int len =
+        std::snprintf(tmp, sizeof tmp, "%llu", static_cast<unsigned long long>(shape[i]));
     if (i == 0) first_digits = static_cast<std::size_t>(len);
     put(tmp, static_cast<std::size_t>(len));
   }
@@ -115,7 +116,8 @@ std::size_t format_dict(const std::vector<std::uint64_t>& shape, NpyDtype dtype,
 
 std::size_t npy_header_size(const std::vector<std::uint64_t>& shape, std::size_t align) {
   if (align == 0) align = 64;
-  const std::size_t hlen = format_dict(shape, NpyDtype::kFloat16, nullptr, 0) + 1;  // same for every dtype
+  const std::size_t hlen =
+      format_dict(shape, NpyDtype::kFloat16, nullptr, 0) + 1;  // same for every dtype
   // numpy: padlen = align - ((magic + 4 + hlen) % align), a full `align` when already aligned.
   const std::size_t padlen = align - ((kMagicLen + 4 + hlen) % align);
   return kMagicLen + 4 + hlen + padlen;
@@ -140,14 +142,17 @@ std::size_t write_npy_header(std::span<std::byte> out, const std::vector<std::ui
 
 std::string npy_header(const std::vector<std::uint64_t>& shape, std::size_t align, NpyDtype dtype) {
   std::string out(npy_header_size(shape, align), '\0');
-  const std::size_t n = write_npy_header(std::as_writable_bytes(std::span<char>(out)), shape, align, dtype);
+  const std::size_t n =
+      write_npy_header(std::as_writable_bytes(std::span<char>(out)), shape, align, dtype);
   out.resize(n);
   return out;
 }
 
 std::optional<NpyInfo> parse_npy_header(std::string_view bytes) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) return std::nullopt;
-  const auto u8 = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i])); };
+  const auto u8 = [&](std::size_t i) {
+    return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i]));
+  };
   const unsigned major = static_cast<unsigned>(u8(6));
   std::size_t prefix = 0;
   std::uint64_t hlen = 0;
