@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -92,7 +93,21 @@ const char* const kSchema =
 const char* const kColumns =
     "id, datetime, argv, cwd, program, benchmark, command, model, num_users, duration, status, "
     "exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, metrics, source, "
-    "rerun_of";
+    "rerun_of, ";  // + "verification" or "NULL" (Db::columns())
+
+// True when table `runs` has column `name` (an older database may lack newer columns).
+bool has_column(sqlite3* db, const char* name) {
+  sqlite3_stmt* st = nullptr;
+  bool found = false;
+  if (sqlite3_prepare_v2(db, "PRAGMA table_info(runs);", -1, &st, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const unsigned char* n = sqlite3_column_text(st, 1);
+      if (n && std::strcmp(reinterpret_cast<const char*>(n), name) == 0) found = true;
+    }
+  }
+  sqlite3_finalize(st);
+  return found;
+}
 
 Entry read_row(const Stmt& s) {
   Entry e;
@@ -126,6 +141,7 @@ Entry read_row(const Stmt& s) {
   }
   e.source = s.col_text(18);
   e.rerun_of = s.col_i64(19);
+  e.verification = s.col_text(20);
   return e;
 }
 
@@ -201,7 +217,8 @@ Db::Db(const std::filesystem::path& path) : path_(path) {
   exec("BEGIN IMMEDIATE;");
   try {
     exec(kSchema);
-    exec("PRAGMA user_version = 1;");
+    if (!has_column(db_, "verification")) exec("ALTER TABLE runs ADD COLUMN verification TEXT;");
+    exec("PRAGMA user_version = 2;");
     exec("COMMIT;");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
@@ -211,8 +228,52 @@ Db::Db(const std::filesystem::path& path) : path_(path) {
   }
 }
 
+Db::Db(const std::filesystem::path& path, ReadOnlyTag) : path_(path) {
+  std::error_code ec;
+  if (!stdfs::exists(path_, ec)) {
+    has_runs_ = false;  // nothing recorded yet; do not create the file
+    return;
+  }
+  int rc =
+      sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(rc == SQLITE_CANTOPEN ? ExitCode::kPermissionDenied : ExitCode::kFailure,
+                "history database " + path_.string() + ": cannot open for reading: " + msg);
+  }
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+  sqlite3_stmt* st = nullptr;
+  has_runs_ = false;
+  if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='runs';", -1,
+                         &st, nullptr) == SQLITE_OK) {
+    has_runs_ = sqlite3_step(st) == SQLITE_ROW;
+  } else {
+    std::string msg = sqlite3_errmsg(db_);
+    sqlite3_finalize(st);
+    throw Error(ExitCode::kFailure, "history database " + path_.string() + ": " + msg);
+  }
+  sqlite3_finalize(st);
+  has_verification_ = has_runs_ && has_column(db_, "verification");
+}
+
+Db Db::open_read_only(const std::filesystem::path& path) {
+  return Db(path, ReadOnlyTag{});
+}
+
+Db::Db(Db&& o) noexcept
+    : path_(std::move(o.path_)),
+      db_(std::exchange(o.db_, nullptr)),
+      has_runs_(o.has_runs_),
+      has_verification_(o.has_verification_) {}
+
 Db::~Db() {
   if (db_) sqlite3_close(db_);
+}
+
+std::string Db::columns() const {
+  return std::string(kColumns) + (has_verification_ ? "verification" : "NULL");
 }
 
 void Db::exec(const char* sql) {
@@ -233,7 +294,7 @@ std::int64_t Db::record_start(const Entry& e) {
          "duration,"
          " status, exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, "
          "metrics,"
-         " source, rerun_of) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+         " source, rerun_of, verification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
          path_);
   s.text(1, e.datetime);
   s.text(2, argv.dump());
@@ -254,6 +315,7 @@ std::int64_t Db::record_start(const Entry& e) {
   s.text(17, e.metrics.dump());
   s.text(18, e.source.empty() ? std::string("cli") : e.source);
   s.i64(19, e.rerun_of);
+  s.text_or_null(20, e.verification);
   int rc = s.step();
   if (rc != SQLITE_DONE) {
     throw Error(
@@ -267,7 +329,8 @@ void Db::record_finish(std::int64_t id, const Completion& c) {
   Stmt s(db_,
          "UPDATE runs SET status = ?, exit_code = ?, finished_at = ?, result_dir = ?, "
          "metadata_path = ?,"
-         " read_gibps = ?, write_gibps = ?, metrics = ? WHERE id = ?;",
+         " read_gibps = ?, write_gibps = ?, metrics = ?,"
+         " verification = COALESCE(?, verification) WHERE id = ?;",
          path_);
   s.text(1, c.status);
   s.i64(2, c.exit_code);
@@ -277,7 +340,8 @@ void Db::record_finish(std::int64_t id, const Completion& c) {
   s.dbl(6, c.read_gibps);
   s.dbl(7, c.write_gibps);
   s.text(8, c.metrics.dump());
-  s.i64(9, id);
+  s.text_or_null(9, c.verification);
+  s.i64(10, id);
   int rc = s.step();
   if (rc != SQLITE_DONE) {
     throw Error(ExitCode::kFailure, "history database " + path_.string() +
@@ -287,7 +351,8 @@ void Db::record_finish(std::int64_t id, const Completion& c) {
 }
 
 std::vector<Entry> Db::list(const Filter& f) const {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE 1=1";
+  if (!has_runs_) return {};
+  std::string sql = "SELECT " + columns() + " FROM runs WHERE 1=1";
   std::vector<std::string> binds;
   if (!f.benchmark.empty()) {
     if (f.benchmark == "kvcache" || f.benchmark == "kv_cache") {
@@ -317,7 +382,8 @@ std::vector<Entry> Db::list(const Filter& f) const {
 }
 
 std::optional<Entry> Db::get(std::int64_t id) const {
-  std::string sql = std::string("SELECT ") + kColumns + " FROM runs WHERE id = ?;";
+  if (!has_runs_) return std::nullopt;
+  std::string sql = "SELECT " + columns() + " FROM runs WHERE id = ?;";
   Stmt s(db_, sql.c_str(), path_);
   s.i64(1, id);
   if (s.step() == SQLITE_ROW) return read_row(s);
@@ -365,6 +431,7 @@ Entry Db::entry_from_metadata(const Json& md, const std::filesystem::path& metad
   e.result_dir = str_at(md, "result_dir");
   if (e.result_dir.empty()) e.result_dir = metadata_path.parent_path().string();
   e.metadata_path = metadata_path.string();
+  e.verification = str_at(md, "verification");
   if (auto it = md.find("kvcache_metrics"); it != md.end() && it->is_object()) {
     e.read_gibps = num_at(*it, "tier_storage_read_bandwidth_gbps");
     e.write_gibps = num_at(*it, "tier_storage_write_bandwidth_gbps");

@@ -13,6 +13,11 @@
 //    history.db > ~/.local/share/mlpstorage/history.db. Parent directories are created.
 //  * Concurrency: WAL journal + 10 s busy timeout; every write is one short IMMEDIATE transaction,
 //    so several mlpstorage processes may start and finish at the same moment.
+//  * Read-only use (`history list|show`): Db::open_read_only() never writes (no schema, no
+//    migration, no journal switch; SQLITE_OPEN_READONLY) and a missing database is simply empty,
+//    not created.
+//  * Schema version 2 adds the `verification` column (CLOSED/OPEN/INVALID of a kvcache run); a
+//    read-write open adds it to an older database, a read-only one reads it as empty.
 //  * Errors: kv::Error naming the database path (kFailure, or kPermissionDenied when not writable).
 #pragma once
 
@@ -41,6 +46,7 @@ struct Entry {
   std::optional<std::int64_t> num_users;
   std::optional<std::int64_t> duration;
   std::string status = "running";  // running|success|failed|interrupted|error|what_if|imported
+  std::string verification;        // CLOSED | OPEN | INVALID (kvcache run), else empty
   std::optional<int> exit_code;
   std::string finished_at;  // YYYYMMDD_HHMMSS when finished
   std::string result_dir;
@@ -54,6 +60,7 @@ struct Entry {
 
 struct Completion {
   std::string status;
+  std::string verification;
   int exit_code = 0;
   std::string finished_at;
   std::string result_dir;
@@ -82,9 +89,13 @@ std::filesystem::path resolve_path(const std::string& flag_value);
 class Db {
  public:
   explicit Db(const std::filesystem::path& path);
+  // A read-only view (see the header comment): never creates, migrates or writes anything.
+  static Db open_read_only(const std::filesystem::path& path);
+  Db(Db&& other) noexcept;
   ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
+  Db& operator=(Db&&) = delete;
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -104,11 +115,16 @@ class Db {
   static Entry entry_from_metadata(const Json& md, const std::filesystem::path& metadata_path);
 
  private:
+  struct ReadOnlyTag {};
+  Db(const std::filesystem::path& path, ReadOnlyTag);
   void exec(const char* sql);
   bool known(const std::string& metadata_path, const std::string& result_dir) const;
+  std::string columns() const;  // the SELECT list (verification read as NULL when absent)
 
   std::filesystem::path path_;
   sqlite3* db_ = nullptr;
+  bool has_runs_ = true;          // false: read-only view of a missing or empty database
+  bool has_verification_ = true;  // false: read-only view of a version-1 database
 };
 
 // argv[0..] joined for display with POSIX-shell quoting where needed.

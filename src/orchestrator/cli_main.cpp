@@ -94,6 +94,7 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env,
     try {
       hist::Completion c;
       c.status = res.status.empty() ? (res.exit_code == 0 ? "success" : "error") : res.status;
+      c.verification = res.verification;
       c.exit_code = res.exit_code;
       c.finished_at = datetime_now();
       c.result_dir = res.result_dir;

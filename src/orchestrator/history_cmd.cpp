@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.hpp"
 #include "orchestrator/cli_main.hpp"
@@ -37,16 +38,53 @@ std::string num_processes(const hist::Entry& e) {
                                                           : "-";
 }
 
+// One metric value for `history show`: numbers to 4 significant digits, null as "—".
+std::string metric_value(const hist::Json& v) {
+  if (v.is_null()) return "—";
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    return std::abs(d) >= 1e4 ? fmt::format("{:.1f}", d) : fmt::format("{:.4g}", d);
+  }
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
 std::string short_line(const hist::Entry& e) {
   return fmt::format("{} : {} : {}", e.id, e.datetime, hist::display_command(e.argv));
 }
 
 }  // namespace
 
+std::string format_metrics(const kv::history::Json& m, int indent) {
+  std::string out;
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  std::size_t width = 0;
+  for (auto it = m.begin(); it != m.end(); ++it) width = std::max(width, it.key().size());
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    const auto& v = *it;
+    if (v.is_object() && !v.empty()) {
+      // A flat block of numbers (a latency block: mean, p50, …) fits on one line.
+      bool flat = v.size() <= 8;
+      for (const auto& x : v) flat = flat && !x.is_structured();
+      if (flat) {
+        std::string line;
+        for (auto jt = v.begin(); jt != v.end(); ++jt)
+          line += (line.empty() ? "" : ", ") + jt.key() + " " + metric_value(*jt);
+        out += fmt::format("{}{:<{}}  {}\n", pad, it.key() + ":", width + 1, line);
+      } else {
+        out += pad + it.key() + ":\n" + format_metrics(v, indent + 2);
+      }
+      continue;
+    }
+    out += fmt::format("{}{:<{}}  {}\n", pad, it.key() + ":", width + 1, metric_value(v));
+  }
+  return out;
+}
+
 std::string format_history_table(const std::vector<hist::Entry>& rows) {
-  const std::vector<std::string> head = {"ID",     "DATETIME",   "BENCHMARK",   "COMMAND",
-                                         "MODEL",  "USERS",      "DURATION",    "NP",
-                                         "STATUS", "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
+  const std::vector<std::string> head = {
+      "ID", "DATETIME", "BENCHMARK", "COMMAND",    "MODEL",       "USERS",     "DURATION",
+      "NP", "STATUS",   "VERIF.",    "READ GiB/s", "WRITE GiB/s", "RESULT DIR"};
   std::vector<std::vector<std::string>> cells;
   for (const auto& e : rows) {
     std::string status = e.status;
@@ -55,8 +93,8 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
                      e.benchmark.empty() ? e.program : e.benchmark,
                      e.command.empty() ? "-" : e.command, e.model.empty() ? "-" : e.model,
                      opt_num(e.num_users), opt_num(e.duration), num_processes(e), status,
-                     opt_gibps(e.read_gibps), opt_gibps(e.write_gibps),
-                     e.result_dir.empty() ? "-" : e.result_dir});
+                     e.verification.empty() ? "-" : e.verification, opt_gibps(e.read_gibps),
+                     opt_gibps(e.write_gibps), e.result_dir.empty() ? "-" : e.result_dir});
   }
   std::vector<std::size_t> w(head.size());
   for (std::size_t c = 0; c < head.size(); ++c) {
@@ -66,7 +104,7 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
   auto line = [&](const std::vector<std::string>& r) {
     std::string s;
     for (std::size_t c = 0; c < r.size(); ++c) {
-      const bool right = c == 0 || c == 5 || c == 6 || c == 7 || c == 9 || c == 10;
+      const bool right = c == 0 || c == 5 || c == 6 || c == 7 || c == 10 || c == 11;
       if (c + 1 == r.size())
         s += r[c];
       else
@@ -81,8 +119,11 @@ std::string format_history_table(const std::vector<hist::Entry>& rows) {
 
 int history_command(const Invocation& inv, const Environment& env) {
   std::ostream& out = *env.out;
-  hist::Db db(hist::resolve_path(inv.uni.history_db));
   const auto& h = inv.hist;
+  // list and show only read: the database is opened read-only and never created or migrated.
+  const bool read_only = inv.command == "list" || inv.command == "show";
+  hist::Db db = read_only ? hist::Db::open_read_only(hist::resolve_path(inv.uni.history_db))
+                          : hist::Db(hist::resolve_path(inv.uni.history_db));
   if (inv.command == "list") {
     hist::Filter f;
     f.benchmark = h.benchmark;
@@ -109,6 +150,7 @@ int history_command(const Invocation& inv, const Environment& env) {
       out << "  status:      " << e->status;
       if (e->exit_code) out << " (exit " << *e->exit_code << ")";
       out << "\n";
+      if (!e->verification.empty()) out << "  verification: " << e->verification << "\n";
       if (!e->benchmark.empty()) {
         out << "  benchmark:   " << e->benchmark << " " << e->command << ", model "
             << (e->model.empty() ? "-" : e->model) << ", users " << opt_num(e->num_users)
@@ -123,7 +165,7 @@ int history_command(const Invocation& inv, const Environment& env) {
       }
       if (e->rerun_of) out << "  rerun of:    " << *e->rerun_of << "\n";
       out << "  source:      " << e->source << "\n";
-      if (!e->metrics.empty()) out << "  metrics:     " << e->metrics.dump() << "\n";
+      if (!e->metrics.empty()) out << "  metrics:\n" << format_metrics(e->metrics, 4);
       return 0;
     }
     auto rows = h.limit > 0 ? db.last(h.limit) : db.last(0);

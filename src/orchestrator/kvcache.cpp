@@ -195,6 +195,7 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
   BenchmarkResult res;
   RunPlan plan = build_run_plan(inv, datetime, env.plan);
   const Verification v = verify(Workload::from_options(inv.kv, plan.cache_dir.string()));
+  res.verification = category_name(v.category);
   log_verification(v, inv.uni.open || inv.uni.closed);
   const GateDecision g = gate(v, inv.uni.open, inv.uni.closed, inv.uni.allow_invalid_params);
   if (!g.proceed) {

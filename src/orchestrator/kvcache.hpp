@@ -35,6 +35,7 @@ struct Environment {
 struct BenchmarkResult {
   int exit_code = 0;
   std::string status;  // success | failed | interrupted | error | aborted | what_if
+  std::string verification;  // CLOSED | OPEN | INVALID for a kvcache run, else empty
   std::string result_dir;
   std::string metadata_path;
   std::optional<double> read_gibps;

@@ -262,3 +262,87 @@ TEST(History, DisplayCommandQuotesOnlyWhenNeeded) {
       "mlpstorage kvcache run --hosts a:2,b:2 -rd /tmp/x");
   EXPECT_EQ(display_command({"a b", "it's", ""}), "'a b' 'it'\\''s' ''");
 }
+
+namespace {
+std::string file_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+}  // namespace
+
+TEST(HistoryReadOnly, MissingDatabaseIsEmptyAndNotCreated) {
+  TempDir t;
+  const fs::path p = t.path / "sub" / "h.db";
+  Db db = Db::open_read_only(p);
+  EXPECT_TRUE(db.list().empty());
+  EXPECT_FALSE(db.get(1).has_value());
+  EXPECT_TRUE(db.last(3).empty());
+  EXPECT_FALSE(fs::exists(p));
+  EXPECT_FALSE(fs::exists(t.path / "sub"));
+}
+
+TEST(HistoryReadOnly, ReadingLeavesTheDatabaseFileUnchanged) {
+  TempDir t;
+  const fs::path p = t.path / "h.db";
+  {
+    Db db(p);
+    Entry e;
+    e.datetime = "20260101_000000";
+    e.argv = {"mlpstorage", "kvcache", "run"};
+    e.verification = "CLOSED";
+    db.record_start(e);
+  }
+  const std::string before = file_bytes(p);
+  const auto mtime = fs::last_write_time(p);
+  {
+    Db db = Db::open_read_only(p);
+    auto rows = db.list();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].verification, "CLOSED");
+    EXPECT_TRUE(db.get(rows[0].id).has_value());
+  }
+  EXPECT_EQ(file_bytes(p), before);
+  EXPECT_EQ(fs::last_write_time(p), mtime);
+  // A read-write open of the same database is what changed it before (schema + user_version).
+  { Db db(p); }
+  EXPECT_EQ(Db::open_read_only(p).list().size(), 1u);
+}
+
+TEST(HistoryReadOnly, VersionOneDatabaseIsReadAndMigratedOnWrite) {
+  TempDir t;
+  const fs::path p = t.path / "v1.db";
+  {
+    // The version-1 schema: no verification column.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, datetime TEXT "
+                           "NOT NULL, argv TEXT NOT NULL, cwd TEXT, program TEXT, benchmark TEXT, "
+                           "command TEXT, model TEXT, num_users INTEGER, duration INTEGER, status "
+                           "TEXT NOT NULL, exit_code INTEGER, finished_at TEXT, result_dir TEXT, "
+                           "metadata_path TEXT, read_gibps REAL, write_gibps REAL, metrics TEXT, "
+                           "source TEXT NOT NULL DEFAULT 'cli', rerun_of INTEGER);"
+                           "INSERT INTO runs (datetime, argv, status) VALUES ('20250101_000000', "
+                           "'[\"mlpstorage\"]', 'success'); PRAGMA user_version = 1;",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  {
+    auto rows = Db::open_read_only(p).list();
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].verification, "");
+    EXPECT_EQ(rows[0].status, "success");
+  }
+  Db db(p);  // migrates
+  Completion c;
+  c.status = "success";
+  c.verification = "INVALID";
+  db.record_finish(1, c);
+  EXPECT_EQ(db.get(1)->verification, "INVALID");
+}
+
+TEST(HistoryReadOnly, ImportKeepsTheVerification) {
+  Json md = Json::parse(R"({"benchmark_type":"kv_cache","verification":"OPEN"})");
+  EXPECT_EQ(Db::entry_from_metadata(md, "/x/a_metadata.json").verification, "OPEN");
+}

@@ -364,9 +364,17 @@ TEST_F(KvcacheRun, HistoryListShowRerunImport) {
   EXPECT_NE(table.find("1.250"), std::string::npos) << table;
   EXPECT_NE(table.find(only_run_dir().string()), std::string::npos);
 
+  // The verification of the run (a 3 s run is INVALID) is a column of the list.
+  EXPECT_NE(table.find("VERIF."), std::string::npos);
+  EXPECT_NE(table.find("INVALID"), std::string::npos) << table;
+
   out.str("");
   ASSERT_EQ(run({"history", "show", "-i", "1"}), 0);
   EXPECT_NE(out.str().find("1: mlpstorage kvcache run"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("verification: INVALID"), std::string::npos) << out.str();
+  // Metrics one per line, not one JSON line.
+  EXPECT_NE(out.str().find("\n    total_requests:"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find("{\""), std::string::npos) << out.str();
   EXPECT_EQ(run({"history", "show", "-i", "99"}), 2);
 
   // rerun repeats the exact argv as a new recorded run with a new run dir
@@ -402,6 +410,14 @@ TEST_F(KvcacheRun, HistoryListShowRerunImport) {
   ASSERT_EQ(run({"history", "list", "-m", "mistral-7b"}), 0);
   EXPECT_NE(out.str().find("3.500"), std::string::npos) << out.str();
   EXPECT_EQ(history().list().size(), 3u);
+}
+
+TEST_F(KvcacheRun, HistoryListNeverCreatesTheDatabase) {
+  const fs::path db = tmp.path / "none" / "h.db";
+  ASSERT_EQ(run({"history", "list", "--history-db", db.string()}), 0);
+  EXPECT_NE(out.str().find("No history entries found"), std::string::npos);
+  EXPECT_EQ(run({"history", "show", "--history-db", db.string()}), 2);
+  EXPECT_FALSE(fs::exists(tmp.path / "none"));
 }
 
 TEST_F(KvcacheRun, HistoryDatabaseProblemsOnlyWarn) {
