@@ -118,17 +118,17 @@ TEST(BurstTrace, ReplayCyclesRepeatAndCountBadLinesOnce) {
   EXPECT_EQ(r.stats().bad_lines, 2u);
 }
 
-TEST(BurstTrace, InfiniteCyclesStopOnATraceWithoutValidRows) {
+TEST(BurstTrace, TraceWithoutValidRowsIsRefusedAndValidOneCyclesForever) {
   TempDir d;
   auto f = d.write(
       "bad.csv",
       "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\nx,y,z,w,v,u\n");
   BurstTraceOptions o;
   o.replay_cycles = 0;
-  BurstTraceReader r(f.string(), o);
+  // Refused before the run (issue 15 item 5), naming the flag, file and line.
+  expect_error([&] { BurstTraceReader r(f.string(), o); }, kv::ExitCode::kInvalidArguments,
+               {"--burst-trace-path", "no usable record", "bad.csv:2", "bad Timestamp"});
   BurstRecord rec;
-  EXPECT_FALSE(r.next(rec));
-  EXPECT_EQ(r.stats().bad_lines, 1u);
 
   // And a valid one keeps going past any fixed number of passes.
   BurstTraceReader forever(data("burstgpt_small.csv").string(), o);
@@ -165,9 +165,12 @@ TEST(BurstTrace, HeaderByNameOrAbsent) {
   EXPECT_EQ(rec.model, "Chat,GPT");
   EXPECT_FALSE(h.next(rec));
 
+  // A header error is found before the run, in any file of the trace (issue 15 item 5).
   auto wrong = d.write("w.csv", "time,model\n1,2\n");
-  BurstTraceReader w(wrong.string(), one_pass());
-  expect_error([&] { w.next(rec); }, kv::ExitCode::kInvalidArguments, {"w.csv:1", "header"});
+  expect_error([&] { BurstTraceReader w(wrong.string(), one_pass()); },
+               kv::ExitCode::kInvalidArguments, {"w.csv:1", "header"});
+  expect_error([&] { BurstTraceReader w(d.path().string(), one_pass()); },
+               kv::ExitCode::kInvalidArguments, {"w.csv:1", "header"});
 }
 
 TEST(BurstTrace, NegativeSpeedupIsAUsageError) {
@@ -185,4 +188,28 @@ TEST(Csv, SplitHandlesQuotes) {
   EXPECT_EQ(f[2], "d\"e");
   EXPECT_EQ(f[3], "");
   EXPECT_FALSE(split_csv_line("a,\"b", f));
+}
+
+// Issue 15 item 5: empty and all-invalid traces are refused before the run, naming the file.
+TEST(BurstTrace, EmptyOrHeaderOnlyTraceIsRefused) {
+  TempDir d;
+  auto empty = d.write("empty.csv", "");
+  expect_error([&] { BurstTraceReader r(empty.string(), one_pass()); },
+               kv::ExitCode::kInvalidArguments, {"--burst-trace-path", "empty.csv", "empty file"});
+  auto header = d.write("header.csv", "Timestamp,Model,Request tokens,Response tokens\n\n");
+  expect_error([&] { BurstTraceReader r(header.string(), one_pass()); },
+               kv::ExitCode::kInvalidArguments, {"--burst-trace-path", "header.csv"});
+}
+
+// Issue 15 item 7: extreme timestamps or speed-ups cannot overflow the schedule.
+TEST(BurstTrace, HugeGapsAreClampedToOneDay) {
+  TempDir d;
+  auto f = d.write("gap.csv", "0,m,1,1\n1e300,m,1,1\n");
+  BurstTraceOptions o = one_pass();
+  o.speedup = 1e-300;
+  BurstTraceReader r(f.string(), o);
+  BurstRecord rec;
+  ASSERT_TRUE(r.next(rec));
+  ASSERT_TRUE(r.next(rec));
+  EXPECT_EQ(rec.delay_s, kMaxTraceDelayS);
 }

@@ -152,3 +152,14 @@ TEST(MooncakeTrace, DirectoryAndGlob) {
   MooncakeTraceReader g((d.path() / "a*.jsonl").string());
   EXPECT_EQ(g.files().size(), 1u);
 }
+
+// Issue 15 item 5: empty and all-invalid traces are refused before the run, naming file and line.
+TEST(MooncakeTrace, EmptyOrAllInvalidTraceIsRefused) {
+  TempDir d;
+  auto empty = d.write("empty.jsonl", "\n\n");
+  expect_error([&] { MooncakeTraceReader r(empty.string()); }, kv::ExitCode::kInvalidArguments,
+               {"--mooncake-trace", "empty.jsonl", "empty file"});
+  auto bad = d.write("bad.jsonl", "{\"timestamp\": 1}\nnot json\n");
+  expect_error([&] { MooncakeTraceReader r(bad.string()); }, kv::ExitCode::kInvalidArguments,
+               {"--mooncake-trace", "bad.jsonl:1", "input_length"});
+}

@@ -133,7 +133,33 @@ TEST(ShareGpt, StringsWithBracketsAndEscapesDoNotConfuseTheSplitter) {
       "{\"from\": \"gpt\", \"value\": \"ok\"}]}]");
   const auto ds = load_sharegpt(f);
   ASSERT_EQ(ds.conversations.size(), 1u);
-  EXPECT_EQ(ds.conversations[0].id, "q\"}]");
+  EXPECT_EQ(ds.conversations[0].id, safe_conversation_id("q\"}]"));  // not plain: hashed
+}
+
+// Issue 15 item 5: ids become file names, so only plain ones are kept; the others are hashed.
+TEST(ShareGpt, IdsBecomeSafeFileNames) {
+  EXPECT_EQ(safe_conversation_id("abc-12.x_Y"), "abc-12.x_Y");
+  for (const std::string& raw :
+       {std::string("../etc/passwd"), std::string("a/b"), std::string(".hidden"),
+        std::string("nul\0byte", 8), std::string(300, 'x'), std::string("")}) {
+    const std::string id = safe_conversation_id(raw);
+    EXPECT_EQ(id.rfind("id_", 0), 0u) << raw;
+    EXPECT_EQ(id.size(), 19u) << raw;
+    EXPECT_EQ(id.find_first_not_of("id_0123456789abcdef"), std::string::npos) << id;
+  }
+  EXPECT_NE(safe_conversation_id("a/b"), safe_conversation_id("a/c"));
+}
+
+// Issue 15 items 5 and 7: deep nesting (used to overflow the stack) and out-of-range numbers are
+// input errors naming the flag, file and line.
+TEST(ShareGpt, DeepNestingAndHugeNumbersAreInputErrors) {
+  TempDir d;
+  auto deep = d.write("deep.json", "[\n{\"id\": " + std::string(100000, '[') + "}]");
+  expect_error([&] { load_sharegpt(deep); }, kv::ExitCode::kInvalidArguments,
+               {"--dataset-path", "deep.json:2", "nested deeper"});
+  auto huge = d.write("huge.json", "[{\"id\": 1e999, \"conversations\": []}]");
+  expect_error([&] { load_sharegpt(huge); }, kv::ExitCode::kInvalidArguments,
+               {"--dataset-path", "huge.json:1", "out of range"});
 }
 
 TEST(ShareGpt, MissingFileIsFileNotFound) {

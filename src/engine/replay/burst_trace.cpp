@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -88,6 +89,20 @@ BurstTraceReader::BurstTraceReader(const std::string& spec, BurstTraceOptions op
                       "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
   }
   stats_.files = cursor_.files().size();
+  // Before the run: every file's header is valid and at least one row is usable.
+  require_usable_record(cursor_.files(), opts_.flag, [this](LineCursor& c, std::string& problem) {
+    BurstRecord rec;
+    std::string reason;
+    bool first = true;
+    while (c.next(line_)) {
+      if (trim(line_).empty()) continue;
+      if (std::exchange(first, false) && parse_header(line_, c)) continue;
+      if (parse_row(line_, rec, reason)) return true;
+      if (problem.empty()) problem = c.where() + ": " + reason;
+    }
+    return false;
+  });
+  col_ts_ = 0, col_model_ = 1, col_req_ = 2, col_resp_ = 3, col_total_ = 4, col_log_ = 5;
 }
 
 void BurstTraceReader::bad_line(const std::string& reason) {
@@ -102,7 +117,7 @@ void BurstTraceReader::bad_line(const std::string& reason) {
 }
 
 // Returns true if the line was a header (consumed), false if it is a data row.
-bool BurstTraceReader::parse_header(const std::string& line) {
+bool BurstTraceReader::parse_header(const std::string& line, const LineCursor& at) {
   if (!split_csv_line(line, fields_) || fields_.empty()) return false;
   double d = 0;
   col_ts_ = 0, col_model_ = 1, col_req_ = 2, col_resp_ = 3, col_total_ = 4, col_log_ = 5;
@@ -126,7 +141,7 @@ bool BurstTraceReader::parse_header(const std::string& line) {
   }
   if (col_ts_ < 0 || col_req_ < 0 || col_resp_ < 0) {
     throw Error(ExitCode::kInvalidArguments,
-                opts_.flag + ": " + cursor_.where() +
+                opts_.flag + ": " + at.where() +
                     ": header must name the columns Timestamp, Request tokens and Response tokens "
                     "(BurstGPT format: Timestamp,Model,Request tokens,Response tokens,Total "
                     "tokens,Log Type)");
@@ -189,7 +204,7 @@ bool BurstTraceReader::next(BurstRecord& out) {
     if (trim(line_).empty()) continue;
     if (header_file_ != cursor_.file_index()) {
       header_file_ = cursor_.file_index();
-      if (parse_header(line_)) continue;
+      if (parse_header(line_, cursor_)) continue;
     }
     if (!parse_row(line_, out, reason)) {
       bad_line(reason);
@@ -201,7 +216,7 @@ bool BurstTraceReader::next(BurstRecord& out) {
     out.line = cursor_.line_number();
     out.delay_s = 0;
     if (have_prev_ && opts_.speedup > 0 && out.timestamp > prev_ts_) {
-      out.delay_s = (out.timestamp - prev_ts_) / opts_.speedup;
+      out.delay_s = std::min(kMaxTraceDelayS, (out.timestamp - prev_ts_) / opts_.speedup);
     }
     have_prev_ = true;
     prev_ts_ = out.timestamp;

@@ -50,7 +50,9 @@ struct BurstRecord {
 
 class BurstTraceReader {
  public:
-  // Resolves the spec (throws kFileNotFound naming the flag) and validates the options.
+  // Resolves the spec (throws kFileNotFound naming the flag), validates the options and, before any
+  // run, the files: every header must be valid and at least one row usable, else
+  // kInvalidArguments naming the flag, file and line (require_usable_record).
   BurstTraceReader(const std::string& spec, BurstTraceOptions opts = {});
   // Next valid row; false when the replay is over.
   bool next(BurstRecord& out);
@@ -59,7 +61,7 @@ class BurstTraceReader {
   const TraceReadStats& stats() const { return stats_; }
 
  private:
-  bool parse_header(const std::string& line);
+  bool parse_header(const std::string& line, const LineCursor& at);
   bool parse_row(const std::string& line, BurstRecord& out, std::string& reason);
   void bad_line(const std::string& reason);
 

@@ -1,6 +1,7 @@
 #include "engine/replay/json_stream.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.hpp"
 
@@ -74,7 +75,10 @@ bool JsonArrayStream::read_element(std::string& text) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{' || c == '[') {
-      ++depth;
+      // The JSON library recurses per level when a value is printed or compared: a hostile
+      // file must not be able to overflow the stack.
+      if (++depth > kMaxJsonDepth)
+        fail("nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
     } else if (c == '}' || c == ']') {
       --depth;
     }
@@ -129,6 +133,11 @@ bool JsonArrayStream::next(nlohmann::json& element) {
         std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(upto), '\n');
     fail_at_line(start_line_ + static_cast<std::uint64_t>(nl),
                  "record " + std::to_string(index_) + ": invalid JSON");
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range (1e999)
+    fail(std::string("invalid JSON value (") +
+         (std::strstr(e.what(), "overflow") != nullptr ? "number out of range"
+                                                       : "unsupported value") +
+         ")");
   }
   return true;
 }

@@ -2,7 +2,8 @@
 // the ShareGPT dataset (often > 1 GB, of which only the first --max-conversations records are used)
 // and the validation trace. Each element must be a JSON object; it is handed out parsed, with its
 // 0-based index and the 1-based line it starts on. Any syntax error -> kv::Error(kInvalidArguments)
-// "<flag>: <file>:<line>: record <i>: <what>"; a missing file -> kv::Error(kFileNotFound).
+// "<flag>: <file>:<line>: record <i>: <what>" (also for nesting deeper than kMaxJsonDepth and
+// numbers out of range such as 1e999); a missing file -> kv::Error(kFileNotFound).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,9 @@
 #include <string>
 
 namespace kv::replay {
+
+// Deepest nesting of objects/arrays accepted inside one record (deeper: a kInvalidArguments error).
+inline constexpr int kMaxJsonDepth = 64;
 
 class JsonArrayStream {
  public:

@@ -1,5 +1,6 @@
 #include "engine/replay/mooncake_trace.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -54,6 +55,17 @@ MooncakeTraceReader::MooncakeTraceReader(const std::string& spec, MooncakeTraceO
                       "must be >= 0 (got " + std::to_string(opts_.speedup) + ")");
   }
   stats_.files = cursor_.files().size();
+  // Before the run: at least one usable record.
+  require_usable_record(cursor_.files(), opts_.flag, [this](LineCursor& c, std::string& problem) {
+    MooncakeRecord rec;
+    std::string reason;
+    while (c.next(line_)) {
+      if (line_.find_first_not_of(" \t") == std::string::npos) continue;
+      if (parse(line_, rec, reason)) return true;
+      if (problem.empty()) problem = c.where() + ": " + reason;
+    }
+    return false;
+  });
 }
 
 void MooncakeTraceReader::bad_line(const std::string& reason) {
@@ -133,7 +145,8 @@ bool MooncakeTraceReader::next(MooncakeRecord& out) {
     out.line = cursor_.line_number();
     out.delay_s = 0;
     if (have_prev_ && opts_.speedup > 0 && out.timestamp_ms > prev_ts_) {
-      out.delay_s = (out.timestamp_ms - prev_ts_) / 1000.0 / opts_.speedup;
+      out.delay_s =
+          std::min(kMaxTraceDelayS, (out.timestamp_ms - prev_ts_) / 1000.0 / opts_.speedup);
     }
     have_prev_ = true;
     prev_ts_ = out.timestamp_ms;

@@ -44,6 +44,7 @@ struct MooncakeRecord {
 
 class MooncakeTraceReader {
  public:
+  // Throws kInvalidArguments naming the flag, file and line when no record is usable.
   MooncakeTraceReader(const std::string& spec, MooncakeTraceOptions opts = {});
   bool next(MooncakeRecord& out);
 

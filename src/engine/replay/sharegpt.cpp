@@ -1,5 +1,7 @@
 #include "engine/replay/sharegpt.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/error.hpp"
@@ -15,6 +17,18 @@ std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_tok
   std::uint64_t t = std::max<std::uint64_t>(1, code_points / per);
   if (cap > 0) t = std::min<std::uint64_t>(t, cap);
   return static_cast<std::uint32_t>(t);
+}
+
+std::string safe_conversation_id(std::string_view raw) {
+  const bool safe = !raw.empty() && raw.size() <= kMaxPlainIdBytes && raw[0] != '.' &&
+                    std::all_of(raw.begin(), raw.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                             (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+                    });
+  if (safe) return std::string(raw);
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  for (unsigned char c : raw) h = (h ^ c) * 0x100000001b3ULL;
+  return fmt::format("id_{:016x}", h);
 }
 
 std::string sharegpt_turn_key(const std::string& conversation_id, std::uint32_t turn_number) {
@@ -51,7 +65,7 @@ ShareGptDataset load_sharegpt(const std::filesystem::path& file, const ShareGptO
     ++st.records_read;
     ShareGptConversation conv;
     if (auto it = rec.find("id"); it != rec.end() && !it->is_null()) {
-      conv.id = it->is_string() ? it->get<std::string>() : it->dump();
+      conv.id = safe_conversation_id(it->is_string() ? it->get<std::string>() : it->dump());
     }
     if (conv.id.empty()) conv.id = "conv_" + std::to_string(stream.index());
     auto msgs = rec.find("conversations");

@@ -7,7 +7,9 @@
 //     gap, as in the reference). A trailing unpaired message is ignored.
 //   * Tokens = max(1, code points / chars_per_token) (no tokenizer dependency), capped at
 //     max_context_tokens / max_generation_tokens. context_tokens is the human message alone.
-//   * conversation id = the record's "id" (a number is converted to text) or "conv_<index>".
+//   * conversation id = the record's "id" (a number is converted to text) or "conv_<index>"; ids
+//     become file names, so one that is not plain ([A-Za-z0-9_.-], not starting with '.', at most
+//     kMaxPlainIdBytes) is replaced by "id_<16 hex>" (FNV-1a 64 of the raw id).
 //   * Records with no valid turn are dropped (counted in stats.empty_conversations).
 //   Errors: missing file -> kv::Error(kFileNotFound); malformed JSON, a record that is not an
 //   object, "conversations" not an array, a message that is not an object or whose "value" is not a
@@ -68,6 +70,10 @@ ShareGptDataset load_sharegpt(const std::filesystem::path& file, const ShareGptO
 // points like Python's len(str).
 std::uint32_t estimate_tokens(std::string_view text, std::uint32_t chars_per_token,
                               std::uint32_t cap);
+
+inline constexpr std::size_t kMaxPlainIdBytes = 100;
+// The id as it is used in keys and file names (see above).
+std::string safe_conversation_id(std::string_view raw);
 
 // Key of a turn's KV object: "<conversation_id>_turn_<n>" (§5.9).
 std::string sharegpt_turn_key(const std::string& conversation_id, std::uint32_t turn_number);

@@ -113,4 +113,24 @@ nlohmann::ordered_json to_json(const TraceReadStats& s) {
   return j;
 }
 
+void require_usable_record(const std::vector<std::filesystem::path>& files, const std::string& flag,
+                           const std::function<bool(LineCursor&, std::string&)>& usable_in) {
+  std::string first_problem;
+  bool usable = false;
+  for (const auto& f : files) {  // every file: usable_in() checks each one's header
+    LineCursor c({f}, flag);
+    std::string problem;
+    if (usable_in(c, problem)) usable = true;
+    if (!usable && first_problem.empty())
+      first_problem = problem.empty() ? f.string() + ": no records (empty file)" : problem;
+  }
+  if (usable) return;
+  std::string names;
+  for (std::size_t i = 0; i < files.size() && i < 3; ++i)
+    names += (i ? ", " : "") + files[i].string();
+  if (files.size() > 3) names += ", ... (" + std::to_string(files.size()) + " files)";
+  throw Error(ExitCode::kInvalidArguments,
+              flag + ": no usable record in " + names + " (first problem: " + first_problem + ")");
+}
+
 }  // namespace kv::replay

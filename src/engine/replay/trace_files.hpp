@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -48,6 +49,18 @@ class LineCursor {
   std::ifstream in_;
   std::uint64_t line_ = 0;
 };
+
+// Longest wait between two records (a gap in the timestamps divided by --trace-speedup): one day.
+// Longer gaps are clamped, so extreme timestamps or speed-ups cannot overflow the schedule.
+inline constexpr double kMaxTraceDelayS = 86400.0;
+
+// Before a run: throws kv::Error(kInvalidArguments) "<flag>: no usable record in <files> (first
+// problem: <file>:<line>: <reason>)" unless `usable_in` found a usable record in at least one
+// file. Called for every file; `usable_in(cursor, problem)` reads one file's cursor until its first
+// usable record (returns true) and sets `problem` to the first bad line's "<file>:<line>:
+// <reason>"; it may throw itself (a bad header).
+void require_usable_record(const std::vector<std::filesystem::path>& files, const std::string& flag,
+                           const std::function<bool(LineCursor&, std::string&)>& usable_in);
 
 struct TraceReadStats {
   std::size_t files = 0;
