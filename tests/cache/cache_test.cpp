@@ -264,6 +264,7 @@ TEST(Cache, WriteFailureIsNotCountedAndRollsBack) {
   EXPECT_FALSE(c->contains("f"));
   auto s = c->stats();
   EXPECT_EQ(s.failed_writes, 1u);
+  EXPECT_EQ(s.failed_write_bytes, 10 * KiB);  // the reference would have counted them at start
   EXPECT_EQ(s.write_operations, 0u);
   EXPECT_EQ(s.total_write_bytes, 0u);
   EXPECT_EQ(s.prefill_writes, 0u);
@@ -358,6 +359,7 @@ TEST(Cache, FaultBackendEioReadIsNotAHitAndDropsTheEntry) {
   EXPECT_EQ(s.cache_misses, 0u);
   EXPECT_FALSE(cache.contains("a"));
   EXPECT_EQ(s.failed_reads, 1u);
+  EXPECT_EQ(tier_of(s, TierId::kStorage).failed_read_bytes, 8 * KiB);
   EXPECT_EQ(s.read_operations, 1u);
   EXPECT_EQ(s.total_read_bytes, 8 * KiB);
   EXPECT_EQ(rf.fb->injected(), 1);

@@ -31,7 +31,8 @@ class FakeStore : public KvStore {
   std::set<std::string> stored, fail_writes, fail_reads;
   StopFlag* stop_on_first_read = nullptr;
 
-  cache::AllocResult allocate(const std::string& key, std::uint64_t tokens, cache::Phase phase) override {
+  cache::AllocResult allocate(const std::string& key, std::uint64_t tokens,
+                              cache::Phase phase) override {
     std::lock_guard lk(mu);
     cache::AllocResult r;
     if (stored.count(key)) {
@@ -49,7 +50,8 @@ class FakeStore : public KvStore {
     r.timing.total_s = 0.010;
     return r;
   }
-  cache::AccessResult access(const std::string& key, cache::Phase phase, cache::CacheType type) override {
+  cache::AccessResult access(const std::string& key, cache::Phase phase,
+                             cache::CacheType type) override {
     std::lock_guard lk(mu);
     cache::AccessResult a;
     a.hit = stored.count(key) != 0;
@@ -291,4 +293,25 @@ TEST(Processor, StopInterruptsProcessingAndGenerationSleep) {
   auto o3 = h.run(make("k", 100, 10));
   EXPECT_EQ(o3.status, OutcomeStatus::kCompleted);
   EXPECT_DOUBLE_EQ(o3.generation_s, 0.02);
+}
+
+// With a drain: a request in flight at the window's stop issues all its operations (as the
+// reference's do); raising drain_end ends it at the next operation boundary instead.
+TEST(Processor, InFlightRequestsFinishDuringTheDrainUntilItsEnd) {
+  Fixture f;
+  StopFlag drain_end;
+  f.s.drain_end = &drain_end;
+  f.store.stop_on_first_read = &f.stop;  // the window stops during the first decode read
+  auto o = f.run(make("k", 1000, 64));
+  EXPECT_EQ(o.status, OutcomeStatus::kCompleted);
+  EXPECT_TRUE(f.stop.stopped());
+  EXPECT_EQ(f.store.count('R', "k"), 3);  // 1 + ceil(64 / 32): every read issued
+
+  Fixture g;
+  StopFlag drain_end2;
+  g.s.drain_end = &drain_end2;
+  g.store.stop_on_first_read = &drain_end2;  // the drain deadline passes during the first read
+  auto o2 = g.run(make("k", 1000, 64));
+  EXPECT_EQ(o2.status, OutcomeStatus::kInterrupted);
+  EXPECT_EQ(g.store.count('R', "k"), 1);
 }

@@ -586,6 +586,7 @@ AllocResult MultiTierCache::allocate(const std::string& key, std::uint64_t num_t
                r.message);
     std::lock_guard lk(m.stats_mu);
     ++m.st.failed_writes;
+    m.st.failed_write_bytes += size;
     res.ok = false;
     res.tier = m.ids[chosen];
     res.error = r.error != 0 ? r.error : EIO;
@@ -663,6 +664,7 @@ AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheTy
                r.message);
     std::lock_guard lk(m.stats_mu);
     ++m.st.failed_reads;
+    m.tc(e.tier).failed_read_bytes += e.size;
     res.error = r.error != 0 ? r.error : EIO;
     return res;
   }

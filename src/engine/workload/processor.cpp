@@ -12,11 +12,15 @@ namespace kv::workload {
 
 RequestProcessor::RequestProcessor(KvStore& store, PrefixCache& prefix, ProcessSettings settings,
                                    StopFlag& stop)
-    : store_(store), prefix_(prefix), s_(settings), stop_(stop) {}
+    : store_(store),
+      prefix_(prefix),
+      s_(settings),
+      stop_(settings.drain_end != nullptr ? *settings.drain_end : stop) {}
 
 namespace {
 // Ends processing with kFailed, or kInterrupted when the failure came with (or after) a stop.
-bool fail(RequestOutcome& o, const StopFlag& stop, const std::string& what, const std::string& key, int err) {
+bool fail(RequestOutcome& o, const StopFlag& stop, const std::string& what, const std::string& key,
+          int err) {
   o.status = stop.stopped() ? OutcomeStatus::kInterrupted : OutcomeStatus::kFailed;
   o.failure = fmt::format("{} {}: error {}", what, key, err);
   return false;
@@ -85,7 +89,8 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
         ConversationManager::turn_key(scratch, req.conversation_id, t);
         bool hit = false;
         // Decode phase, as the reference: counted in decode_reads, "Decode" in the I/O trace.
-        if (!read(scratch, cache::Phase::kDecode, cache::CacheType::kMultiTurn, &hit, nullptr)) return o;
+        if (!read(scratch, cache::Phase::kDecode, cache::CacheType::kMultiTurn, &hit, nullptr))
+          return o;
         (hit ? mt_hits_ : mt_misses_).fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -106,7 +111,8 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
     if (interrupted()) return o;
     const std::string* key = &req.cache_key;
     if (s_.decode_only) {
-      scratch = RequestFactory::prepop_key(static_cast<std::uint64_t>(std::max<std::int64_t>(0, req.decode_key_index)));
+      scratch = RequestFactory::prepop_key(
+          static_cast<std::uint64_t>(std::max<std::int64_t>(0, req.decode_key_index)));
       key = &scratch;
     }
     bool hit = false;
@@ -127,7 +133,8 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
       for (std::uint32_t i = 0; i < more; ++i) {
         if (interrupted()) return o;
         bool again = false;
-        if (!read(*key, cache::Phase::kDecode, cache::CacheType::kUser, &again, &o.decode_s)) return o;
+        if (!read(*key, cache::Phase::kDecode, cache::CacheType::kUser, &again, &o.decode_s))
+          return o;
       }
     }
   }

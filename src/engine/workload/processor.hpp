@@ -14,7 +14,7 @@
 //   7. the caller records the outcome.
 // Every op's latency is charged to the request's storage time. The first failed op ends the request
 // as kFailed (never counted as completed, unlike the reference); a stop during processing ends it as
-// kInterrupted (not counted, as the reference drops in-flight requests).
+// kInterrupted (the window's stop, or with ProcessSettings::drain_end the drain deadline).
 #pragma once
 
 #include <atomic>
@@ -59,6 +59,10 @@ struct ProcessSettings {
   double generation_s_per_token = 0;    // 0 / 0.002 / 0.030 (generation_timing)
   std::uint64_t bytes_per_token = 0;    // for prefix bytes_saved
   RequestHooks* hooks = nullptr;        // workload modes (RAG, Mooncake); may be null
+  // When set, a request already in flight at the window's stop keeps issuing its operations (as
+  // the reference's do) until this flag is raised at the drain deadline; null: the window's stop
+  // ends it at its next operation boundary. Either way it is not counted in the window's results.
+  StopFlag* drain_end = nullptr;
 };
 
 enum class OutcomeStatus { kCompleted, kFailed, kInterrupted };
@@ -93,7 +97,7 @@ class RequestProcessor {
   KvStore& store_;
   PrefixCache& prefix_;
   ProcessSettings s_;
-  StopFlag& stop_;
+  StopFlag& stop_;  // the flag that ends requests in flight: drain_end when set, else the stop
   std::atomic<std::uint64_t> mt_hits_{0}, mt_misses_{0};
 };
 
