@@ -94,7 +94,7 @@ Json key_metrics(const Json& m) {
         "storage_throughput_tokens_per_sec", "requests_per_second", "cache_hit_rate",
         "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps",
         "storage_read_device_p95_ms", "storage_write_device_p95_ms", "storage_entries",
-        "overall_passed"}) {
+        "overall_passed", "measured"}) {
     if (auto it = m.find(name); it != m.end()) k[name] = *it;
   }
   if (auto it = m.find("storage_io_latency_ms"); it != m.end() && it->is_object()) {
@@ -144,8 +144,18 @@ void log_metrics(const Json& m) {
     else if (auto v = num(m, key))
       logger().result("{}: {:.2f}{}", label, *v, unit);
   };
-  if (auto it = m.find("overall_passed"); it != m.end() && it->is_boolean()) {
-    logger().status("Benchmark passed: {}", it->get<bool>() ? "True" : "False");
+  // Zero completed requests: nothing was measured, so nothing passed and no latency exists.
+  const auto measured = m.find("measured");
+  const bool none = measured != m.end() && measured->is_boolean() && !measured->get<bool>();
+  if (none) {
+    logger().warning(
+        "No request completed inside the window: this run measured nothing (its latencies are "
+        "null, not 0)");
+    logger().status("Benchmark result: NOT MEASURED (0 requests completed)");
+  } else if (auto it = m.find("storage_health_status"); it != m.end() && it->is_string()) {
+    // The engine's storage_health is informational (MLPerf v3.0 does not score it): no "passed".
+    logger().status("Storage health (informational, not an MLPerf verdict): {}",
+                    it->get<std::string>());
   }
   show("Total requests", "total_requests", "");
   show("Throughput", "avg_throughput_tokens_per_sec", " tokens/s");
@@ -156,8 +166,14 @@ void log_metrics(const Json& m) {
     if (auto v = num(*it, "mean")) logger().info("Average latency: {:.2f} ms", *v);
     if (auto v = num(*it, "p99")) logger().info("P99 latency: {:.2f} ms", *v);
   }
-  show("Storage read device P95", "storage_read_device_p95_ms", " ms");
-  show("Storage write device P95", "storage_write_device_p95_ms", " ms");
+  for (const auto& [label, key] : {std::pair{"Storage read device P95", "storage_read_device_p95_ms"},
+                                   std::pair{"Storage write device P95",
+                                             "storage_write_device_p95_ms"}}) {
+    if (auto it = m.find(key); it != m.end() && it->is_null())
+      logger().result("{}: — (no sample)", label);
+    else
+      show(label, key, " ms");
+  }
 }
 
 void create_dir(const stdfs::path& p, const std::string& flag) {

@@ -18,12 +18,21 @@ std::string iso_now() {
   return buf;
 }
 
+bool results_measured(const Json& results) {
+  if (!results.is_object()) return false;
+  auto s = results.find("summary");
+  if (s == results.end() || !s->is_object()) return false;
+  auto n = s->find("total_requests");
+  return n != s->end() && n->is_number() && n->get<double>() > 0;
+}
+
 Json extract_metrics(const Json& results) {
   Json m = Json::object();
   if (!results.is_object()) return m;
   auto s = results.find("summary");
   if (s == results.end() || !s->is_object()) return m;
   const Json& summary = *s;
+  m["measured"] = results_measured(results);
   for (const char* k :
        {"total_requests", "total_tokens", "elapsed_time", "avg_throughput_tokens_per_sec",
         "storage_throughput_tokens_per_sec", "requests_per_second", "total_storage_io_time"}) {
@@ -40,7 +49,8 @@ Json extract_metrics(const Json& results) {
     if (auto h = cs->find("storage_health"); h != cs->end() && h->is_object()) {
       if (auto st = h->find("overall_status"); st != h->end() && st->is_string()) {
         m["storage_health_status"] = *st;
-        m["overall_passed"] = st->get<std::string>() == "PASS";
+        // Storage health is informational; a run that completed nothing never "passed".
+        m["overall_passed"] = st->get<std::string>() == "PASS" && results_measured(results);
       }
     }
   }

@@ -39,7 +39,12 @@ namespace kv::orchestrator {
 
 inline constexpr int kMetadataSchemaVersion = 1;
 
+// `measured` (true when the run completed at least one request) is set whenever there is a
+// summary; `overall_passed` is the informational storage-health verdict and false for an
+// unmeasured run.
 Json extract_metrics(const Json& engine_results);
+// True when summary.total_requests > 0 (the zero-requests rule, docs/metrics.md).
+bool results_measured(const Json& engine_results);
 
 struct RunRecord {
   std::string status;  // success | failed | interrupted | error
@@ -51,9 +56,9 @@ struct RunRecord {
   std::string start_time;  // ISO-8601 local
   std::string end_time;
   std::optional<Json> system_info;
-  std::optional<Json> metrics;  // kvcache_metrics
+  std::optional<Json> metrics;      // kvcache_metrics
   std::optional<Json> rank_layout;  // multi-rank runs: ranks per host (distributed_results.hpp)
-  bool logs_written = false;    // command_output_files only when the child ran
+  bool logs_written = false;        // command_output_files only when the child ran
 };
 
 Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v,

@@ -412,6 +412,32 @@ TEST_F(KvcacheRun, HistoryListShowRerunImport) {
   EXPECT_EQ(history().list().size(), 3u);
 }
 
+TEST_F(KvcacheRun, ZeroCompletedRequestsIsNotMeasuredAndNeverPassed) {
+  orchtest::ScopedEnv zero("FAKE_KV_ZERO_REQUESTS", "1");
+  ASSERT_EQ(run(base()), 0);
+  const fs::path dir = only_run_dir();
+  const std::string log = orchtest::slurp(dir / ("mlpstorage_" + dir.filename().string() + ".log"));
+  EXPECT_EQ(log.find("passed"), std::string::npos) << log;
+  EXPECT_NE(log.find("NOT MEASURED (0 requests completed)"), std::string::npos) << log;
+  EXPECT_NE(log.find("WARNING"), std::string::npos) << log;
+  EXPECT_NE(log.find("Storage read device P95: — (no sample)"), std::string::npos) << log;
+  const Json m = metadata_of(dir)["kvcache_metrics"];
+  EXPECT_EQ(m["measured"], false);
+  EXPECT_EQ(m["overall_passed"], false);  // storage_health said PASS: informational only
+  EXPECT_EQ(history().list()[0].metrics["measured"], false);
+}
+
+TEST_F(KvcacheRun, MeasuredRunLabelsStorageHealthInformational) {
+  ASSERT_EQ(run(base()), 0);
+  const fs::path dir = only_run_dir();
+  const std::string log = orchtest::slurp(dir / ("mlpstorage_" + dir.filename().string() + ".log"));
+  EXPECT_EQ(log.find("Benchmark passed"), std::string::npos) << log;
+  EXPECT_NE(log.find("Storage health (informational, not an MLPerf verdict): PASS"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(metadata_of(dir)["kvcache_metrics"]["measured"], true);
+}
+
 TEST_F(KvcacheRun, HistoryListNeverCreatesTheDatabase) {
   const fs::path db = tmp.path / "none" / "h.db";
   ASSERT_EQ(run({"history", "list", "--history-db", db.string()}), 0);

@@ -100,7 +100,15 @@ for a in "$@"; do printf '%s\n' "$a" >> "$d/fake_argv.txt"; done
 echo "fake engine stdout line"
 echo "fake engine stderr line" >&2
 if [ -n "$FAKE_KV_SLEEP" ]; then sleep "$FAKE_KV_SLEEP"; fi
-if [ -z "$FAKE_KV_NO_RESULTS" ]; then
+if [ -n "$FAKE_KV_ZERO_REQUESTS" ]; then
+cat > "$out" <<'JSON'
+{"requests_completed": 0, "summary": {"total_requests": 0, "elapsed_time": 3.0,
+  "end_to_end_latency_ms": {"mean": null, "p50": null, "p95": null, "p99": null},
+  "cache_stats": {"tier_storage_read_bandwidth_gbps": 0.0, "tier_storage_write_bandwidth_gbps": 0.0,
+    "storage_read_device_p95_ms": null, "storage_write_device_p95_ms": null,
+    "storage_health": {"overall_status": "PASS", "criteria": []}}}}
+JSON
+elif [ -z "$FAKE_KV_NO_RESULTS" ]; then
 cat > "$out" <<'JSON'
 {
   "requests_completed": 42,
