@@ -414,6 +414,24 @@ TEST(Cache, ReadFailureIsNotAHitNorARead) {
   EXPECT_FALSE(c->contains("k"));
 }
 
+// A read cancelled at the end of the drain (ECANCELED from the backend's stop) is not a hit, but
+// the entry stays: the cancellation says nothing about the object.
+TEST(Cache, CancelledReadKeepsTheEntry) {
+  CacheRig c(std::nullopt, std::nullopt, kv::cache::kUnlimited);
+  ASSERT_TRUE(c->allocate("k", 4).ok);
+  c.fake->fail_reads(ECANCELED);
+  const auto a = c->access("k");
+  EXPECT_FALSE(a.ok);
+  EXPECT_EQ(a.error, ECANCELED);
+  auto s = c->stats();
+  EXPECT_EQ(s.cache_hits, 0u);
+  EXPECT_EQ(s.failed_reads, 1u);
+  EXPECT_TRUE(c->contains("k"));
+  EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, 4 * KiB);
+  c.fake->fail_reads(0);
+  EXPECT_TRUE(c->access("k").ok);
+}
+
 TEST(Cache, AccessCountsHitsMissesAndTypes) {
   CacheRig c(std::nullopt, std::nullopt, kv::cache::kUnlimited, {}, true, true);
   auto miss = c->access("nope");

@@ -656,9 +656,13 @@ AccessResult MultiTierCache::access(const std::string& key, Phase phase, CacheTy
   const auto t_end = mono_ns();
   if (!r.ok) {
     // The object cannot be served: not a hit, and the entry leaves the cache (its file is removed,
-    // its bytes leave the tier's usage) so that later lookups miss instead of failing again.
-    m.tiers[e.tier]->remove(key);
-    m.drop_entry(key, l.m, e.tier, e.size);
+    // its bytes leave the tier's usage) so that later lookups miss instead of failing again. A
+    // read cancelled at the end of the drain (ECANCELED, docs/performance.md) says nothing about
+    // the object: it stays.
+    if (r.error != ECANCELED) {
+      m.tiers[e.tier]->remove(key);
+      m.drop_entry(key, l.m, e.tier, e.size);
+    }
     l.lk.unlock();
     log::debug("cache: read of '{}' from {} failed ({}); entry dropped", key, tier::tier_name(id),
                r.message);

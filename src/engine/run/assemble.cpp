@@ -130,6 +130,7 @@ void open_storage(RunState& s) {
   io::BackendOptions bo = backend_options(c, s.dir->path());
   if (c.probe) probe_before_run(s, bo);
   bo.chunk_observer = &s.chunk_latency;
+  bo.stop = &s.io_stop;  // set at the end of the drain (window.cpp)
   io::BackendChoice choice = io::make_backend(bo);
   d.io.engine = choice.engine == io::Engine::kIoUring ? "io_uring" : "posix";
   d.io.backend = choice.backend->name();

@@ -79,6 +79,7 @@ struct RunState {
   std::vector<std::unique_ptr<RunObserver>> own_observers;  // features the run added itself
   std::unique_ptr<CacheDir> dir;
   ChunkLatency chunk_latency;  // outlives the backend
+  io::IoStop io_stop;  // the drain deadline for in-flight I/O (window.cpp); outlives the backend
   // The storage backend until the storage tier takes it (with null tiers, --io-trace-log without
   // real I/O, it stays here); raw_backend reads its counters either way.
   std::unique_ptr<io::StorageBackend> backend;

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
@@ -15,7 +16,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr double kJoinTimeoutS = 1.0;  // bounded join of in-flight workers at stop (reference: 2 s)
+// The drain: requests in flight at the stop may finish for this long (reference: 2 s join); then
+// the storage backend cancels what is still in flight (io::IoStop: io_uring requests cancelled,
+// posix transfers stop at the next chunk boundary), and the workers get kCancelGraceS more to
+// return before they are abandoned (docs/performance.md, "Bounded stop").
+constexpr double kJoinTimeoutS = 1.0;
+constexpr double kCancelGraceS = 0.5;
 constexpr std::int64_t kTickNs = 50'000'000;
 
 // One worker: pops requests until the queue closes or the run stops. It uses the RunState only
@@ -66,6 +72,8 @@ void stop_window(RunState& s, const std::string& reason) {
   RunData& d = s.data;
   const auto [stop_ns, stop_reason] = s.recorder->stop_now(reason);
   s.stop.request_stop();
+  // The backends run on the monotonic clock, not on s.clock (which tests may replace).
+  s.io_stop.stop_at(mono_ns() + static_cast<std::int64_t>(kJoinTimeoutS * 1e9));
   s.stop_ns = stop_ns;
   d.stats = s.cache->stats();  // traffic counters at the stop instant
   d.elapsed_s = static_cast<double>(stop_ns - s.t0_ns) * 1e-9;
@@ -87,7 +95,7 @@ void join_workers(RunState& s) {
   WorkerPool& w = s.workers;
   {
     std::unique_lock lk(w.mu);
-    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS),
+    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS + kCancelGraceS),
                                      [&] { return w.done.load() == w.threads.size(); });
   }
   log::debug("workers {} after {:.3f} s", s.workers_joined ? "joined" : "still busy",
@@ -100,10 +108,10 @@ void join_workers(RunState& s) {
   for (auto& t : w.threads) t.detach();
   s.dir->seal();  // stragglers can no longer create files
   log::warn(
-      "{} worker(s) still in an I/O operation {:.0f} s after stop: not waiting for them (their "
+      "{} worker(s) still in an I/O operation {:.1f} s after stop: not waiting for them (their "
       "requests "
       "are not counted)",
-      w.threads.size() - w.done.load(), kJoinTimeoutS);
+      w.threads.size() - w.done.load(), kJoinTimeoutS + kCancelGraceS);
 }
 
 }  // namespace
