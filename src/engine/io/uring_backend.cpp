@@ -12,8 +12,8 @@
 //
 // Timing: write host = open + close, device = time with >= 1 chunk in flight + ftruncate + sync;
 // read host = open + fadvise(DONTNEED, then SEQUENTIAL) (buffered only) + fstat, device = time with >= 1 chunk in
-// flight. Generation of the first batch happens before the clock runs; later generation overlaps
-// in-flight I/O. Each chunk's submit→reap time goes to the ChunkObserver.
+// flight. A write submits each chunk as soon as it is generated, so generation overlaps the I/O
+// of the chunks before it (only the first chunk's generation happens before the clock runs). Each chunk's submit→reap time goes to the ChunkObserver.
 //
 // Bounded stop (BackendOptions::stop): an op waiting for completions wakes at the deadline (and
 // every 50 ms to look at it), queues no more chunks, cancels its in-flight requests with one
@@ -292,12 +292,16 @@ class UringBackend final : public StorageBackend {
           }
           ++inflight;
           batch[queued++] = s;
+          if (is_write) {
+            // Writes: submit each chunk as soon as it is generated, so the device works on it
+            // while the next one is generated (a batch would keep the device idle until the
+            // whole batch was generated: depth x chunk bytes at the start of every object).
+            stamp(batch, queued);
+            queued = 0;
+            if (!broken) io_uring_submit(&ring->ring);  // errors: seen by flush() below
+          }
         }
-        if (queued > 0) {
-          const std::int64_t now = mono_ns();
-          if (inflight == queued) busy_since = now;
-          for (unsigned i = 0; i < queued; ++i) batch[i]->submit_ns = now;
-        }
+        stamp(batch, queued);
         if (const int fatal = broken ? 0 : flush(*ring); fatal != 0) {
           // The kernel refused the ring itself: what it never took will not complete; drain the
           // rest, then drop this ring.
@@ -328,6 +332,14 @@ class UringBackend final : public StorageBackend {
         why = "read (short read)";
       }
       return err;
+    }
+
+    // The submit time of the `n` chunks just queued (and the start of a busy span).
+    void stamp(Slot** batch, unsigned n) {
+      if (n == 0) return;
+      const std::int64_t now = mono_ns();
+      if (inflight == n) busy_since = now;
+      for (unsigned i = 0; i < n; ++i) batch[i]->submit_ns = now;
     }
 
     // Submits everything queued in the SQ. 0, or the errno of a fatal io_uring_enter failure.
