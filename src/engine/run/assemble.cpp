@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "engine/run/mode_features.hpp"
+#include "engine/run/reference_accounting.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
@@ -63,6 +64,7 @@ void begin(RunState& s) {
   for (const auto& w : s.modes->warnings()) log::warn("{}", w);
   s.own_observers.push_back(std::make_unique<ModesObserver>(*s.modes));
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
+  s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
   for (const auto& o : s.own_observers) s.observers.push_back(o.get());
   for (RunObserver* o : s.plan.observers) s.observers.push_back(o);
 }
@@ -213,6 +215,7 @@ void build_workload(RunState& s) {
   ps.generation_s_per_token = y.generation_timing[mode];
   ps.bytes_per_token = s.plan.model.bytes_per_token();
   ps.hooks = s.modes->hooks(ps, s.stop);
+  ps.drain_end = &s.drain_end;  // in-flight requests run on during the drain (window.cpp)
   s.processor =
       std::make_unique<workload::RequestProcessor>(s.modes->store(*s.store), s.prefix, ps, s.stop);
 

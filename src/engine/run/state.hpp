@@ -93,6 +93,8 @@ struct RunState {
   std::unique_ptr<workload::ConversationManager> conversations;
   workload::PrefixCache prefix;
   workload::StopFlag stop;
+  // Raised at the drain deadline: requests in flight at the stop end there (window.cpp).
+  workload::StopFlag drain_end;
   workload::ProcessSettings process_settings;
   workload::FactorySettings factory_settings;
   std::unique_ptr<workload::RequestProcessor> processor;

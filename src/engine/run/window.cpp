@@ -16,10 +16,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The drain: requests in flight at the stop may finish for this long (reference: 2 s join); then
-// the storage backend cancels what is still in flight (io::IoStop: io_uring requests cancelled,
-// posix transfers stop at the next chunk boundary), and the workers get kCancelGraceS more to
-// return before they are abandoned (docs/performance.md, "Bounded stop").
+// The drain: requests in flight at the stop keep issuing their operations for up to kJoinTimeoutS
+// (the reference lets them run to the end, joining each thread for 2 s); at that deadline
+// drain_end ends them at their next operation boundary and the storage backend cancels what is
+// still in flight (io::IoStop: io_uring requests cancelled, posix transfers stop at the next chunk
+// boundary); the workers get kCancelGraceS more to return before they are abandoned
+// (docs/performance.md, "Bounded stop"; docs/metrics.md, "Reference accounting").
 constexpr double kJoinTimeoutS = 1.0;
 constexpr double kCancelGraceS = 0.5;
 constexpr std::int64_t kTickNs = 50'000'000;
@@ -95,8 +97,12 @@ void join_workers(RunState& s) {
   WorkerPool& w = s.workers;
   {
     std::unique_lock lk(w.mu);
-    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS + kCancelGraceS),
-                                     [&] { return w.done.load() == w.threads.size(); });
+    const auto all_done = [&] { return w.done.load() == w.threads.size(); };
+    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS), all_done);
+    if (!s.workers_joined) {
+      s.drain_end.request_stop();  // the drain deadline (the same instant as s.io_stop)
+      s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kCancelGraceS), all_done);
+    }
   }
   log::debug("workers {} after {:.3f} s", s.workers_joined ? "joined" : "still busy",
              static_cast<double>(s.clock.now_ns() - s.stop_ns) * 1e-9);

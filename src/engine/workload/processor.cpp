@@ -15,7 +15,8 @@ RequestProcessor::RequestProcessor(KvStore& store, PrefixCache& prefix, ProcessS
     : store_(store),
       prefix_(prefix),
       s_(settings),
-      stop_(settings.drain_end != nullptr ? *settings.drain_end : stop) {}
+      stop_(settings.drain_end != nullptr ? *settings.drain_end : stop),
+      window_stop_(stop) {}
 
 namespace {
 // Ends processing with kFailed, or kInterrupted when the failure came with (or after) a stop.
@@ -37,7 +38,7 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
   };
   auto write = [&](const std::string& key, std::uint64_t tokens, cache::Phase phase, double* into) {
     cache::AllocResult r = store_.allocate(key, tokens, phase);
-    if (!r.ok) return fail(o, stop_, "write", key, r.error);
+    if (!r.ok) return fail(o, window_stop_, "write", key, r.error);
     if (!r.existed) ++o.writes;
     o.storage_s += r.timing.total_s;
     if (into) *into += r.timing.total_s;
@@ -52,7 +53,7 @@ RequestOutcome RequestProcessor::process(const Request& req, std::string& scratc
       ++o.misses;
       return true;
     }
-    if (!a.ok) return fail(o, stop_, "read", key, a.error);
+    if (!a.ok) return fail(o, window_stop_, "read", key, a.error);
     ++o.reads;
     o.storage_s += a.timing.total_s;
     if (into) *into += a.timing.total_s;

@@ -98,6 +98,9 @@ class RequestProcessor {
   PrefixCache& prefix_;
   ProcessSettings s_;
   StopFlag& stop_;  // the flag that ends requests in flight: drain_end when set, else the stop
+  // A failure after the window's stop (e.g. an operation cancelled at the drain deadline) ends the
+  // request as interrupted, not failed: it is outside the window either way.
+  const StopFlag& window_stop_;
   std::atomic<std::uint64_t> mt_hits_{0}, mt_misses_{0};
 };
 

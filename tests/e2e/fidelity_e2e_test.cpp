@@ -1,0 +1,85 @@
+// kv-cache against the reference's conventions, end to end: reference_accounting counts at least
+// what our window counts, exactly as much when nothing was in flight at the stop.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> args(const fs::path& dir, const std::string& users,
+                              const std::string& seed, std::vector<std::string> extra = {}) {
+  std::vector<std::string> a{bin("kv-cache"),
+                             "--model",
+                             "tiny-1b",
+                             "--num-users",
+                             users,
+                             "--duration",
+                             "3",
+                             "--gpu-mem-gb",
+                             "0",
+                             "--cpu-mem-gb",
+                             "0",
+                             "--generation-mode",
+                             "none",
+                             "--seed",
+                             seed,
+                             "--cache-dir",
+                             (dir / "cache").string(),
+                             "--output",
+                             (dir / "r.json").string(),
+                             "--quiet"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+json load(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in);
+}
+
+TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothingInFlight) {
+  kvtest::TempDir t;
+  const auto r = run(args(t.path, "4", "7"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = load(t.path / "r.json");
+  const json& cs = j["summary"]["cache_stats"];
+  const json& ra = j["reference_accounting"];
+  ASSERT_TRUE(ra.is_object()) << j.dump().substr(0, 400);
+  EXPECT_GE(ra["requests_completed"].get<int>(), j["requests_completed"].get<int>());
+  EXPECT_GE(ra["total_tokens"].get<int>(), j["total_tokens_generated"].get<int>());
+  for (const char* k : {"tier_storage_kv_bytes_read_gb", "tier_storage_kv_bytes_written_gb",
+                        "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps"}) {
+    EXPECT_GE(ra[k].get<double>(), cs[k].get<double>()) << k;
+  }
+  EXPECT_GE(ra["read_iops"].get<int>(), cs["read_iops"].get<int>());
+  EXPECT_GE(ra["write_iops"].get<int>(), cs["write_iops"].get<int>());
+
+  // One user, one request: the stop comes when it completes, so nothing is in flight and the
+  // reference's figures are ours.
+  kvtest::TempDir t1;
+  const auto one = run(args(t1.path, "1", "7", {"--max-requests", "1"}));
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const json k = load(t1.path / "r.json");
+  const json& kcs = k["summary"]["cache_stats"];
+  const json& kra = k["reference_accounting"];
+  EXPECT_EQ(kra["in_flight_at_stop"], 0);
+  EXPECT_EQ(kra["requests_completed"], k["requests_completed"]);
+  EXPECT_EQ(kra["total_tokens"], k["total_tokens_generated"]);
+  for (const char* key :
+       {"tier_storage_kv_bytes_read_gb", "tier_storage_kv_bytes_written_gb",
+        "tier_storage_read_bandwidth_gbps", "tier_storage_write_bandwidth_gbps"}) {
+    EXPECT_DOUBLE_EQ(kra[key].get<double>(), kcs[key].get<double>()) << key;
+  }
+  EXPECT_EQ(kra["read_iops"], kcs["read_iops"]);
+  EXPECT_EQ(kra["write_iops"], kcs["write_iops"]);
+}
+
+}  // namespace
