@@ -57,7 +57,7 @@ struct EngineConfig {
   bool enable_latency_tracing = false;
 
   // ---- ours ----
-  std::string gpu_backend;  // auto | simulated | none
+  std::string gpu_backend;  // auto | simulated | cuda | none
   double gpu_bandwidth_gbps = 0;
   bool keep_cache = false;
   bool quiet = false;

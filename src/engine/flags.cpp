@@ -143,9 +143,10 @@ std::vector<FlagSpec> build_table() {
                    "bpftrace block-layer tracing (out of scope: refused).", &C::enable_latency_tracing));
   // ---- ours ----
   t.push_back(flag("--gpu-backend", K::kChoice, "auto", O,
-                   "GPU tier: auto (absent without CUDA, as the reference), simulated (sizes only, "
-                   "transfer time = bytes / --gpu-bandwidth-gbps), none.",
-                   &C::gpu_backend, {}, {}, "auto|simulated|none"));
+                   "GPU tier: auto (cuda when a device is found, else absent as the reference), cuda "
+                   "(device memory via the CUDA driver), simulated (sizes only, transfer time = bytes / "
+                   "--gpu-bandwidth-gbps), none.",
+                   &C::gpu_backend, {}, {}, "auto|simulated|cuda|none"));
   t.push_back(flag("--gpu-bandwidth-gbps", K::kFloat, "64", O, "Simulated GPU tier bandwidth.",
                    &C::gpu_bandwidth_gbps, 0, {}, {}, "GB/s", true));
   t.push_back(flag("--keep-cache", K::kBool, "false", O,

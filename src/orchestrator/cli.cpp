@@ -449,8 +449,8 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->check(CLI::Range(1, 1024))
       ->group("Engine I/O");
   sub->add_option("--gpu-backend", k.gpu_backend,
-                  "Engine GPU tier backend: auto, simulated or none")
-      ->check(CLI::IsMember({"auto", "simulated", "none"}))
+                  "Engine GPU tier backend: auto, simulated, cuda or none")
+      ->check(CLI::IsMember({"auto", "simulated", "cuda", "none"}))
       ->group("Engine I/O");
   sub->add_flag("--keep-cache", k.keep_cache, "Keep the engine's cache files after the run")
       ->group("Engine I/O");

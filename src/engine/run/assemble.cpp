@@ -89,18 +89,12 @@ void size_memory_tiers(RunState& s) {
   if (s.modes->null_backends()) {  // --io-trace-log: GPU tier always present (reference trace mode)
     s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
     d.gpu_backend = "null";
-  } else if (c.gpu_backend == "simulated") {
-    s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
-    d.gpu_backend = "simulated";
-    if (s.gpu_limit == 0) log::info("--gpu-backend simulated with --gpu-mem-gb 0: no GPU tier");
-  } else {
-    d.gpu_backend = "none";
-    if (c.gpu_backend == "auto" && c.gpu_mem_gb > 0)
-      log::warn(
-          "--gpu-mem-gb {} ignored: no CUDA GPU backend in this build, so the GPU tier is absent "
-          "(as the "
-          "reference without CUDA); use --gpu-backend simulated for a modelled GPU tier",
-          c.gpu_mem_gb);
+  } else {  // engine/tier/gpu_select.hpp: none | simulated | cuda (device memory) | auto
+    s.gpu = tier::plan_gpu_tier({c.gpu_backend, c.gpu_mem_gb, c.num_gpus, c.gpu_bandwidth_gbps,
+                                 s.plan.yaml.gpu_memory_fraction, {}});
+    s.gpu_limit = s.gpu.limit_bytes;
+    d.gpu_backend = s.gpu.backend;
+    if (!s.gpu.note.empty()) log::warn("{}", s.gpu.note);
   }
   d.gpu_tier = s.gpu_limit > 0;
   d.cpu_tier = s.cpu_limit > 0;
@@ -164,8 +158,7 @@ void build_cache(RunState& s) {
   if (s.modes->null_backends()) {
     tiers = s.modes->null_tiers(s.gpu_limit > 0, s.cpu_limit > 0);
   } else {
-    if (s.gpu_limit > 0)
-      tiers.push_back(tier::make_simulated_gpu_tier(*s.payload, c.gpu_bandwidth_gbps));
+    if (s.gpu_limit > 0) tiers.push_back(s.gpu.make_tier(*s.payload));
     if (s.cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*s.payload));
     tiers.push_back(tier::make_storage_tier(s.dir->wrap(std::move(s.backend))));
   }

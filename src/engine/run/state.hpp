@@ -26,6 +26,7 @@
 #include "engine/run/observer.hpp"
 #include "engine/run/plan.hpp"
 #include "engine/run/recorder.hpp"
+#include "engine/tier/gpu_select.hpp"
 #include "engine/workload/conversation.hpp"
 #include "engine/workload/prefix.hpp"
 #include "engine/workload/processor.hpp"
@@ -84,6 +85,7 @@ struct RunState {
   // real I/O, it stays here); raw_backend reads its counters either way.
   std::unique_ptr<io::StorageBackend> backend;
   io::StorageBackend* raw_backend = nullptr;
+  tier::GpuTierPlan gpu;  // chosen in assemble; its CUDA tier moves into the cache
   std::uint64_t gpu_limit = 0, cpu_limit = 0, storage_limit = 0;
   std::unique_ptr<io::PayloadGenerator> payload;
   std::unique_ptr<metrics::TimeSeries> series;

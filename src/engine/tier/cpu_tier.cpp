@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/clock.hpp"
+#include "engine/tier/detail.hpp"
 #include "engine/tier/scratch.hpp"
 #include "engine/tier/tier.hpp"
 
@@ -32,11 +33,9 @@ class CpuTier final : public Tier {
     try {
       buf = std::make_shared<Buffer>(spec.payload_bytes);
     } catch (const std::bad_alloc&) {
-      io::IoResult r;
-      r.error = ENOMEM;
-      r.message = "cpu tier: cannot allocate " + std::to_string(spec.payload_bytes) + " bytes for '" +
-                  spec.key + "'";
-      return r;
+      return detail::failed(ENOMEM, "cpu tier: cannot allocate " +
+                                        std::to_string(spec.payload_bytes) + " bytes for '" +
+                                        spec.key + "'");
     }
     const auto scratch = detail::thread_scratch();
     std::int64_t copy_ns = 0;
@@ -55,27 +54,25 @@ class CpuTier final : public Tier {
       old = std::move(slot);
       slot = std::move(buf);
     }
-    return done(spec.payload_bytes, copy_ns);  // `old` freed here, outside the lock
+    return detail::timed_copy(spec.payload_bytes, copy_ns);  // `old` freed here, outside the lock
   }
 
   io::IoResult read(const io::ObjectSpec& spec, io::PayloadSink* sink) override {
     auto buf = find(spec.key);
     if (!buf) {
-      io::IoResult r;
-      r.error = ENOENT;
-      r.message = "cpu tier: no entry '" + spec.key + "'";
-      return r;
+      return detail::failed(ENOENT, "cpu tier: no entry '" + spec.key + "'");
     }
     const auto scratch = detail::thread_scratch();
     std::int64_t copy_ns = 0;
     for (std::uint64_t off = 0; off < buf->size; off += scratch.size()) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(scratch.size(), buf->size - off));
+      const auto n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(scratch.size(), buf->size - off));
       const auto t0 = mono_ns();
       std::memcpy(scratch.data(), buf->data.get() + off, n);
       copy_ns += mono_ns() - t0;
       if (sink != nullptr) sink->consume(off, scratch.first(n));  // untimed
     }
-    return done(buf->size, copy_ns);
+    return detail::timed_copy(buf->size, copy_ns);
   }
 
   bool remove(const std::string& key) override {
@@ -115,14 +112,6 @@ class CpuTier final : public Tier {
     std::lock_guard lk(mu_);
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : it->second;
-  }
-  static io::IoResult done(std::uint64_t bytes, std::int64_t ns) {
-    io::IoResult r;
-    r.ok = true;
-    r.bytes = bytes;
-    const double s = static_cast<double>(ns) * 1e-9;
-    r.timing = {s, s, s};
-    return r;
   }
 
   std::mutex mu_;

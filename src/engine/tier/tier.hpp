@@ -1,8 +1,8 @@
 // Cache tiers behind one interface (contract; owned by the tier/cache work).
 //   * GPU:   `--gpu-backend simulated` keeps sizes only and charges bytes / bandwidth (default
 //            64 GB/s, 1 GB = 1e9 B) as a precise sleep; bytes handed to a sink or a demotion are
-//            regenerated from (key, seed). A CUDA backend can implement the same interface later.
-//            `auto` = absent on a machine without CUDA.
+//            regenerated from (key, seed). `--gpu-backend cuda` keeps them in device memory
+//            (cuda_tier.hpp). gpu_select.hpp decides which runs (`auto`: cuda if a device is found).
 //   * CPU:   real DRAM, one owned buffer per entry (allocated once). write = copy in, read = copy out,
 //            both timed (total = device = host); payload generation and sink work happen outside the
 //            timed spans, through a bounded per-thread scratch buffer.
