@@ -7,19 +7,21 @@
 #      the simulated GPU tier, with the per-tier table (bytes, bandwidth, latency, demotions).
 # Usage: bench/gpu-tier.sh
 # Environment: BUILD (default build), OUT (default results/bench-gpu), CACHE_DIR (default $OUT/cache),
-# DURATION (default 60, per kv-cache run), MODEL (default llama3.1-8b), USERS (default 50),
-# GPU_GB / CPU_GB (tier sizes of the three-tier run, default 4 / 4 GiB).
+# DURATION (default 45, per kv-cache run), MODEL (default llama3.1-8b), USERS (default 50),
+# GPU_GB / CPU_GB / STORAGE_GB (tier sizes of the three-tier run, default 4 / 4 / 16 GiB: the storage
+# tier stays bounded, so the run needs about that much free disk).
 # Exit 3 when a binary is missing, 2 when no CUDA device can be used (the message names why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD="${BUILD:-build}"
 OUT="${OUT:-results/bench-gpu}"
 CACHE_DIR="${CACHE_DIR:-$OUT/cache}"
-DURATION="${DURATION:-60}"
+DURATION="${DURATION:-45}"
 MODEL="${MODEL:-llama3.1-8b}"
 USERS="${USERS:-50}"
 GPU_GB="${GPU_GB:-4}"
 CPU_GB="${CPU_GB:-4}"
+STORAGE_GB="${STORAGE_GB:-16}"
 BENCH="$BUILD/bin/kv-gpu-bench"
 KV_CACHE="$BUILD/bin/kv-cache"
 for b in "$BENCH" "$KV_CACHE"; do
@@ -37,12 +39,13 @@ echo "-- the simulated model, measured the same way (it charges bytes / --gpu-ba
 "$BENCH" --gpu-backend simulated --object-mib 64 --objects 32 --rounds 2 --threads 1 4 | tee "$OUT/bandwidth-simulated-64.txt"
 echo
 
-echo "== 2. three-tier run: GPU ${GPU_GB} GiB -> CPU ${CPU_GB} GiB -> storage ($CACHE_DIR), $MODEL, $USERS users, ${DURATION} s"
+echo "== 2. three-tier run: GPU ${GPU_GB} GiB -> CPU ${CPU_GB} GiB -> storage ${STORAGE_GB} GiB ($CACHE_DIR), $MODEL, $USERS users, ${DURATION} s"
 runs=()
 for backend in cuda simulated; do
   json="$OUT/three-tier-$backend.json"
   args=(--model "$MODEL" --num-users "$USERS" --duration "$DURATION" --gpu-backend "$backend"
-        --gpu-mem-gb "$GPU_GB" --cpu-mem-gb "$CPU_GB" --generation-mode none --seed 42
+        --gpu-mem-gb "$GPU_GB" --cpu-mem-gb "$CPU_GB" --storage-capacity-gb "$STORAGE_GB"
+        --generation-mode none --seed 42
         --cache-dir "$CACHE_DIR" --output "$json")
   echo "-- $KV_CACHE ${args[*]}"
   "$KV_CACHE" "${args[@]}" > "$OUT/three-tier-$backend.log" 2>&1 || {
