@@ -301,6 +301,8 @@ ojson build_results(const RunData& d) {
   cfg["config_file"] = c.config_path.empty() ? ojson(nullptr) : ojson(c.config_path);
   cfg["config_keys"] = d.yaml.keys_given;
   cfg["gpu_backend"] = d.gpu_backend;
+  cfg["gpu_backend_note"] = d.gpu_note.empty() ? ojson(nullptr) : ojson(d.gpu_note);
+  cfg["gpu_devices"] = d.gpu_devices;
   cfg["gpu_tier"] = d.gpu_tier;
   cfg["cpu_tier"] = d.cpu_tier;
   cfg["gpu_bandwidth_gbps"] = c.gpu_bandwidth_gbps;

@@ -89,7 +89,9 @@ struct RunData {
   std::uint64_t stale_files_removed = 0, foreign_npy_files = 0, files_removed_at_end = 0;
   std::uint64_t storage_capacity_bytes = 0;  // 0 = unlimited
   bool gpu_tier = false, cpu_tier = false;
-  std::string gpu_backend;  // what ran: "none", "simulated"
+  std::string gpu_backend;  // what ran: "none", "simulated", "cuda", "null" (--io-trace-log)
+  std::string gpu_note;     // --gpu-backend auto without a usable device: why (else empty)
+  std::vector<std::string> gpu_devices;  // cuda: "<ordinal>: <name> (<GiB> GiB)" per device used
 
   // Workload modes (engine/modes): members merged into the results' top level and into "summary"
   // last, so they may replace a default (throughput_timeline, autoscaling_stats/_summary).

@@ -1,6 +1,7 @@
 #include "engine/summary.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,7 +34,10 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
   o += rule();
   o += fmt::format("Model:            {} ({}), {} bytes/token\n", d.model.name, d.model.key,
                    d.model.bytes_per_token());
-  if (d.gpu_tier)
+  if (d.gpu_tier && !d.gpu_devices.empty())  // cuda: the devices instead of a modelled bandwidth
+    o += fmt::format("GPU:              {}x {} GiB ({}: {}), TP={}\n", c.num_gpus, c.gpu_mem_gb,
+                     d.gpu_backend, fmt::join(d.gpu_devices, ", "), c.tensor_parallel);
+  else if (d.gpu_tier)
     o += fmt::format("GPU:              {}x {} GiB ({}; {} GB/s), TP={}\n", c.num_gpus,
                      c.gpu_mem_gb, d.gpu_backend, c.gpu_bandwidth_gbps, c.tensor_parallel);
   else

@@ -50,6 +50,8 @@ json load(const fs::path& p) {
 
 void expect_cascade_through_gpu(const json& j, const std::string& backend) {
   EXPECT_EQ(j["config"]["gpu_backend"], backend);
+  EXPECT_TRUE(j["config"]["gpu_backend_note"].is_null());
+  EXPECT_EQ(j["config"]["gpu_devices"].size(), 1u);
   EXPECT_TRUE(j["config"]["gpu_tier"].get<bool>());
   const auto& cs = j["summary"]["cache_stats"];
   EXPECT_GT(cs["tier_gpu_kv_bytes_written_gb"].get<double>(), 0);
@@ -62,9 +64,11 @@ void expect_cascade_through_gpu(const json& j, const std::string& backend) {
 TEST(GpuE2E, CudaBackendOverTheFakeDriverHoldsTheFirstTier) {
   kvtest::TempDir t;
   auto r =
-      run(args(t.path, "cuda", "0.1"), {kFakeEnv, "FAKE_CUDA_MEM=268435456"});  // 256 MiB device
+      run(args(t.path, "cuda", "0.1"), {kFakeEnv, "FAKE_CUDA_MEM=335544320"});  // 320 MiB device
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_cascade_through_gpu(load(t.path / "r.json"), "cuda");
+  EXPECT_EQ(load(t.path / "r.json")["config"]["gpu_devices"][0],
+            "0: Fake GPU 0 (0.3 GiB)");  // 320 MiB
 }
 
 TEST(GpuE2E, AutoPicksCudaWhenADeviceIsFound) {
@@ -83,6 +87,9 @@ TEST(GpuE2E, AutoWithoutADeviceRunsWithoutAGpuTierAndSaysWhy) {
   const json j = load(t.path / "r.json");
   EXPECT_EQ(j["config"]["gpu_backend"], "none");
   EXPECT_FALSE(j["config"]["gpu_tier"].get<bool>());
+  EXPECT_NE(j["config"]["gpu_backend_note"].get<std::string>().find("CUDA_ERROR_NO_DEVICE"),
+            std::string::npos);
+  EXPECT_TRUE(j["config"]["gpu_devices"].empty());
 }
 
 TEST(GpuE2E, CudaFailuresExit2NamingTheFlag) {
