@@ -90,14 +90,18 @@ void size_memory_tiers(RunState& s) {
     s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
     d.gpu_backend = "null";
   } else {  // engine/tier/gpu_select.hpp: none | simulated | cuda (device memory) | auto
-    s.gpu = tier::plan_gpu_tier({c.gpu_backend, c.gpu_mem_gb, c.num_gpus, c.gpu_bandwidth_gbps,
-                                 s.plan.yaml.gpu_memory_fraction, {}});
+    s.gpu = tier::plan_gpu_tier({c.gpu_backend,
+                                 c.gpu_mem_gb,
+                                 c.num_gpus,
+                                 c.gpu_bandwidth_gbps,
+                                 s.plan.yaml.gpu_memory_fraction,
+                                 {}});
     s.gpu_limit = s.gpu.limit_bytes;
     d.gpu_backend = s.gpu.backend;
     d.gpu_note = s.gpu.note;
     for (const auto& dev : s.gpu.devices)
-      d.gpu_devices.push_back(fmt::format("{}: {} ({:.1f} GiB)", dev.ordinal, dev.name,
-                                          bytes_to_gib(dev.total_bytes)));
+      d.gpu_devices.push_back(
+          fmt::format("{}: {} ({:.1f} GiB)", dev.ordinal, dev.name, bytes_to_gib(dev.total_bytes)));
     if (!s.gpu.note.empty()) log::warn("{}", s.gpu.note);
   }
   d.gpu_tier = s.gpu_limit > 0;
