@@ -19,28 +19,12 @@ const std::string kFakeEnv = std::string("KVCACHE_LIBCUDA=") + KV_FAKE_CUDA_LIB;
 
 std::vector<std::string> args(const fs::path& dir, const std::string& backend,
                               const std::string& gpu_gb) {
-  return {bin("kv-cache"),
-          "--model",
-          "tiny-1b",
-          "--num-users",
-          "4",
-          "--duration",
-          "3",
-          "--generation-mode",
-          "none",
-          "--seed",
-          "5",
-          "--gpu-backend",
-          backend,
-          "--gpu-mem-gb",
-          gpu_gb,
-          "--cpu-mem-gb",
-          "0.2",
-          "--cache-dir",
-          (dir / "c").string(),
-          "--output",
-          (dir / "r.json").string(),
+  // clang-format off
+  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", "4", "--duration", "3",
+          "--generation-mode", "none", "--seed", "5", "--gpu-backend", backend, "--gpu-mem-gb", gpu_gb,
+          "--cpu-mem-gb", "0.2", "--cache-dir", (dir / "c").string(), "--output", (dir / "r.json").string(),
           "--quiet"};
+  // clang-format on
 }
 
 json load(const fs::path& p) {
