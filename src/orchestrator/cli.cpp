@@ -19,7 +19,8 @@ const std::map<std::string, std::string>& short_aliases() {
                                                        {"-nu", "--num-users"},
                                                        {"-et", "--exec-type"},
                                                        {"-np", "--num-processes"},
-                                                       {"-aip", "--allow-invalid-params"}};
+                                                       {"-aip", "--allow-invalid-params"},
+                                                       {"-sn", "--systemname"}};
   return m;
 }
 
@@ -27,7 +28,9 @@ constexpr const char* kTopFooter =
     "Exit codes: 0 success, 1 help shown / verification aborted, 2 usage error, 3 file not found,\n"
     "4 permission denied, 5 configuration error, 6 benchmark failed, 7 timeout, 8 interrupted.\n"
     "Two-letter short forms as in the reference: -rd (--results-dir), -nu (--num-users),\n"
-    "-et (--exec-type), -np (--num-processes), -aip (--allow-invalid-params).";
+    "-et (--exec-type), -np (--num-processes), -aip (--allow-invalid-params), -sn (--systemname).\n"
+    "Submission flow: mlpstorage init <org> <dir>; mlpstorage closed|open|whatif kvcache run "
+    "--systemname S ...";
 
 std::string trim_copy(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -222,8 +225,9 @@ std::vector<std::string> shell_split(const std::string& s, const std::string& fl
 
 Cli::Cli() {
   app_ = std::make_unique<CLI::App>(
-      "mlpstorage: MLPerf Storage orchestrator for the KV-cache benchmark (kvcache run|datasize, "
-      "history, reports).",
+      "mlpstorage: MLPerf Storage orchestrator for the KV-cache benchmark (init, "
+      "closed|open|whatif "
+      "kvcache run, kvcache run|datasize, history, reports).",
       "mlpstorage");
   app_->set_version_flag("--version", std::string("mlpstorage ") + kVersion,
                          "Print the version and exit");
@@ -299,8 +303,38 @@ Cli::Cli() {
                    "HTML file to write (default: <run dir>/kvcache_report.html or "
                    "<results stem>.html)");
 
+  // The submission flow (submission/cli_tree.hpp).
+  for (const char* div : submission::kDivisions) {
+    const std::string d = div;
+    auto* division = app_->add_subcommand(
+        d, d == "closed" ? "CLOSED submission: the MLPerf v3.0 KV-cache sequence, Table KVCache-1 "
+                           "verbatim"
+           : d == "open" ? "OPEN submission: the sequence with the workload flags you type"
+                         : "Plan only: print every option x trial command, directories, wall "
+                           "time and disk space; create and run nothing");
+    division->require_subcommand(0, 1);
+    auto* kv = division->add_subcommand("kvcache", "The KV-cache benchmark");
+    kv->require_subcommand(0, 1);
+    auto* run = kv->add_subcommand(
+        "run", "Run options 1, 2, 3 of Table KVCache-1, each --trials times, one mpirun per trial");
+    add_kvcache_common(run);
+    add_kvcache_run_only(run);
+    add_universal(run);
+    submission::remove_classic_only(run);
+    submission::add_sequence_options(run, inv_.seq, seq_raw_);
+    division_runs_.push_back(run);
+  }
+  init_ = submission::add_init(*app_, inv_.init);
+  init_->add_flag("--debug", inv_.uni.debug, "Debug logging")->group("Output Control");
+  init_->add_flag("--verbose", inv_.uni.verbose, "Verbose logging")->group("Output Control");
+  reportgen_ = submission::add_reportgen(*reports_, inv_.report);
+  add_universal(reportgen_);
+
   // argparse semantics: a scalar option given twice keeps the last value (CLI11 would refuse).
-  for (CLI::App* leaf : {kv_run_, kv_datasize_, list, show, rerun, import, compare, html}) {
+  std::vector<CLI::App*> leaves = {kv_run_, kv_datasize_, list, show,      rerun,
+                                   import,  compare,      html, reportgen_};
+  leaves.insert(leaves.end(), division_runs_.begin(), division_runs_.end());
+  for (CLI::App* leaf : leaves) {
     for (CLI::Option* o : leaf->get_options()) {
       if (o->get_expected_max() <= 1) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     }
@@ -554,6 +588,19 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
     auto subs = reports_->get_subcommands();
     if (subs.empty()) return program_help();
     leaf_ = subs.front();
+  } else if (init_->parsed()) {
+    inv_.program = "init";
+    inv_.command = "init";
+    return res;
+  } else if (auto it = std::find_if(division_runs_.begin(), division_runs_.end(),
+                                    [](CLI::App* r) { return r->parsed(); });
+             it != division_runs_.end()) {
+    inv_.program = "kvcache";
+    leaf_ = *it;
+    inv_.seq.division = leaf_->get_parent()->get_parent()->get_name();
+  } else if (std::any_of(app_->get_subcommands().begin(), app_->get_subcommands().end(),
+                         [](CLI::App* a) { return a->parsed(); })) {
+    return program_help();  // a division without `kvcache run`
   } else {
     res.kind = ParseResult::Kind::kExit;
     res.exit_code = to_int(ExitCode::kGeneralError);
@@ -585,9 +632,16 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
         if (given("--io-chunk-mib")) inv_.kv.io_chunk_mib = io_chunk_raw_;
         if (given("--num-processes")) inv_.kv.num_processes = num_processes_raw_;
         inv_.kv.hosts = split_hosts(inv_.kv.hosts);
+        submission::reject_dash_hosts(inv_.kv.hosts);
         validate_hosts(inv_.kv.hosts);
+        if (inv_.kv.exec_type == "docker" && inv_.kv.num_processes && *inv_.kv.num_processes > 1) {
+          throw kv::usage_error("--num-processes",
+                                std::to_string(*inv_.kv.num_processes) +
+                                    " ranks need --exec-type mpi (docker runs one local process)");
+        }
         inv_.kv.mpi_params = flatten_tokens(inv_.kv.mpi_params, "--mpi-params");
         inv_.kv.kvcache_params = flatten_tokens(inv_.kv.kvcache_params, "--kvcache-params");
+        if (!inv_.seq.division.empty()) submission::finish_sequence(*leaf_, inv_, seq_raw_);
       }
     } else if (inv_.command == "show" && given("--id")) {
       inv_.hist.id = show_id_raw_;

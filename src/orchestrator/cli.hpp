@@ -1,4 +1,6 @@
 // The `mlpstorage` command tree (CLI11): `kvcache run|datasize`, `history list|show|rerun|import`,
+// the submission flow (`init`, `closed|open|whatif kvcache run`, `reports reportgen`; see
+// submission/cli_tree.hpp),
 // the universal flags on every leaf, the reference's two-letter short forms (-rd, -nu, -et, -np,
 // -aip, mapped to their long names before CLI11 sees them), --config-file YAML overrides applied
 // after parsing and converted through each flag's own type and checks, and post-processing
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "orchestrator/options.hpp"
+#include "orchestrator/submission/cli_tree.hpp"
 
 namespace kv::orchestrator {
 
@@ -60,6 +63,10 @@ class Cli {
   CLI::App* kv_run_ = nullptr;
   CLI::App* kv_datasize_ = nullptr;
   CLI::App* leaf_ = nullptr;
+  std::vector<CLI::App*> division_runs_;  // closed/open/whatif → kvcache → run
+  CLI::App* init_ = nullptr;
+  CLI::App* reportgen_ = nullptr;
+  submission::SequenceFlags seq_raw_;
   Invocation inv_;
   // Raw values CLI11 binds before post-processing.
   std::int64_t seed_raw_ = 0;

@@ -12,6 +12,8 @@
 #include "orchestrator/logger.hpp"
 #include "orchestrator/reports_cmd.hpp"
 #include "orchestrator/runner.hpp"
+#include "orchestrator/submission/reportgen.hpp"
+#include "orchestrator/submission/sequence.hpp"
 
 namespace kv::orchestrator {
 
@@ -42,6 +44,22 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env,
   for (const auto& w : pr.warnings) logger().warning("{}", w);
   install_signal_handlers();
 
+  if (inv.program == "init") {
+    try {
+      return submission::run_init_command(inv, env);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s\n", e.describe().c_str());
+      return to_int(e.code());
+    }
+  }
+  if (inv.program == "reports" && inv.command == "reportgen") {
+    try {
+      return submission::run_reportgen(inv, env).exit_code;
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s\n", e.describe().c_str());
+      return to_int(e.code());
+    }
+  }
   if (inv.program == "history" || inv.program == "reports") {
     try {
       return inv.program == "history" ? history_command(inv, env) : reports_command(inv, env);
@@ -66,7 +84,7 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env,
     e.cwd = std::filesystem::current_path(ec).string();
     e.program = inv.program;
     e.benchmark = inv.program == "kvcache" ? "kv_cache" : "";
-    e.command = inv.command;
+    e.command = inv.is_sequence() ? inv.seq.division + " " + inv.command : inv.command;
     e.model = inv.kv.model;
     e.num_users = inv.kv.num_users;
     if (inv.command == "run") e.duration = inv.kv.duration;
@@ -79,7 +97,10 @@ int run_cli(const std::vector<std::string>& argv, const Environment& env,
 
   BenchmarkResult res;
   try {
-    res = run_kvcache_command(inv, start_dt, env);
+    if (inv.is_sequence())
+      res = submission::run_sequence(inv, start_dt, env);
+    else
+      res = run_kvcache_command(inv, start_dt, env);
   } catch (const Error& e) {
     std::fprintf(stderr, "%s\n", e.describe().c_str());
     res.exit_code = to_int(e.code());

@@ -52,6 +52,13 @@ std::optional<DistributedResults> distributed_results(const Json& results) {
   return d;
 }
 
+void set_requested_hosts(Json& cluster_info, const std::vector<std::string>& hosts) {
+  if (!cluster_info.is_object()) return;
+  Json& md = cluster_info["_metadata"];
+  if (!md.is_object()) md = Json::object();
+  md["requested_hosts"] = hosts;
+}
+
 std::string partial_failure_message(const DistributedResults& d) {
   std::string s = "partial failure";
   for (std::size_t i = 0; i < d.failures.size(); ++i) s += (i == 0 ? ": " : "; ") + d.failures[i];

@@ -27,6 +27,10 @@ struct DistributedResults {
 // nullopt for the results of a single-process run (no `rank_count` key, or one rank).
 std::optional<DistributedResults> distributed_results(const Json& results);
 
+// The engine's cluster information lists the hosts it saw; `_metadata.requested_hosts` of what
+// mlpstorage records is the --hosts list it asked for (hosts_collected keeps what answered).
+void set_requested_hosts(Json& cluster_info, const std::vector<std::string>& hosts);
+
 // "partial failure: rank 1 (h): …; rank 2 (h): …"
 std::string partial_failure_message(const DistributedResults& d);
 

@@ -107,7 +107,9 @@ Json key_metrics(const Json& m) {
 
 // A multi-rank job: the cluster information every rank collected inside the job replaces the
 // launcher-local one; ranks per host go to the metadata; a partial failure fails the run.
-void apply_distributed(const DistributedResults& dr, const RunPlan& plan, RunRecord& rec) {
+void apply_distributed(DistributedResults dr, const RunPlan& plan, RunRecord& rec,
+                       const std::vector<std::string>& hosts) {
+  if (dr.cluster_info) set_requested_hosts(*dr.cluster_info, hosts);
   Json& m = *rec.metrics;
   m["num_processes"] = dr.rank_count;
   m["host_count"] = dr.host_count;
@@ -176,18 +178,6 @@ void log_metrics(const Json& m) {
   }
 }
 
-void create_dir(const stdfs::path& p, const std::string& flag) {
-  std::error_code ec;
-  stdfs::create_directories(p, ec);
-  if (ec || !stdfs::is_directory(p)) {
-    throw Error(ec == std::errc::permission_denied || ec == std::errc::read_only_file_system
-                    ? ExitCode::kPermissionDenied
-                    : ExitCode::kFileNotFound,
-                flag + ": cannot create directory " + p.string() + ": " +
-                    (ec ? ec.message() : "not a directory"));
-  }
-}
-
 // A run dir must be new; if this second's dir exists (a quick --loops), wait for the next second.
 RunPlan fresh_plan(const Invocation& inv, std::string datetime, const Environment& env) {
   RunPlan plan = build_run_plan(inv, datetime, env.plan);
@@ -206,6 +196,17 @@ RunPlan fresh_plan(const Invocation& inv, std::string datetime, const Environmen
 
 }  // namespace
 
+void create_dir(const stdfs::path& p, const std::string& flag) {
+  std::error_code ec;
+  stdfs::create_directories(p, ec);
+  if (ec || !stdfs::is_directory(p)) {
+    throw Error(ec == std::errc::permission_denied || ec == std::errc::read_only_file_system
+                    ? ExitCode::kPermissionDenied
+                    : ExitCode::kFileNotFound,
+                flag + ": cannot create directory " + p.string() + ": " +
+                    (ec ? ec.message() : "not a directory"));
+  }
+}
 BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime,
                                  const Environment& env) {
   BenchmarkResult res;
@@ -315,7 +316,7 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
         rec.metrics = extract_metrics(results);
         (*rec.metrics)["results_file"] = plan.results_json.string();
         (*rec.metrics)["num_processes"] = plan.num_processes;
-        if (auto dr = distributed_results(results)) apply_distributed(*dr, plan, rec);
+        if (auto dr = distributed_results(results)) apply_distributed(*dr, plan, rec, inv.kv.hosts);
         log_metrics(*rec.metrics);
       } catch (const std::exception& e) {
         logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());

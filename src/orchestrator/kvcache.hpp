@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ struct ChildOutcome {
   int exit_code;
 };
 ChildOutcome classify_child(bool started, int exit_code, int term_signal, int forwarded_signal);
+
+// Creates `p` (and parents); kv::Error naming `flag` (kPermissionDenied / kFileNotFound) if it
+// cannot.
+void create_dir(const std::filesystem::path& p, const std::string& flag);
 
 BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datetime,
                                  const Environment& env);

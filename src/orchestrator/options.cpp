@@ -11,6 +11,12 @@ std::string default_results_dir() {
   return (tmp / "mlperf_storage_results").string();
 }
 
+bool SequenceOptions::was_given(const std::string& long_name) const {
+  for (const auto& g : given)
+    if (g == long_name) return true;
+  return false;
+}
+
 namespace {
 template <typename T>
 Json opt(const std::optional<T>& v) {
@@ -69,6 +75,17 @@ Json Invocation::args_json() const {
       a["oversubscribe"] = kv.oversubscribe;
       a["allow_run_as_root"] = kv.allow_run_as_root;
       a["mpi_params"] = kv.mpi_params;
+      if (!seq.division.empty()) {
+        a["division"] = seq.division;
+        a["systemname"] = seq.systemname;
+        a["trials"] = opt(seq.trials);
+        a["inter_option_delay"] = opt(seq.inter_option_delay);
+        a["settle"] = opt(seq.settle);
+        a["npernode"] = opt(seq.npernode);
+        a["config"] = seq.engine_config.empty() ? Json(nullptr) : Json(seq.engine_config);
+        a["resume"] = seq.resume.empty() ? Json(nullptr) : Json(seq.resume);
+        a["given"] = seq.given;
+      }
     }
   }
   return a;

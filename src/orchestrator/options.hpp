@@ -83,22 +83,53 @@ struct HistoryOptions {
   std::vector<std::string> import_paths;
 };
 
+// The modal submission form `mlpstorage <closed|open|whatif> kvcache run` (docs/mlpstorage.md,
+// "Submission flow"); empty `division` = the classic single-run `mlpstorage kvcache run`.
+struct SequenceOptions {
+  std::string division;                   // "closed" | "open" | "whatif" | "" (classic)
+  std::string systemname;                 // --systemname / -sn, else $MLPERF_SYSTEMNAME
+  std::optional<int> trials;              // default 3
+  std::optional<int> inter_option_delay;  // seconds, default 20
+  std::optional<int> settle;              // seconds before and after each trial, default 90
+  std::optional<int> npernode;     // ranks per host (--npernode / --num-processes-per-client)
+  std::string engine_config;       // --config: engine YAML passed to every trial
+  std::string resume;              // --resume <run dir>
+  std::vector<std::string> given;  // long names of the options set on the command line or by
+                                   // --config-file (what OPEN supersedes, what CLOSED locks)
+  bool was_given(const std::string& long_name) const;
+};
+
+// `mlpstorage init <orgname> <results-dir>`.
+struct InitOptions {
+  std::string orgname;
+  std::string path;
+};
+
 // `reports compare|html` (reports_cmd.hpp).
 struct ReportsOptions {
   std::vector<std::string> runs;  // run directories or results JSON files
   std::string output;             // HTML file (-o); empty = the command's default
 };
 
+// `mlpstorage reports reportgen`.
+struct ReportOptions {
+  std::string output_dir;  // empty: the results dir itself
+};
+
 struct Invocation {
-  std::string program;  // "kvcache" | "history" | "reports"
-  std::string command;  // "run" | "datasize" | "list" | "show" | "rerun" | "import"
+  std::string program;  // "kvcache" | "history" | "init" | "reports"
+  std::string command;  // "run" | "datasize" | "list" | "show" | "rerun" | "import" | "reportgen"
   UniversalOptions uni;
   KvcacheOptions kv;
   HistoryOptions hist;
+  SequenceOptions seq;
+  InitOptions init;
+  ReportOptions report;
   ReportsOptions reports;
   std::vector<std::string> argv;  // exactly as typed, argv[0] included
 
   bool is_run() const { return program == "kvcache" && command == "run"; }
+  bool is_sequence() const { return is_run() && !seq.division.empty(); }
   // The `args` block of the metadata: every option of the selected command with its value.
   Json args_json() const;
 };

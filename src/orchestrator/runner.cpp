@@ -240,19 +240,23 @@ ChildResult run_child(const ChildSpec& spec) {
       if (!reaped) forward(received_signal());
     }
     if (pr <= 0) continue;
-    auto pump = [&](int idx, int src, int log_fd, int echo_fd, bool& open, std::uint64_t& count) {
+    auto pump = [&](int idx, int src, int log_fd, int echo_fd, bool& open, std::uint64_t& count,
+                    const std::function<void(const char*, std::size_t)>* sink) {
       if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       ssize_t n = ::read(src, buf, sizeof buf);
       if (n > 0) {
         if (log_fd >= 0) write_all(log_fd, buf, static_cast<std::size_t>(n));
-        if (echo_fd >= 0) write_all(echo_fd, buf, static_cast<std::size_t>(n));
+        if (sink != nullptr && *sink)
+          (*sink)(buf, static_cast<std::size_t>(n));
+        else if (echo_fd >= 0)
+          write_all(echo_fd, buf, static_cast<std::size_t>(n));
         count += static_cast<std::uint64_t>(n);
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         open = false;
       }
     };
-    pump(i_out, p_out[0], out_fd, spec.echo_stdout_fd, out_open, r.stdout_bytes);
-    pump(i_err, p_err[0], err_fd, spec.echo_stderr_fd, err_open, r.stderr_bytes);
+    pump(i_out, p_out[0], out_fd, spec.echo_stdout_fd, out_open, r.stdout_bytes, nullptr);
+    pump(i_err, p_err[0], err_fd, spec.echo_stderr_fd, err_open, r.stderr_bytes, &spec.stderr_sink);
   }
   if (!reaped) {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {

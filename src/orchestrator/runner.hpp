@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,14 @@ int received_signal();         // last SIGINT/SIGTERM received, 0 if none
 void clear_received_signal();  // tests
 
 struct ChildSpec {
-  std::vector<std::string> argv;          // argv[0] searched on PATH when it has no '/'
-  std::filesystem::path stdout_log;       // empty: not saved
-  std::filesystem::path stderr_log;       // empty: not saved
-  int echo_stdout_fd = STDOUT_FILENO;     // -1: not echoed
-  int echo_stderr_fd = STDERR_FILENO;     // -1: not echoed
+  std::vector<std::string> argv;       // argv[0] searched on PATH when it has no '/'
+  std::filesystem::path stdout_log;    // empty: not saved
+  std::filesystem::path stderr_log;    // empty: not saved
+  int echo_stdout_fd = STDOUT_FILENO;  // -1: not echoed
+  int echo_stderr_fd = STDERR_FILENO;  // -1: not echoed
+  // When set, the child's stderr bytes go here instead of echo_stderr_fd (still logged to
+  // stderr_log); used to relay the engine's progress records (submission/progress.hpp).
+  std::function<void(const char*, std::size_t)> stderr_sink;
   std::chrono::milliseconds grace{5000};  // SIGTERM → SIGKILL delay
   // When non-zero, the first forwarded SIGINT/SIGTERM is sent to the child as this signal instead
   // (a graceful stop: mpirun forwards SIGUSR1 to every rank); SIGTERM follows after `soft_grace`

@@ -1,0 +1,253 @@
+// End-to-end tests of the submission flow with the real binaries: `mlpstorage init`, then
+// `mlpstorage open kvcache run` running the whole sequence (3 options x 2 trials of 2 s, tiny-1b,
+// settle 0, no inter-option delay) with one client (no launcher) and with two MPI ranks; the
+// run summary is recomputed here from the per-rank files; Ctrl-C then --resume gives the tree of
+// an uninterrupted run. Short runs are INVALID by the rules (duration < 30 s), hence
+// --allow-invalid-params.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kTrials = 2;
+
+bool have_openmpi() {
+  auto r = run({"/bin/sh", "-c", "mpirun --version"});
+  return r.exit_code == 0 && (r.out + r.err).find("Open MPI") != std::string::npos;
+}
+
+Json load(const fs::path& p) {
+  return Json::parse(kvtest::slurp(p));
+}
+
+std::vector<std::string> sequence_argv(const fs::path& t, const std::vector<std::string>& extra) {
+  std::vector<std::string> a = {bin("mlpstorage"),
+                                "open",
+                                "kvcache",
+                                "run",
+                                "--systemname",
+                                "sys1",
+                                "--results-dir",
+                                (t / "results").string(),
+                                "--cache-dir",
+                                (t / "cache").string(),
+                                "--history-db",
+                                (t / "h.db").string(),
+                                "--model",
+                                "tiny-1b",
+                                "--num-users",
+                                "2",
+                                "--duration",
+                                "2",
+                                "--trials",
+                                std::to_string(kTrials),
+                                "--inter-option-delay",
+                                "0",
+                                "--settle",
+                                "0",
+                                "--gpu-mem-gb",
+                                "0",
+                                "--cpu-mem-gb",
+                                "0",
+                                "--allow-invalid-params",
+                                "--kvcache-bin-path",
+                                bin("kv-cache")};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+fs::path run_dir_of(const fs::path& t) {
+  const fs::path base =
+      t / "results" / "open" / "Acme" / "results" / "sys1" / "kv_cache" / "tiny-1b" / "run";
+  return fs::directory_iterator(base)->path();
+}
+
+// Relative paths of every file under `dir`.
+std::set<std::string> files_under(const fs::path& dir) {
+  std::set<std::string> s;
+  for (auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) s.insert(fs::relative(e.path(), dir).string());
+  return s;
+}
+
+// The tree an uninterrupted sequence leaves, for `ranks` clients.
+std::set<std::string> expected_tree(const std::string& dt, int ranks) {
+  std::set<std::string> s = {"kv_cache_" + dt + "_metadata.json",
+                             "kvcache_run_summary_" + dt + ".json", "mlpstorage_" + dt + ".log",
+                             "kv_cache_cluster_info.json"};
+  for (int o = 1; o <= 3; ++o) {
+    for (int t = 0; t < kTrials; ++t) {
+      const std::string trial = "option_" + std::to_string(o) + "/trial_" + std::to_string(t);
+      s.insert(trial + "/kvcache_results_" + dt + ".json");
+      s.insert(trial + "/kvcache_trial_" + dt + ".json");
+      for (int r = 0; r < ranks; ++r)
+        s.insert(trial + "/rank_" + std::to_string(r) + "/kvcache_results_" + dt + ".json");
+      const std::string stem =
+          "kvcache_opt" + std::to_string(o) + "_trial" + std::to_string(t) + "_" + dt;
+      s.insert(stem + ".stdout.log");
+      s.insert(stem + ".stderr.log");
+    }
+  }
+  return s;
+}
+
+// Recomputes every §5 aggregate of the summary from the per-rank files.
+void check_summary_against_rank_files(const fs::path& dir, int ranks) {
+  const std::string dt = dir.filename().string();
+  const Json s = load(dir / ("kvcache_run_summary_" + dt + ".json"));
+  EXPECT_EQ(s["schema_version"], "1.0");
+  EXPECT_EQ(s["total_ranks"], ranks);
+  EXPECT_EQ(s["trials_per_option"], kTrials);
+  EXPECT_EQ(s["partial_failure"], false);
+  for (int o = 1; o <= 3; ++o) {
+    const Json& opt = s["options"][std::to_string(o)];
+    double read = 0, write = 0, tput = 0, stput = 0, rp95 = 0, wp95 = 0;
+    for (int t = 0; t < kTrials; ++t) {
+      double tr = 0, tw = 0, tt = 0, ts = 0, mr = 0, mw = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const fs::path f = dir / ("option_" + std::to_string(o)) / ("trial_" + std::to_string(t)) /
+                           ("rank_" + std::to_string(r)) / ("kvcache_results_" + dt + ".json");
+        const Json j = load(f);
+        const Json& sum = j["summary"];
+        const Json& cs = sum["cache_stats"];
+        tr += cs["tier_storage_read_bandwidth_gbps"].get<double>();
+        tw += cs["tier_storage_write_bandwidth_gbps"].get<double>();
+        tt += sum["avg_throughput_tokens_per_sec"].get<double>();
+        ts += sum["storage_throughput_tokens_per_sec"].get<double>();
+        mr = std::max(mr, cs.value("storage_read_device_p95_ms", 0.0));
+        mw = std::max(mw, cs.value("storage_write_device_p95_ms", 0.0));
+        // Each client ran the option's parameters with its own seed and cache directory.
+        EXPECT_EQ(j["config"]["model"], "tiny-1b");
+        EXPECT_EQ(j["config"]["num_users"], 2);
+        EXPECT_EQ(j["config"]["max_concurrent_allocs"], o == 3 ? 4 : 16);
+        EXPECT_EQ(j["seed"], 42 + r) << f;
+      }
+      read += tr / kTrials;
+      write += tw / kTrials;
+      tput += tt / kTrials;
+      stput += ts / kTrials;
+      rp95 = std::max(rp95, mr);
+      wp95 = std::max(wp95, mw);
+      EXPECT_NEAR(opt["per_trial"][t]["read_bandwidth_gbps"].get<double>(), tr, 1e-9);
+    }
+    EXPECT_EQ(opt["option"], o);
+    EXPECT_NEAR(opt["aggregated_read_bandwidth_gbps"].get<double>(), read, 1e-9);
+    EXPECT_NEAR(opt["aggregated_write_bandwidth_gbps"].get<double>(), write, 1e-9);
+    EXPECT_NEAR(opt["aggregated_avg_throughput_tokens_per_sec"].get<double>(), tput, 1e-6);
+    EXPECT_NEAR(opt["aggregated_storage_throughput_tokens_per_sec"].get<double>(), stput, 1e-6);
+    EXPECT_NEAR(opt["aggregated_device_read_p95_ms"].get<double>(), rp95, 1e-9);
+    EXPECT_NEAR(opt["aggregated_device_write_p95_ms"].get<double>(), wp95, 1e-9);
+    EXPECT_EQ(opt["rank_count"], ranks);
+    EXPECT_EQ(opt["trial_count"], kTrials);
+    EXPECT_TRUE(opt["missing_files"].empty());
+    EXPECT_GT(read, 0.0);  // the storage tier was really read
+  }
+}
+
+struct SubmissionE2E : ::testing::Test {
+  kvtest::TempDir t;
+  void SetUp() override {
+    auto r = run({bin("mlpstorage"), "init", "Acme", (t.path / "results").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+};
+
+}  // namespace
+
+TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
+  auto r = run(sequence_argv(t.path, {"--exec-type", "docker"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 4000 ? r.err.size() - 4000 : 0);
+  const fs::path dir = run_dir_of(t.path);
+  const std::string dt = dir.filename().string();
+  EXPECT_EQ(files_under(dir), expected_tree(dt, 1));
+  EXPECT_TRUE(fs::is_directory(t.path / "cache" / "rank_0"));
+  check_summary_against_rank_files(dir, 1);
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["status"], "success");
+  EXPECT_EQ(md["verification"], "INVALID");  // 2-second windows
+  EXPECT_EQ(md["sequence"]["trials_done"], 3 * kTrials);
+  EXPECT_EQ(md["metrics"]["option_1_trial_count"], kTrials);
+  EXPECT_TRUE(md["metrics"]["option_1_aggregated_read_bandwidth_gbps"].is_number());
+  // The sequence is one history row.
+  auto h = run({bin("mlpstorage"), "history", "list", "--history-db", (t.path / "h.db").string()});
+  EXPECT_NE(h.out.find("open run"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find(dir.string()), std::string::npos) << h.out;
+  // reportgen: one row for the run and one per option.
+  auto g = run({bin("mlpstorage"), "reports", "reportgen", "--results-dir",
+                (t.path / "results").string(), "--history-db", (t.path / "h.db").string()});
+  ASSERT_EQ(g.exit_code, 0) << g.err;
+  const Json rows = load(t.path / "results" / "results.json");
+  EXPECT_EQ(rows.size(), 4u) << rows.dump(1);
+  EXPECT_TRUE(fs::exists(t.path / "results" / "results.csv"));
+}
+
+TEST_F(SubmissionE2E, TwoRanksOneMpirunPerTrial) {
+  if (!have_openmpi()) GTEST_SKIP() << "OpenMPI's mpirun not found";
+  auto r = run(sequence_argv(t.path, {"--hosts", "127.0.0.1", "--npernode", "2", "--oversubscribe",
+                                      "--allow-run-as-root"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(r.err.size() > 4000 ? r.err.size() - 4000 : 0);
+  const fs::path dir = run_dir_of(t.path);
+  const std::string dt = dir.filename().string();
+  EXPECT_EQ(files_under(dir), expected_tree(dt, 2));
+  check_summary_against_rank_files(dir, 2);
+  // Each client had its own cache directory <cache-dir>/rank_<N> (the engine removes its files
+  // at the end, so the merged results say where they were).
+  const Json merged = load(dir / "option_1" / "trial_0" / ("kvcache_results_" + dt + ".json"));
+  ASSERT_EQ(merged["ranks"].size(), 2u);
+  for (int rnk = 0; rnk < 2; ++rnk) {
+    EXPECT_EQ(fs::path(merged["ranks"][rnk]["cache_dir"].get<std::string>()),
+              t.path / "cache" / ("rank_" + std::to_string(rnk)));
+  }
+  const Json rec = load(dir / "option_2" / "trial_1" / ("kvcache_trial_" + dt + ".json"));
+  const auto argv = rec["argv"].get<std::vector<std::string>>();
+  EXPECT_NE(argv[0].find("mpirun"), std::string::npos);
+  EXPECT_EQ(std::count(argv.begin(), argv.end(), bin("kv-cache")), 1);  // one job per trial
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["num_processes"], 2);
+  EXPECT_EQ(md["system_info"]["_metadata"]["requested_hosts"], Json({"127.0.0.1"}));
+}
+
+TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
+  // SIGINT after 6 s lands somewhere inside the ~14 s sequence; wherever it lands, the run must
+  // stop with exit 8 and --resume must complete the same tree.
+  std::vector<std::string> a = {"/usr/bin/timeout", "--preserve-status", "-s", "INT", "6"};
+  const auto seq = sequence_argv(t.path, {"--exec-type", "docker"});
+  a.insert(a.end(), seq.begin(), seq.end());
+  auto r = run(a);
+  ASSERT_EQ(r.exit_code, 8) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
+  const fs::path dir = run_dir_of(t.path);
+  const std::string dt = dir.filename().string();
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["status"], "interrupted");
+  EXPECT_LT(md["sequence"]["trials_done"].get<int>(), 3 * kTrials);
+  const Json partial = load(dir / ("kvcache_run_summary_" + dt + ".json"));
+  int summarized = 0;
+  for (const auto& [k, o] : partial["options"].items()) summarized += o["trial_count"].get<int>();
+  EXPECT_EQ(summarized, md["sequence"]["trials_done"].get<int>());
+
+  auto resumed = run({bin("mlpstorage"), "open", "kvcache", "run", "--resume", dir.string(),
+                      "--history-db", (t.path / "h.db").string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err.substr(
+      resumed.err.size() > 3000 ? resumed.err.size() - 3000 : 0);
+  EXPECT_EQ(files_under(dir), expected_tree(dt, 1));
+  check_summary_against_rank_files(dir, 1);
+  const Json done = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(done["status"], "success");
+  for (const auto& tr : done["sequence"]["trials"]) EXPECT_EQ(tr["status"], "success");
+  // Nothing else to resume; other workload flags are refused with --resume.
+  auto again = run({bin("mlpstorage"), "open", "kvcache", "run", "--resume", dir.string(),
+                    "--num-users", "3", "--history-db", (t.path / "h.db").string()});
+  EXPECT_EQ(again.exit_code, 2) << again.err;
+}
