@@ -687,6 +687,7 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
   res.metrics["num_processes"] = plan_.layout.total_ranks;
   res.metrics["division"] = plan_.division;
   res.metrics["verification"] = category_name(verdict_.category);
+  res.verification = category_name(verdict_.category);
   int done = 0;
   std::string where;
   for (std::size_t i = 0; i < plan_.trials.size(); ++i) {
