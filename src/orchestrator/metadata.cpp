@@ -152,6 +152,11 @@ Json build_datasize_metadata(const Invocation& inv, const std::string& datetime,
   md["gpu_mem_gb"] = kv.gpu_mem_gb;
   md["cpu_mem_gb"] = kv.cpu_mem_gb;
   md["cache_dir"] = kv.cache_dir.empty() ? Json(nullptr) : Json(kv.cache_dir);
+  // Note 03-03 lists these for every kvcache metadata; datasize has no such flags, so the values
+  // are the defaults a run would use.
+  md["duration"] = kv.duration;
+  md["generation_mode"] = kv.generation_mode;
+  md["performance_profile"] = kv.performance_profile;
   md["schema_version"] = kMetadataSchemaVersion;
   md["mlpstorage_version"] = kVersion;
   md["program"] = inv.program;

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "orchestrator/cli_main.hpp"
 #include "orchestrator/distributed_results.hpp"
+#include "orchestrator/metadata.hpp"
 #include "orchestrator/submission/init.hpp"
 #include "orchestrator/submission/progress.hpp"
 #include "orchestrator/submission/reportgen.hpp"
@@ -576,4 +577,14 @@ TEST(Reportgen, OneRowPerRunAndPerOptionWithFlatMetrics) {
   const std::string header = csv.substr(0, csv.find('\n'));
   EXPECT_NE(header.find("metrics.aggregated_read_bandwidth_gbps"), std::string::npos) << header;
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+}
+
+TEST(DatasizeMetadata, HasTheKeysOfEveryKvcacheRun) {
+  auto p = parse({"kvcache", "datasize", "--model", "tiny-1b"});
+  ASSERT_TRUE(p.r.ok()) << p.r.err;
+  const Json md =
+      kv::orchestrator::build_datasize_metadata(p.inv(), "dt", "/tmp/x", Json::object());
+  EXPECT_EQ(md["duration"], 60);
+  EXPECT_EQ(md["generation_mode"], "realistic");
+  EXPECT_EQ(md["performance_profile"], "latency");
 }
