@@ -369,6 +369,7 @@ void DistributedRun::prepare(run::RunPlan& plan) {
   m.given_seed = c.seed;
   m.rank_timeout = c.rank_timeout;
   m.per_rank_output = c.per_rank_output;
+  plan.rank = m.rank;
   if (m.rank == 0 && c.output.empty())
     c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
   m.output = m.rank == 0 ? c.output : std::string();

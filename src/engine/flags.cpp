@@ -153,6 +153,10 @@ std::vector<FlagSpec> build_table() {
                    "Keep this run's .npy files at the end (the next run in the directory removes them).",
                    &C::keep_cache));
   t.push_back(flag("--quiet", K::kBool, "false", O, "No live status line.", &C::quiet));
+  t.push_back(flag("--progress-interval", K::kFloat, "10", O,
+                   "Seconds between progress records on stderr when it is not a terminal (one line "
+                   "'kv-cache progress: phase=... elapsed_s=...', docs/engine.md); 0 = none.",
+                   &C::progress_interval, 0, 86400, {}, "s"));
   t.push_back(flag("--io-engine", K::kChoice, "posix", O,
                    "Storage I/O engine: posix (reference-comparable: buffered write + fsync, "
                    "fadvise(DONTNEED) + read) or io_uring.",

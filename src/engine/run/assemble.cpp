@@ -15,6 +15,7 @@
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/status_line.hpp"
 #include "engine/run/storage.hpp"
 #include "engine/summary.hpp"
@@ -65,6 +66,9 @@ void begin(RunState& s) {
   s.own_observers.push_back(std::make_unique<ModesObserver>(*s.modes));
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
   s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
+  if (!stderr_is_tty() && c.progress_interval > 0)
+    s.own_observers.push_back(
+        std::make_unique<ProgressRecord>(c.progress_interval, c.duration, s.plan.rank));
   for (const auto& o : s.own_observers) s.observers.push_back(o.get());
   for (RunObserver* o : s.plan.observers) s.observers.push_back(o);
 }

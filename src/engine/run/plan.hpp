@@ -18,6 +18,7 @@ struct RunPlan {
   YamlSettings yaml;
   model::ModelConfig model;
   std::vector<RunObserver*> observers;  // not owned; outlive the run
+  int rank = 0;                         // MPI rank (0 in a single-process run)
   const Clock* clock = &real_clock();
 };
 

@@ -1,7 +1,11 @@
 #include "engine/run/status_line.hpp"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include <cstdio>
 
@@ -12,6 +16,41 @@ namespace kv::engine::run {
 
 bool stderr_is_tty() {
   return ::isatty(STDERR_FILENO) == 1;
+}
+
+int terminal_columns() {
+  struct winsize ws {};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (const char* c = std::getenv("COLUMNS")) {
+    const int n = std::atoi(c);
+    if (n > 0) return n;
+  }
+  return 80;
+}
+
+std::string fit_status_line(const std::string& prefix, std::vector<StatusField> fields,
+                            std::size_t width) {
+  auto columns = [](const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  bool with_prefix = true;
+  for (;;) {
+    std::string line = with_prefix ? prefix : std::string();
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      line += (i == 0 ? "" : " | ") + fields[i].text;
+    if (columns(line) <= width) return line;
+    if (fields.empty()) return {};
+    // The prefix goes before the two most important fields do.
+    if (with_prefix && fields.size() <= 2) {
+      with_prefix = false;
+      continue;
+    }
+    fields.erase(std::min_element(
+        fields.begin(), fields.end(),
+        [](const StatusField& x, const StatusField& y) { return x.priority < y.priority; }));
+  }
 }
 
 StatusLine::StatusLine(bool enabled, int duration_s) : enabled_(enabled), duration_s_(duration_s) {}
@@ -29,20 +68,29 @@ void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t req
   auto rate = [&](std::uint64_t now_b, std::uint64_t then_b) {
     return now_b >= then_b ? bytes_to_gib(now_b - then_b) / dt : 0.0;
   };
-  std::string tiers;
+  // Fields in display order; priorities: elapsed, requests, storage rates, totals, CPU, GPU.
+  const double elapsed = static_cast<double>(now_ns - t0_ns) * 1e-9;
+  std::vector<StatusField> fields = {{fmt::format("{:.0f}/{} s", elapsed, duration_s_), 9},
+                                     {fmt::format("{} req", requests), 8}};
   const char* names[3] = {"gpu", "cpu", "sto"};
-  for (std::size_t t = 0; t < 3; ++t) {
+  const int prio[3] = {4, 5, 7};
+  for (std::size_t t = 3; t-- > 0;) {
     if (!s.tiers[t].present && s.tiers[t].bytes_read == 0 && s.tiers[t].bytes_written == 0)
       continue;
-    tiers += fmt::format(" | {} R {:.2f} W {:.2f}", names[t],
-                         rate(s.tiers[t].bytes_read, last_.tiers[t].bytes_read),
-                         rate(s.tiers[t].bytes_written, last_.tiers[t].bytes_written));
+    fields.push_back({fmt::format("{} R {:.2f} W {:.2f} GiB/s", names[t],
+                                  rate(s.tiers[t].bytes_read, last_.tiers[t].bytes_read),
+                                  rate(s.tiers[t].bytes_written, last_.tiers[t].bytes_written)),
+                      prio[t]});
   }
-  const double elapsed = static_cast<double>(now_ns - t0_ns) * 1e-9;
-  const std::string line = fmt::format(
-      "\r[kv-cache] {:.0f}/{} s | {} req | read {:.2f} GiB written {:.2f} GiB{} GiB/s\x1b[K",
-      elapsed, duration_s_, requests, bytes_to_gib(s.total_read_bytes),
-      bytes_to_gib(s.total_write_bytes), tiers);
+  fields.push_back({fmt::format("total R {:.2f} W {:.2f} GiB", bytes_to_gib(s.total_read_bytes),
+                                bytes_to_gib(s.total_write_bytes)),
+                    6});
+  // One column less than the terminal: writing the last column makes some terminals wrap.
+  const int cols = terminal_columns();
+  const std::string line =
+      "\r" + fit_status_line("[kv-cache] ", std::move(fields),
+                              static_cast<std::size_t>(std::max(cols - 1, 1))) +
+      "\x1b[K";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   printed_ = true;

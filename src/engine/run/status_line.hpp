@@ -2,9 +2,14 @@
 // read and written, current GiB/s per tier; refreshed about once a second with '\r'; only when
 // stderr is a terminal and --quiet is not given. finish() clears the line. As a run observer it
 // ticks with the run loop and clears the line at the stop.
+// The line always fits the terminal (TIOCGWINSZ, else $COLUMNS, else 80; read at every refresh):
+// fields are dropped, least important first, so it never wraps (a wrapped line leaves a stale row
+// behind every '\r').
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "engine/cache/cache.hpp"
 #include "engine/run/observer.hpp"
@@ -34,5 +39,16 @@ class StatusLine final : public RunObserver {
 
 // True when stderr is a terminal.
 bool stderr_is_tty();
+// Columns of the terminal on stderr (TIOCGWINSZ), else $COLUMNS, else 80.
+int terminal_columns();
+
+struct StatusField {
+  std::string text;
+  int priority;  // higher = kept longer
+};
+// Joins the fields in order with " | " after `prefix`, dropping the lowest-priority fields (then
+// the prefix) until the visible width (code points) is at most `width`.
+std::string fit_status_line(const std::string& prefix, std::vector<StatusField> fields,
+                            std::size_t width);
 
 }  // namespace kv::engine::run

@@ -1,0 +1,124 @@
+// Progress of a real run, as a user sees it:
+//  * stderr to a file (a pipe under mlpstorage): periodic "kv-cache progress:" records
+//    (docs/engine.md), here every second;
+//  * an 80-column terminal (a real tmux pane; tmux is installed by scripts/install-deps.sh): the
+//    live status line appears and every refresh fits in 79 columns, so it never wraps. The pane's
+//    whole output stream is recorded with `tmux pipe-pane`, and the engine starts only once the
+//    recording is attached, so no refresh can be missed.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "run_process.hpp"
+
+using kvtest::bin;
+using kvtest::run;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> engine_args(const fs::path& dir, const std::string& duration) {
+  return {bin("kv-cache"),
+          "--model",
+          "tiny-1b",
+          "--num-users",
+          "4",
+          "--duration",
+          duration,
+          "--gpu-mem-gb",
+          "0",
+          "--cpu-mem-gb",
+          "0.2",
+          "--generation-mode",
+          "none",
+          "--seed",
+          "3",
+          "--cache-dir",
+          (dir / "cache").string(),
+          "--output",
+          (dir / "out.json").string()};
+}
+
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+TEST(ProgressE2E, StderrToAFileGetsPeriodicRecords) {
+  kvtest::TempDir t;
+  auto args = engine_args(t.path, "3");
+  args.insert(args.end(), {"--progress-interval", "1"});
+  auto r = run(args, {"KV_DIST_NO_MPI=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex rec(
+      R"(kv-cache progress: phase=window elapsed_s=[0-9.]+ duration_s=3 requests=[0-9]+ )"
+      R"(read_gibps=[0-9.]+ write_gibps=[0-9.]+ rank=0)");
+  int n = 0;
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), rec);
+       it != std::sregex_iterator(); ++it)
+    ++n;
+  EXPECT_GE(n, 1) << r.err;
+  // No live status line (and no carriage return) when stderr is not a terminal.
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);
+  // --progress-interval 0: no record.
+  kvtest::TempDir t2;
+  auto quiet = engine_args(t2.path, "2");
+  quiet.insert(quiet.end(), {"--progress-interval", "0"});
+  auto q = run(quiet, {"KV_DIST_NO_MPI=1"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(q.err.find("kv-cache progress:"), std::string::npos) << q.err;
+}
+
+TEST(ProgressE2E, StatusLineFitsAn80ColumnTerminal) {
+  const std::string tmux = kvtest::find_on_path("tmux");
+  if (tmux.empty()) GTEST_SKIP() << "tmux is not installed (scripts/install-deps.sh installs it)";
+  kvtest::TempDir t;
+  const std::string sock = "kvtest" + std::to_string(::getpid());
+  std::string cmd = "while [ ! -e " + (t.path / "GO").string() + " ]; do sleep 0.05; done; exec";
+  for (const auto& a : engine_args(t.path, "6")) cmd += " '" + a + "'";
+  auto tm = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), {tmux, "-L", sock, "-f", "/dev/null"});
+    return run(a, {"KV_DIST_NO_MPI=1"});
+  };
+  ASSERT_EQ(
+      tm({"new-session", "-d", "-s", "kv", "-x", "80", "-y", "24", "sh", "-c", cmd}).exit_code, 0);
+  EXPECT_EQ(tm({"set-option", "-t", "kv", "remain-on-exit", "on"}).exit_code, 0);
+  const fs::path raw = t.path / "pane.log";
+  EXPECT_EQ(tm({"pipe-pane", "-t", "kv", "-o", "cat >> '" + raw.string() + "'"}).exit_code, 0);
+  std::ofstream(t.path / "GO") << "";
+  bool dead = false;
+  for (int i = 0; i < 600 && !dead; ++i) {  // at most 60 s for a 6 s run
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    dead = tm({"list-panes", "-t", "kv", "-F", "#{pane_dead}"}).out.rfind("1", 0) == 0;
+  }
+  const std::string screen = tm({"capture-pane", "-t", "kv", "-p", "-J", "-S", "-"}).out;
+  tm({"kill-server"});
+  ASSERT_TRUE(dead) << "the engine did not finish";
+  EXPECT_NE(screen.find("Results written to"), std::string::npos) << screen;
+
+  // Every refresh of the status line ("\r...\x1b[K") within 79 columns.
+  const std::string stream = kvtest::slurp(raw);
+  const std::regex esc("\x1b\\[[0-9;?]*[A-Za-z]");
+  int refreshes = 0;
+  std::size_t start = 0;
+  while (start < stream.size()) {
+    const auto end = stream.find_first_of("\r\n", start);
+    const std::string seg = std::regex_replace(
+        stream.substr(start, end == std::string::npos ? std::string::npos : end - start), esc, "");
+    // A refresh always carries the elapsed field "N/6 s", the most important one.
+    if (std::regex_search(seg, std::regex("[0-9]+/6 s"))) {
+      ++refreshes;
+      EXPECT_LE(columns(seg), 79u) << seg;
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  EXPECT_GE(refreshes, 1) << stream.substr(0, 3000);
+}
