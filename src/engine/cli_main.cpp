@@ -41,6 +41,7 @@ int run_cli(int argc, char** argv, DistributedRun* rank) {
   plan.model = table.get(cfg.model, "--model");
   plan.config = cfg;
   plan.yaml = yaml;
+  if (cfg.list_users) return run::list_users(plan);
   if (rank != nullptr) rank->prepare(plan);  // MPI: seed, cache subdir; the rank observes the run
   return run::run_benchmark(plan);
 }

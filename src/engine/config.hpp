@@ -70,6 +70,7 @@ struct EngineConfig {
   int max_inflight_mib = 0;
   bool probe = false;
   bool probe_device = false;
+  bool list_users = false;  // print the user population and exit (docs/metrics.md)
   // MPI multi-client runs (engine/distributed.hpp)
   bool per_rank_output = false;
   double rank_timeout = 0;  // seconds a rank waits for its peers at a synchronisation point

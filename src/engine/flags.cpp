@@ -176,6 +176,10 @@ std::vector<FlagSpec> build_table() {
                    "Probe the cache directory's device before the run; results get device_probe.", &C::probe));
   t.push_back(flag("--probe-device", K::kBool, "false", O, "Only probe the cache directory's device, print, exit.",
                    &C::probe_device));
+  t.push_back(flag("--list-users", K::kBool, "false", O,
+                   "Print the synthetic user population the other flags would simulate (JSON array, "
+                   "the reference's for the same --seed) and exit; touches no storage.",
+                   &C::list_users));
   t.push_back(flag("--per-rank-output", K::kBool, "false", O,
                    "MPI runs: rank 0 also writes each rank's own results as <output stem>_rank<r>.json.",
                    &C::per_rank_output));

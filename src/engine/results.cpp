@@ -247,7 +247,8 @@ ojson build_results(const RunData& d) {
   s["generation_latency_ms"] = latency_block_ms(d.generation_s);
   s["cache_stats"] = cache_stats(d);
   s["qos_metrics"] = qos_metrics(d);
-  s["prefix_cache_stats"] = ojson{{"prefix_hits", d.prefix.prefix_hits},
+  // {} with --disable-prefix-caching, as the reference (it has no prefix cache manager then).
+  s["prefix_cache_stats"] = d.config.disable_prefix_caching ? ojson::object() : ojson{{"prefix_hits", d.prefix.prefix_hits},
                                   {"prefix_misses", d.prefix.prefix_misses},
                                   {"system_prompt_reuse", d.prefix.system_prompt_reuse},
                                   {"common_phrase_reuse", d.prefix.common_phrase_reuse},
@@ -343,7 +344,8 @@ ojson build_results(const RunData& d) {
                          {"cpu_seconds_per_gib", moved_gib > 0 ? ojson(cpu_s / moved_gib) : ojson(nullptr)},
                          {"cpu_utilization", ratio(cpu_s, d.elapsed_s)}};
 
-  j["workload"] = ojson{{"users", c.num_users},
+  j["workload"] = ojson{{"num_users", c.num_users},
+                        {"users", d.user_population},
                         {"workers", d.workers},
                         {"requests_enqueued", d.enqueued},
                         {"queue_max_depth", d.queue_max_depth},

@@ -96,6 +96,8 @@ struct RunData {
   // Workload modes (engine/modes): members merged into the results' top level and into "summary"
   // last, so they may replace a default (throughput_timeline, autoscaling_stats/_summary).
   nlohmann::ordered_json mode_results = nlohmann::ordered_json::object();
+  // The synthetic users the run started with (workload::users_json; [] in replay modes).
+  nlohmann::ordered_json user_population = nlohmann::ordered_json::array();
   nlohmann::ordered_json mode_summary = nlohmann::ordered_json::object();
 };
 

@@ -195,7 +195,8 @@ std::string results_text(const ojson& j, const RunData& d) {
       cs["system_prompt_hits"].get<std::uint64_t>(), cs["common_phrase_hits"].get<std::uint64_t>(),
       cs["user_cache_hits"].get<std::uint64_t>(), cs["multi_turn_hits"].get<std::uint64_t>());
   const auto& p = s["prefix_cache_stats"];
-  o += fmt::format("  Prefix: detected {}, not detected {}, stored {}, bytes saved {:.2f} GiB\n",
+  if (p.empty()) o += "  Prefix: disabled (--disable-prefix-caching)\n";
+  if (!p.empty()) o += fmt::format("  Prefix: detected {}, not detected {}, stored {}, bytes saved {:.2f} GiB\n",
                    p["prefix_hits"].get<std::uint64_t>(), p["prefix_misses"].get<std::uint64_t>(),
                    p["prefix_stores"].get<std::uint64_t>(),
                    bytes_to_gib(p["bytes_saved"].get<std::uint64_t>()));

@@ -1,5 +1,8 @@
-// kv-cache against the reference's conventions, end to end: reference_accounting counts at least
-// what our window counts, exactly as much when nothing was in flight at the stop.
+// kv-cache against the reference's conventions, end to end: --list-users prints the reference's
+// population for the seed (a fixture recorded from the reference) without touching storage, the
+// results list the same users, prefix_cache_stats is {} without prefix caching, and
+// reference_accounting counts at least what our window counts, exactly as much when nothing was
+// in flight at the stop.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -45,9 +48,20 @@ json load(const fs::path& p) {
   return json::parse(in);
 }
 
+TEST(FidelityE2E, ListUsersPrintsTheReferencePopulationWithoutTouchingStorage) {
+  kvtest::TempDir t;
+  auto a = args(t.path, "20", "42", {"--list-users"});
+  const auto r = run(a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out),
+            load(fs::path(KV_TEST_DATA_DIR) / "reference-users/users_seed42_n20.json"));
+  EXPECT_FALSE(fs::exists(t.path / "cache"));
+  EXPECT_FALSE(fs::exists(t.path / "r.json"));
+}
+
 TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothingInFlight) {
   kvtest::TempDir t;
-  const auto r = run(args(t.path, "4", "7"));
+  const auto r = run(args(t.path, "4", "7", {"--disable-prefix-caching"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json j = load(t.path / "r.json");
   const json& cs = j["summary"]["cache_stats"];
@@ -61,6 +75,11 @@ TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothin
   }
   EXPECT_GE(ra["read_iops"].get<int>(), cs["read_iops"].get<int>());
   EXPECT_GE(ra["write_iops"].get<int>(), cs["write_iops"].get<int>());
+  // The population the run simulated is the one --list-users prints for the same flags, and the
+  // reference writes prefix_cache_stats as {} without prefix caching.
+  EXPECT_EQ(j["workload"]["users"], json::parse(run(args(t.path, "4", "7", {"--list-users"})).out));
+  EXPECT_EQ(j["workload"]["users"].size(), 4U);
+  EXPECT_EQ(j["summary"]["prefix_cache_stats"], json::object());
 
   // One user, one request: the stop comes when it completes, so nothing is in flight and the
   // reference's figures are ours.

@@ -26,7 +26,7 @@ TEST(Users, EqualTheReferencePopulationForEveryFixture) {
     ++files;
     SCOPED_TRACE(file);
     std::ifstream in(entry.path());
-    const auto expected = nlohmann::json::parse(in);
+    const auto expected = nlohmann::ordered_json::parse(in);
     const UserSettings s;
     const auto users = generate_users(static_cast<std::uint32_t>(std::stoul(m[2].str())),
                                       std::stoll(m[1].str()), s);

@@ -192,20 +192,32 @@ void build_cache(RunState& s) {
   s.store = std::make_unique<CacheStore>(*s.cache);
 }
 
-// Users (with autoscaling: the whole pool it may start), the banner, and the request processor.
-void build_workload(RunState& s) {
-  const EngineConfig& c = s.config();
-  const YamlSettings& y = s.plan.yaml;
+// Synthetic users drive the run (no dataset or trace replay).
+bool synthetic_mode(const EngineConfig& c) {
+  return c.dataset_path.empty() && !c.use_burst_trace && c.mooncake_trace.empty();
+}
+
+// The user templates and QoS thresholds of the configuration.
+workload::UserSettings user_settings(const YamlSettings& y) {
   workload::UserSettings us;
   us.templates = y.user_templates;
   us.qos = y.qos;
   us.interactive_probability = y.interactive_probability;
   us.responsive_threshold = y.responsive_threshold;
+  return us;
+}
+
+// Users (with autoscaling: the whole pool it may start), the banner, and the request processor.
+void build_workload(RunState& s) {
+  const EngineConfig& c = s.config();
+  const YamlSettings& y = s.plan.yaml;
+  const workload::UserSettings us = user_settings(y);
   s.users = workload::generate_users(s.modes->user_pool(), s.data.workload_seed, us);
   s.data.workers =
       s.modes->workers(std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers));
 
   const std::vector<workload::UserProfile> initial(s.users.begin(), s.users.begin() + c.num_users);
+  if (synthetic_mode(c)) s.data.user_population = workload::users_json(initial, us);
   std::fputs(banner_text(s.data, initial).c_str(), stdout);
   std::fflush(stdout);
 
@@ -233,6 +245,21 @@ void build_workload(RunState& s) {
 }
 
 }  // namespace
+
+int list_users(const RunPlan& plan) {
+  const EngineConfig& c = plan.config;
+  const bool synthetic = synthetic_mode(c);
+  if (!c.seed) log::warn("--list-users without --seed: a random population (a run draws another one)");
+  const std::int64_t seed = c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}());
+  const workload::UserSettings us = user_settings(plan.yaml);
+  std::vector<workload::UserProfile> users;
+  if (synthetic)
+    users = workload::generate_users(static_cast<std::uint32_t>(c.num_users), seed, us);
+  else
+    log::warn("--list-users: a replay mode simulates no synthetic users (empty list)");
+  std::fputs((workload::users_json(users, us).dump(1) + "\n").c_str(), stdout);
+  return 0;
+}
 
 Run::Assembled Run::assemble(const RunPlan& plan) {
   signals::install();

@@ -86,4 +86,8 @@ class Run::Windowed : public RunPhase {
 // assemble -> prepare -> window -> finish.
 int run_benchmark(const RunPlan& plan);
 
+// --list-users: prints the synthetic user population the plan would simulate (JSON array, one
+// object per user in the reference's field names) to stdout and returns 0. No storage is touched.
+int list_users(const RunPlan& plan);
+
 }  // namespace kv::engine::run

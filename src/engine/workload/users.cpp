@@ -55,8 +55,8 @@ std::vector<UserProfile> generate_users(std::uint32_t count, std::int64_t seed,
   return users;
 }
 
-nlohmann::json users_json(const std::vector<UserProfile>& users, const UserSettings& s) {
-  auto out = nlohmann::json::array();
+nlohmann::ordered_json users_json(const std::vector<UserProfile>& users, const UserSettings& s) {
+  auto out = nlohmann::ordered_json::array();
   for (const auto& u : users) {
     out.push_back({{"user_id", u.id},
                    {"user_type", s.templates[static_cast<std::size_t>(u.template_index)].name},

@@ -47,6 +47,6 @@ std::vector<UserProfile> generate_users(std::uint32_t count, std::int64_t seed,
 // The population as a JSON array in the reference's field names: user_id, user_type,
 // context_length, generation_length, think_time, priority, qos_level (`kv-cache --list-users`,
 // results `workload.users`).
-nlohmann::json users_json(const std::vector<UserProfile>& users, const UserSettings& s);
+nlohmann::ordered_json users_json(const std::vector<UserProfile>& users, const UserSettings& s);
 
 }  // namespace kv::workload
