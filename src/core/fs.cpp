@@ -26,7 +26,19 @@ ExitCode code_for_errno(int e) {
 namespace {
 // `<path>.tmp.XXXXXX`, created with O_EXCL by mkostemp: a symlink or file planted under any name
 // is never opened, and the name cannot be guessed in advance.
+// The destination may be missing, a regular file or a symlink (rename replaces the link itself);
+// anything else (a device such as /dev/zero, a FIFO, a directory) is never replaced.
+void check_destination(const std::filesystem::path& path) {
+  struct stat sb {};
+  if (::lstat(path.c_str(), &sb) != 0 || S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode)) return;
+  throw Error(ExitCode::kInvalidArguments,
+              path.string() +
+                  (S_ISDIR(sb.st_mode) ? " is a directory" : " exists and is not a regular file") +
+                  "; refusing to replace it");
+}
+
 int create_temp(const std::filesystem::path& path, std::string* tmp) {
+  check_destination(path);
   *tmp = path.string() + ".tmp.XXXXXX";
   const int fd = ::mkostemp(tmp->data(), O_CLOEXEC);
   if (fd < 0) fail(path.string() + ".tmp.*", "cannot create", errno);
@@ -36,8 +48,6 @@ int create_temp(const std::filesystem::path& path, std::string* tmp) {
 }  // namespace
 
 void check_writable(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, "cannot write", EISDIR);
   std::string tmp;
   const int fd = create_temp(path, &tmp);
   ::close(fd);

@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "dist/mailbox.hpp"
 #include "engine/results.hpp"
@@ -102,7 +103,7 @@ struct DistributedRun::Impl {
   // ---- messages ----
   void post(int dest, const ojson& j) {
     try {
-      mb->post(dest, j.dump());
+      mb->post(dest, kv::json_text(j));
     } catch (const std::exception& e) {
       log::warn("rank {}: could not send to rank {}: {}", rank, dest, e.what());
     }
@@ -276,7 +277,7 @@ struct DistributedRun::Impl {
   }
 
   void write_results(const ojson& m, bool with_per_rank) {
-    kv::fs::atomic_write(output, m.dump(4) + "\n");
+    kv::fs::atomic_write(output, kv::json_text(m, 4) + "\n");
     if (!with_per_rank || !per_rank_output) return;
     for (int r = 0; r < size; ++r) {
       const Peer& p = peers[static_cast<std::size_t>(r)];

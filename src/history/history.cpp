@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 
 namespace kv::history {
 namespace {
@@ -94,6 +95,39 @@ const char* const kColumns =
     "id, datetime, argv, cwd, program, benchmark, command, model, num_users, duration, status, "
     "exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, metrics, source, "
     "rerun_of, ";  // + "verification" or "NULL" (Db::columns())
+
+// "<host>|<boot id>|<pid>|<start time>" of a process: unique on a host across pid reuse and
+// reboots. Empty when /proc cannot tell.
+std::string process_identity(long pid) {
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(st)), {});
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {  // field 22: start time (clock ticks)
+  }
+  std::ifstream b("/proc/sys/kernel/random/boot_id");
+  std::string boot;
+  std::getline(b, boot);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  if (field.empty() || boot.empty()) return {};
+  return std::string(host) + "|" + boot + "|" + std::to_string(pid) + "|" + field;
+}
+
+// True when the process recorded as `owner` (process_identity) is certainly gone: same host, and
+// another boot or no process with that pid and start time.
+bool owner_gone(const std::string& owner) {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  const auto bar = owner.find('|');
+  if (bar == std::string::npos || owner.substr(0, bar) != host) return false;  // another host
+  const auto p1 = owner.find('|', bar + 1), p2 = owner.find('|', p1 + 1);
+  if (p1 == std::string::npos || p2 == std::string::npos) return false;
+  const long pid = std::strtol(owner.c_str() + p1 + 1, nullptr, 10);
+  return pid > 0 && process_identity(pid) != owner;
+}
 
 // True when table `runs` has column `name` (an older database may lack newer columns).
 bool has_column(sqlite3* db, const char* name) {
@@ -218,7 +252,11 @@ Db::Db(const std::filesystem::path& path) : path_(path) {
   try {
     exec(kSchema);
     if (!has_column(db_, "verification")) exec("ALTER TABLE runs ADD COLUMN verification TEXT;");
-    exec("PRAGMA user_version = 2;");
+    // v3: the recording process of a row (process_identity), so a row left "running" by a
+    // process that died (SIGKILL, power loss) is marked "orphaned" by the next read-write open.
+    if (!has_column(db_, "owner")) exec("ALTER TABLE runs ADD COLUMN owner TEXT;");
+    exec("PRAGMA user_version = 3;");
+    mark_orphans();
     exec("COMMIT;");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
@@ -294,10 +332,11 @@ std::int64_t Db::record_start(const Entry& e) {
          "duration,"
          " status, exit_code, finished_at, result_dir, metadata_path, read_gibps, write_gibps, "
          "metrics,"
-         " source, rerun_of, verification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
+         " source, rerun_of, verification, owner) VALUES "
+         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?);",
          path_);
   s.text(1, e.datetime);
-  s.text(2, argv.dump());
+  s.text(2, kv::json_text(argv));
   s.text_or_null(3, e.cwd);
   s.text_or_null(4, e.program);
   s.text_or_null(5, e.benchmark);
@@ -312,10 +351,12 @@ std::int64_t Db::record_start(const Entry& e) {
   s.text_or_null(14, e.metadata_path);
   s.dbl(15, e.read_gibps);
   s.dbl(16, e.write_gibps);
-  s.text(17, e.metrics.dump());
+  s.text(17, kv::json_text(e.metrics));
   s.text(18, e.source.empty() ? std::string("cli") : e.source);
   s.i64(19, e.rerun_of);
   s.text_or_null(20, e.verification);
+  const std::string owner = process_identity(::getpid());
+  s.text_or_null(21, e.status.empty() || e.status == "running" ? owner : std::string());
   int rc = s.step();
   if (rc != SQLITE_DONE) {
     throw Error(
@@ -323,6 +364,21 @@ std::int64_t Db::record_start(const Entry& e) {
         "history database " + path_.string() + ": cannot record run: " + sqlite3_errmsg(db_));
   }
   return sqlite3_last_insert_rowid(db_);
+}
+
+void Db::mark_orphans() {
+  std::vector<std::int64_t> gone;
+  {
+    Stmt q(db_, "SELECT id, owner FROM runs WHERE status = 'running' AND owner IS NOT NULL;",
+           path_);
+    while (q.step() == SQLITE_ROW)
+      if (owner_gone(q.col_text(1))) gone.push_back(*q.col_i64(0));
+  }
+  for (const std::int64_t id : gone) {
+    Stmt u(db_, "UPDATE runs SET status = 'orphaned' WHERE id = ? AND status = 'running';", path_);
+    u.i64(1, id);
+    u.step();
+  }
 }
 
 void Db::record_finish(std::int64_t id, const Completion& c) {
@@ -339,7 +395,7 @@ void Db::record_finish(std::int64_t id, const Completion& c) {
   s.text_or_null(5, c.metadata_path);
   s.dbl(6, c.read_gibps);
   s.dbl(7, c.write_gibps);
-  s.text(8, c.metrics.dump());
+  s.text(8, kv::json_text(c.metrics));
   s.text_or_null(9, c.verification);
   s.i64(10, id);
   int rc = s.step();

@@ -5,7 +5,8 @@
 //  exactly,
 //    as a JSON array; start datetime; what it is) and completed by record_finish() after it
 //    (status, exit code, result dir, metadata path, key metrics). A row left in status "running"
-//    means the process died without finishing.
+//    means the process is still running; when its process is gone (same host: no process with
+//    the recorded pid and start time), the next read-write open marks it "orphaned".
 //  * Runs made elsewhere are imported from a results tree by their `*_metadata.json` files
 //    (import_tree); a metadata file or result dir already known is skipped, so importing twice is
 //    harmless.
@@ -45,8 +46,9 @@ struct Entry {
   std::string model;
   std::optional<std::int64_t> num_users;
   std::optional<std::int64_t> duration;
-  std::string status = "running";  // running|success|failed|interrupted|error|what_if|imported
-  std::string verification;        // CLOSED | OPEN | INVALID (kvcache run), else empty
+  std::string status =
+      "running";             // running|success|failed|interrupted|error|what_if|imported|orphaned
+  std::string verification;  // CLOSED | OPEN | INVALID (kvcache run), else empty
   std::optional<int> exit_code;
   std::string finished_at;  // YYYYMMDD_HHMMSS when finished
   std::string result_dir;
@@ -118,6 +120,7 @@ class Db {
   struct ReadOnlyTag {};
   Db(const std::filesystem::path& path, ReadOnlyTag);
   void exec(const char* sql);
+  void mark_orphans();  // rows left "running" by a process of this host that is gone
   bool known(const std::string& metadata_path, const std::string& result_dir) const;
   std::string columns() const;  // the SELECT list (verification read as NULL when absent)
 

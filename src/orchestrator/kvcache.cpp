@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cluster/cluster.hpp"
+#include "core/json_text.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "model/model.hpp"
@@ -29,7 +30,7 @@ namespace stdfs = std::filesystem;
 ChildOutcome classify_child(bool started, int exit_code, int term_signal, int forwarded_signal) {
   if (!started) return {"error", to_int(ExitCode::kFileNotFound)};
   if (forwarded_signal != 0) return {"interrupted", to_int(ExitCode::kInterrupted)};
-  if (term_signal == SIGINT || term_signal == SIGTERM)
+  if (term_signal == SIGINT || term_signal == SIGTERM || term_signal == SIGHUP)
     return {"interrupted", to_int(ExitCode::kInterrupted)};
   if (term_signal != 0) return {"failed", to_int(ExitCode::kFailure)};
   if (exit_code == 0) return {"success", 0};
@@ -39,6 +40,21 @@ ChildOutcome classify_child(bool started, int exit_code, int term_signal, int fo
 }
 
 namespace {
+
+// The failure rule (docs/safety.md): the engine fails a run above 1 % failed requests; a CLOSED
+// submission may not lose any.
+void closed_failure_rule(const Json& results, bool closed, RunRecord& rec) {
+  const Json* failed = nullptr;
+  if (auto s = results.find("summary"); s != results.end() && s->is_object())
+    if (auto f = s->find("failed_requests"); f != s->end() && f->is_number_unsigned()) failed = &*f;
+  if (!closed || failed == nullptr || failed->get<std::uint64_t>() == 0 || rec.status != "success")
+    return;
+  rec.status = "failed";
+  rec.exit_code = to_int(ExitCode::kFailure);
+  rec.error = std::to_string(failed->get<std::uint64_t>()) +
+              " request(s) failed; a CLOSED run may not lose any";
+  logger().error("{}", rec.error);
+}
 
 // With --open/--closed every issue is shown (STATUS/ERROR); without a submission mode the
 // verification is informational and the issues are VERBOSE.
@@ -260,7 +276,7 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       if (auto it = ci.find("host_consistency_issues"); it != ci.end()) {
         for (const auto& s : *it) logger().warning("Cluster consistency: {}", s.get<std::string>());
       }
-      kv::fs::atomic_write(plan.cluster_info_file, ci.dump(2) + "\n");
+      kv::fs::atomic_write(plan.cluster_info_file, kv::json_text(ci, 2) + "\n");
       rec.system_info = std::move(ci);
     } catch (const std::exception& e) {
       logger().warning("Cluster information collection failed: {}", e.what());
@@ -284,6 +300,11 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       // odls_base_sigkill_timeout (default 1 s) later, SIGKILL: 2 s give rank 0 more time to merge
       // and write the results, and the whole teardown (2 x 2 s) still ends within our 5 s grace.
       ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "2", /*overwrite=*/0);
+      // Open MPI's orted exports its hwloc topology into a shared-memory segment at a guessed
+      // virtual-memory hole; that path crashed orted in hwloc_shmem_topology_write now and then.
+      // "none" turns the export off (the ranks read the topology themselves). Reaches the daemons
+      // mpirun starts on this host; for remote hosts pass --mpi-params "--mca rtc_hwloc_vmhole none".
+      ::setenv("OMPI_MCA_rtc_hwloc_vmhole", "none", /*overwrite=*/0);
     }
     ChildResult cr = run_child(spec);
     rec.logs_written = true;
@@ -318,6 +339,7 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
         (*rec.metrics)["num_processes"] = plan.num_processes;
         if (auto dr = distributed_results(results)) apply_distributed(*dr, plan, rec, inv.kv.hosts);
         log_metrics(*rec.metrics);
+        closed_failure_rule(results, inv.uni.closed, rec);
       } catch (const std::exception& e) {
         logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());
       }
@@ -341,8 +363,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
   try {
     const Json md = build_run_metadata(inv, plan, v, rec);
     logger().status("Writing metadata for benchmark to: {}", plan.metadata_file.string());
-    kv::fs::atomic_write(plan.metadata_file, md.dump(2) + "\n");
-    if (inv.uni.verbose || inv.uni.debug) *env.out << md.dump(2) << "\n";
+    kv::fs::atomic_write(plan.metadata_file, kv::json_text(md, 2) + "\n");
+    if (inv.uni.verbose || inv.uni.debug) *env.out << kv::json_text(md, 2) << "\n";
     if (stdfs::exists(plan.results_json))
       write_run_report(plan.results_json, md, plan.run_dir, plan.datetime);
   } catch (const Error& e) {
@@ -380,7 +402,8 @@ BenchmarkResult kvcache_datasize_once(const Invocation& inv, const std::string& 
     const stdfs::path md_path = run_dir / ("kv_cache_" + datetime + "_metadata.json");
     kv::fs::atomic_write(
         md_path,
-        build_datasize_metadata(inv, datetime, run_dir.string(), est.to_json()).dump(2) + "\n");
+        kv::json_text(build_datasize_metadata(inv, datetime, run_dir.string(), est.to_json()), 2) +
+            "\n");
     logger().status("Wrote {}", md_path.string());
     res.result_dir = run_dir.string();
     res.metadata_path = md_path.string();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -66,6 +67,7 @@ void install_signal_handlers() {
   sa.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR and we look at the flag
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);  // a closed terminal stops the run like SIGTERM
   struct sigaction ign {};
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
@@ -110,16 +112,23 @@ ChildResult run_child(const ChildSpec& spec) {
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGHUP);
   ::sigprocmask(SIG_BLOCK, &block, &old);
   const auto t0 = Clock::now();
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
+    // If mlpstorage dies (even SIGKILL), the child gets SIGTERM: the engine stops and writes its
+    // results; mpirun tears the job down. A parent already gone before this point: exit now.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(128 + SIGTERM);
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
     ::sigaction(SIGINT, &dfl, nullptr);
     ::sigaction(SIGTERM, &dfl, nullptr);
+    ::sigaction(SIGHUP, &dfl, nullptr);
     ::sigaction(SIGPIPE, &dfl, nullptr);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     sigset_t none;
@@ -187,10 +196,22 @@ ChildResult run_child(const ChildSpec& spec) {
       ::kill(-pid, SIGTERM);
       term_sent = true;
       kill_deadline = Clock::now() + spec.grace;
-    } else if (!r.killed_after_grace) {  // second signal: no more waiting
+    } else if (!r.killed_after_grace) {  // a third signal: no more waiting
       ::kill(-pid, SIGKILL);
       r.killed_after_grace = true;
     }
+  };
+  // Signals after the first: the second only says that the results are being written (the
+  // grace periods bound the wait anyway), the third stops waiting.
+  int extra_signals = 0;
+  auto on_repeat = [&](int sig) {
+    if (++extra_signals == 1) {
+      const char msg[] =
+          "mlpstorage: stopping; the results are being written (signal again to kill now)\n";
+      write_all(STDERR_FILENO, msg, sizeof msg - 1);
+      return;
+    }
+    while (!r.killed_after_grace) forward(sig);  // soft stop -> SIGTERM -> SIGKILL
   };
   // A signal that arrived before the child started is honoured right away.
   int seen_count = g_signal_count.load();
@@ -237,7 +258,12 @@ ChildResult run_child(const ChildSpec& spec) {
     }
     if (const int c = g_signal_count.load(); c != seen_count) {
       seen_count = c;
-      if (!reaped) forward(received_signal());
+      if (!reaped) {
+        if (soft_sent || term_sent)
+          on_repeat(received_signal());
+        else
+          forward(received_signal());
+      }
     }
     if (pr <= 0) continue;
     auto pump = [&](int idx, int src, int log_fd, int echo_fd, bool& open, std::uint64_t& count,

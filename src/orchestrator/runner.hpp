@@ -1,16 +1,18 @@
 // Child-process runner for the engine (or its MPI launcher) and the process's signal handling.
 //
-// signals: install_signal_handlers() makes SIGINT/SIGTERM set a flag and wake a self-pipe (SIGPIPE
-// is ignored so a closed console does not kill a run). Nothing exits from a handler: callers check
-// received_signal() and the runner forwards the signal to its child.
+// signals: install_signal_handlers() makes SIGINT/SIGTERM/SIGHUP set a flag and wake a self-pipe
+// (SIGPIPE is ignored so a closed console does not kill a run). Nothing exits from a handler:
+// callers check received_signal() and the runner forwards the signal to its child.
 //
 // run_child(): fork + execvp of an argv vector (no shell) in a NEW process group, stdin from
 // /dev/null, stdout and stderr read through pipes as the bytes arrive, written to the console
-// (echo fds) and to the log files. When SIGINT/SIGTERM arrives, SIGTERM goes to the child's whole
-// process group; after `grace` (default 5 s) the group gets SIGKILL (a second signal kills at
-// once). With `soft_stop_signal` (MPI launches: SIGUSR1, which mpirun forwards to every rank) that
-// signal goes first; SIGTERM follows after `soft_grace` or at the next signal, then SIGKILL as
-// above. Returns how the child ended; never throws for a child failure, only for log-file errors.
+// (echo fds) and to the log files. The child gets SIGTERM if mlpstorage dies (PR_SET_PDEATHSIG),
+// so a killed mlpstorage takes the job down. When SIGINT/SIGTERM/SIGHUP arrives, SIGTERM goes to
+// the child's whole process group; after `grace` (default 5 s) the group gets SIGKILL. With
+// `soft_stop_signal` (MPI launches: SIGUSR1, which mpirun forwards to every rank) that signal goes
+// first; SIGTERM follows after `soft_grace`, then SIGKILL as above. A second signal only prints
+// that the results are being written (a second Ctrl-C still gets results); a third kills at once.
+// Returns how the child ended; never throws for a child failure, only for log-file errors.
 #pragma once
 
 #include <unistd.h>

@@ -80,6 +80,7 @@ TEST(Fs, CheckWritableFindsUnwritableOutputsAndLeavesNothing) {
   EXPECT_EQ(code_of(dir / std::string(300, 'n')), kv::ExitCode::kInvalidArguments);
   EXPECT_EQ(code_of(dir), kv::ExitCode::kInvalidArguments);  // a directory
   EXPECT_NE(code_of("/proc/kv-cache-results.json"), kv::ExitCode::kSuccess);
+  EXPECT_EQ(code_of("/dev/zero"), kv::ExitCode::kInvalidArguments);  // never replaced by a file
   stdfs::remove_all(dir);
 }
 

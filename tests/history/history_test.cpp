@@ -3,6 +3,7 @@
 #include "history/history.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -345,4 +346,38 @@ TEST(HistoryReadOnly, VersionOneDatabaseIsReadAndMigratedOnWrite) {
 TEST(HistoryReadOnly, ImportKeepsTheVerification) {
   Json md = Json::parse(R"({"benchmark_type":"kv_cache","verification":"OPEN"})");
   EXPECT_EQ(Db::entry_from_metadata(md, "/x/a_metadata.json").verification, "OPEN");
+}
+
+// Issue 15 item 8: a row left "running" by a process that was killed (here: a child that records a
+// run and is SIGKILLed) is marked "orphaned" by the next read-write open; a live process's row is
+// left alone.
+TEST(History, RowOfAKilledProcessIsMarkedOrphaned) {
+  TempDir t;
+  const auto path = t.path / "h.db";
+  std::int64_t mine = 0;
+  {
+    Db db(path);
+    mine = db.record_start(entry("tiny-1b"));  // this (live) process
+  }
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    Db db(path);
+    const std::int64_t id = db.record_start(entry("tiny-1b"));
+    [[maybe_unused]] auto n = ::write(fds[1], &id, sizeof id);
+    ::pause();
+    std::_Exit(0);
+  }
+  std::int64_t theirs = 0;
+  ASSERT_EQ(::read(fds[0], &theirs, sizeof theirs), static_cast<ssize_t>(sizeof theirs));
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  {
+    Db db(path);  // the next mlpstorage
+    EXPECT_EQ(db.get(theirs)->status, "orphaned");
+    EXPECT_EQ(db.get(mine)->status, "running");
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
 }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -161,6 +162,63 @@ TEST(Runner, ChildIgnoringSigtermIsKilledAfterTheGracePeriod) {
   EXPECT_EQ(r.term_signal, SIGKILL);
   EXPECT_LT(r.runtime_s, 5.0);
   clear_received_signal();
+}
+
+// Issue 15 item 8: a second signal does not kill the child while it writes its results; SIGHUP
+// is handled like SIGTERM.
+TEST(Runner, SecondSignalStillLetsTheChildFinishAndSighupIsATerm) {
+  orchtest::TempDir t;
+  install_signal_handlers();
+  clear_received_signal();
+  // The child takes 0.5 s to "write its results" after SIGTERM.
+  auto s = spec_in(t, {"/bin/sh", "-c",
+                       "trap 'sleep 0.5; echo results-written; exit 8' TERM; echo ready; "
+                       "while :; do sleep 0.05; done"});
+  s.grace = 20s;
+  std::thread killer([&] {
+    for (int i = 0;
+         i < 500 && orchtest::slurp(t.path / "out.log").find("ready") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(10ms);
+    }
+    ::kill(::getpid(), SIGHUP);
+    std::this_thread::sleep_for(100ms);
+    ::kill(::getpid(), SIGINT);  // the second one: the child keeps going
+  });
+  auto r = run_child(s);
+  killer.join();
+  EXPECT_EQ(r.forwarded_signal, SIGHUP);
+  EXPECT_FALSE(r.killed_after_grace);
+  EXPECT_EQ(r.exit_code, 8);
+  EXPECT_NE(orchtest::slurp(t.path / "out.log").find("results-written"), std::string::npos);
+  clear_received_signal();
+}
+
+// Issue 15 item 8: when mlpstorage dies (SIGKILL), its child gets SIGTERM (PR_SET_PDEATHSIG).
+TEST(Runner, ChildIsStoppedWhenMlpstorageIsKilled) {
+  orchtest::TempDir t;
+  const pid_t runner = ::fork();
+  if (runner == 0) {
+    auto s = spec_in(
+        t, {"/bin/sh", "-c", "echo $$ > \"$0\"; exec sleep 60", (t.path / "child.pid").string()});
+    run_child(s);
+    std::_Exit(0);
+  }
+  pid_t child = 0;
+  for (int i = 0; i < 500 && child == 0; ++i) {
+    const std::string p = orchtest::slurp(t.path / "child.pid");
+    if (!p.empty() && p.back() == '\n') child = std::stoi(p);
+    if (child == 0) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(child, 0);
+  ::kill(runner, SIGKILL);
+  ::waitpid(runner, nullptr, 0);
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    gone = process_gone(child);
+    if (!gone) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(gone) << "child " << child << " outlived the killed runner";
+  if (!gone) ::kill(child, SIGKILL);
 }
 
 TEST(Runner, UnwritableLogIsAnErrorNamingTheFile) {

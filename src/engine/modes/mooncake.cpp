@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <iterator>
 
 #include "core/clock.hpp"
@@ -34,7 +35,7 @@ bool MooncakeProcessor::process(const workload::Request& req, workload::KvStore&
   auto fail = [&](const char* what, int err) {
     o.status =
         stop_.stopped() ? workload::OutcomeStatus::kInterrupted : workload::OutcomeStatus::kFailed;
-    o.failure = fmt::format("{} {}: error {}", what, scratch, err);
+    o.failure = fmt::format("{} {}: {} (errno {})", what, scratch, std::strerror(err), err);
     return true;
   };
   // Writes `scratch` (tokens) and charges it; false on failure.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/log.hpp"
 #include "engine/workload/rng.hpp"
@@ -132,7 +133,7 @@ bool RagWorkload::extra_reads(const workload::Request& req, workload::KvStore& s
     if (!a.ok) {  // a failed read is not a hit (docs/cache.md)
       o.status =
           stop.stopped() ? workload::OutcomeStatus::kInterrupted : workload::OutcomeStatus::kFailed;
-      o.failure = fmt::format("read {}: error {}", key, a.error);
+      o.failure = fmt::format("read {}: {} (errno {})", key, std::strerror(a.error), a.error);
       return false;
     }
     chunk_hits_.fetch_add(1, std::memory_order_relaxed);

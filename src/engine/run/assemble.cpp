@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "engine/run/mode_features.hpp"
@@ -47,6 +48,11 @@ void check_output(const std::filesystem::path& out) {
     throw usage_error("--output", fmt::format("{} is a directory", out.string()));
   if (::access(parent.c_str(), W_OK) != 0)
     throw usage_error("--output", fmt::format("directory {} is not writable", parent.string()));
+  try {  // the very temp file the final write will need: created and removed
+    kv::fs::check_writable(out);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("--output: ") + e.what());
+  }
 }
 
 // Seeds, output, the workload modes (which load and check every mode input before any I/O) and

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/json_text.hpp"
 #include "engine/cache/cache.hpp"
 #include "engine/cache_dir.hpp"
 
@@ -74,7 +75,7 @@ int run_probe_only(const EngineConfig& c) {
                "(%.2f GiB in %.2f s)\n",
                p.backend.c_str(), p.write_gibps, bytes_to_gib(p.bytes_written), p.write_seconds,
                c.sync_mode.c_str(), p.read_gibps, bytes_to_gib(p.bytes_read), p.read_seconds);
-  std::printf("%s\n", probe_json(p).dump(4).c_str());
+  std::printf("%s\n", kv::json_text(probe_json(p), 4).c_str());
   return 0;
 }
 

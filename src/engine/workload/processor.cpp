@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 
 #include "core/clock.hpp"
 #include "engine/workload/conversation.hpp"
@@ -23,7 +24,7 @@ namespace {
 bool fail(RequestOutcome& o, const StopFlag& stop, const std::string& what, const std::string& key,
           int err) {
   o.status = stop.stopped() ? OutcomeStatus::kInterrupted : OutcomeStatus::kFailed;
-  o.failure = fmt::format("{} {}: error {}", what, key, err);
+  o.failure = fmt::format("{} {}: {} (errno {})", what, key, std::strerror(err), err);
   return false;
 }
 }  // namespace
