@@ -61,7 +61,8 @@ struct EngineConfig {
   double gpu_bandwidth_gbps = 0;
   bool keep_cache = false;
   bool quiet = false;
-  double progress_interval = 10;  // s between progress records when stderr is not a terminal
+  double progress_interval = 10;
+  std::string html_report;  // --html-report PATH (run/html_report.hpp)  // s between progress records when stderr is not a terminal
   std::string io_engine;  // posix | io_uring
   bool direct_io = false;
   int io_depth = 0;

@@ -157,6 +157,9 @@ std::vector<FlagSpec> build_table() {
                    "Seconds between progress records on stderr when it is not a terminal (one line "
                    "'kv-cache progress: phase=... elapsed_s=...', docs/engine.md); 0 = none.",
                    &C::progress_interval, 0, 86400, {}, "s"));
+  t.push_back(flag("--html-report", K::kString, "", O,
+                   "Also write a self-contained HTML report of the run (charts; docs/reports.md).",
+                   &C::html_report));
   t.push_back(flag("--io-engine", K::kChoice, "posix", O,
                    "Storage I/O engine: posix (reference-comparable: buffered write + fsync, "
                    "fadvise(DONTNEED) + read) or io_uring.",

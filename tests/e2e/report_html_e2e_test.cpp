@@ -111,9 +111,16 @@ TEST(ReportHtmlE2E, ChartsAreDrawnByARealBrowser) {
                   "--cache-dir",
                   (tmp.path / "cache").string(),
                   "--output",
-                  results.string()},
+                  results.string(),
+                  "--html-report",
+                  (tmp.path / "engine.html").string()},
                  {"KV_DIST_NO_MPI=1"});
   ASSERT_EQ(eng.exit_code, 0) << eng.err;
+  // The engine's own report (--html-report) is the same page as `mlpstorage reports html`'s.
+  const Json me = measure_in_browser(chromium, tmp.path, tmp.path / "engine.html");
+  ASSERT_TRUE(me.value("loaded", false)) << me.dump();
+  EXPECT_EQ(me["resources"], 0);
+  EXPECT_EQ(paths_of(me, "storage tier bandwidth per second"), 2);
 
   const fs::path report = tmp.path / "report.html";
   auto h = run({bin("mlpstorage"), "reports", "html", results.string(), "-o", report.string()});

@@ -16,6 +16,7 @@
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
+#include "engine/run/html_report.hpp"
 #include "engine/run/progress.hpp"
 #include "engine/run/status_line.hpp"
 #include "engine/run/storage.hpp"
@@ -72,6 +73,7 @@ void begin(RunState& s) {
   s.own_observers.push_back(std::make_unique<ModesObserver>(*s.modes));
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
   s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
+  if (!c.html_report.empty()) s.own_observers.push_back(std::make_unique<HtmlReport>(c.html_report));
   if (!stderr_is_tty() && c.progress_interval > 0)
     s.own_observers.push_back(
         std::make_unique<ProgressRecord>(c.progress_interval, c.duration, s.plan.rank));
