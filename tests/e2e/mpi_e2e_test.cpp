@@ -399,8 +399,9 @@ TEST_F(MpiE2E, NoSpaceOnOneRankIsReportedPerRank) {
   EXPECT_TRUE(m["partial_failure"].get<bool>());
   ASSERT_EQ(m["failed_ranks"].size(), 1u) << m["failed_ranks"].dump();
   EXPECT_EQ(m["failed_ranks"][0]["rank"], 1);
-  EXPECT_NE(m["failed_ranks"][0]["reason"].get<std::string>().find("error 28"),
-            std::string::npos)  // ENOSPC
+  EXPECT_NE(
+      m["failed_ranks"][0]["reason"].get<std::string>().find("No space left on device (errno 28)"),
+      std::string::npos)  // ENOSPC, with its strerror text
       << m["failed_ranks"][0]["reason"];
   EXPECT_EQ(m["ranks"][0]["status"], "ok");
   EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(),
