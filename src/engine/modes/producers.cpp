@@ -25,18 +25,13 @@ std::uint32_t clamp_tokens(std::uint64_t v) {
   return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(v, 1, kMaxTraceTokens));
 }
 
-std::chrono::steady_clock::time_point to_tp(std::int64_t ns) {
-  return std::chrono::steady_clock::time_point(
-      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-          std::chrono::nanoseconds(ns)));
-}
-
 }  // namespace
 
-bool wait_until_ns(workload::StopFlag& stop, std::int64_t t_ns) {
+bool wait_until_ns(const Clock& clock, workload::StopFlag& stop, std::int64_t t_ns) {
   if (stop.stopped()) return true;
-  if (kv::mono_ns() >= t_ns) return false;
-  return stop.wait_until(to_tp(t_ns));
+  return clock.sleep_until(t_ns, [&stop](std::chrono::steady_clock::time_point t) {
+    return stop.wait_until(t);
+  });
 }
 
 void ReplayDraws::apply(workload::Request& q, std::uint64_t tag, std::uint64_t index,
@@ -71,13 +66,15 @@ SyntheticProducer::SyntheticProducer(workload::RequestFactory& factory,
 ShareGptProducer::ShareGptProducer(const replay::ShareGptDataset& dataset,
                                    ShareGptSettings settings, workload::RequestQueue& queue,
                                    workload::StopFlag& stop,
-                                   workload::ConversationManager& conversations, FollowUp follow_up)
+                                   workload::ConversationManager& conversations, FollowUp follow_up,
+                                   const Clock& clock)
     : ds_(dataset),
       s_(std::move(settings)),
       queue_(queue),
       stop_(stop),
       conv_(conversations),
-      follow_up_(std::move(follow_up)) {
+      follow_up_(std::move(follow_up)),
+      clock_(clock) {
   s_.sessions = std::max<std::uint32_t>(1, s_.sessions);
   s_.max_turns = std::max<std::uint32_t>(1, s_.max_turns);
   sessions_.resize(s_.sessions);
@@ -237,17 +234,17 @@ void ShareGptProducer::loop(std::int64_t t0_ns) {
     }
     s_.draws.apply(q, kShareGptTag, global_index++);
     if (gap_ns > 0) {
-      if (wait_until_ns(stop_, next_ns)) break;
-      next_ns = std::max(next_ns, kv::mono_ns() - gap_ns) + gap_ns;
+      if (wait_until_ns(clock_, stop_, next_ns)) break;
+      next_ns = std::max(next_ns, clock_.now_ns() - gap_ns) + gap_ns;
     }
     std::optional<workload::Request> extra;
     if (follow_up_) extra = follow_up_(q);
-    q.submit_ns = kv::mono_ns();
+    q.submit_ns = clock_.now_ns();
     if (!queue_.push(std::move(q))) break;
     enqueued_.fetch_add(1);
     turns_issued_.fetch_add(1);
     if (extra) {
-      extra->submit_ns = kv::mono_ns();
+      extra->submit_ns = clock_.now_ns();
       if (!queue_.push(std::move(*extra))) break;
       enqueued_.fetch_add(1);
       follow_ups_.fetch_add(1);
@@ -279,12 +276,14 @@ nlohmann::ordered_json ShareGptProducer::stats() const {
 
 BurstTraceProducer::BurstTraceProducer(std::unique_ptr<replay::BurstTraceReader> reader,
                                        TraceSettings settings, workload::RequestQueue& queue,
-                                       workload::StopFlag& stop, FollowUp follow_up)
+                                       workload::StopFlag& stop, FollowUp follow_up,
+                                       const Clock& clock)
     : reader_(std::move(reader)),
       s_(std::move(settings)),
       queue_(queue),
       stop_(stop),
-      follow_up_(std::move(follow_up)) {}
+      follow_up_(std::move(follow_up)),
+      clock_(clock) {}
 
 BurstTraceProducer::~BurstTraceProducer() {
   join();
@@ -309,7 +308,7 @@ void BurstTraceProducer::loop(std::int64_t t0_ns) {
         break;
       }
       due += static_cast<std::int64_t>(rec.delay_s * 1e9);
-      if (wait_until_ns(stop_, due)) break;
+      if (wait_until_ns(clock_, stop_, due)) break;
       workload::Request q;
       q.user_index = static_cast<std::uint32_t>(rec.index % 1000);
       q.request_index = rec.index;
@@ -319,11 +318,11 @@ void BurstTraceProducer::loop(std::int64_t t0_ns) {
       s_.draws.apply(q, kBurstTag, rec.index);
       std::optional<workload::Request> extra;
       if (follow_up_) extra = follow_up_(q);
-      q.submit_ns = kv::mono_ns();
+      q.submit_ns = clock_.now_ns();
       if (!queue_.push(std::move(q))) break;
       enqueued_.fetch_add(1);
       if (extra) {
-        extra->submit_ns = kv::mono_ns();
+        extra->submit_ns = clock_.now_ns();
         if (!queue_.push(std::move(*extra))) break;
         enqueued_.fetch_add(1);
       }
@@ -347,8 +346,12 @@ nlohmann::ordered_json BurstTraceProducer::stats() const {
 
 MooncakeProducer::MooncakeProducer(std::unique_ptr<replay::MooncakeTraceReader> reader,
                                    TraceSettings settings, workload::RequestQueue& queue,
-                                   workload::StopFlag& stop)
-    : reader_(std::move(reader)), s_(std::move(settings)), queue_(queue), stop_(stop) {}
+                                   workload::StopFlag& stop, const Clock& clock)
+    : reader_(std::move(reader)),
+      s_(std::move(settings)),
+      queue_(queue),
+      stop_(stop),
+      clock_(clock) {}
 
 MooncakeProducer::~MooncakeProducer() {
   join();
@@ -373,7 +376,7 @@ void MooncakeProducer::loop(std::int64_t t0_ns) {
         break;
       }
       due += static_cast<std::int64_t>(rec.delay_s * 1e9);
-      if (wait_until_ns(stop_, due)) break;
+      if (wait_until_ns(clock_, stop_, due)) break;
       workload::Request q;
       q.user_index = static_cast<std::uint32_t>(rec.index % 1000);
       q.request_index = rec.index;
@@ -382,7 +385,7 @@ void MooncakeProducer::loop(std::int64_t t0_ns) {
       q.cache_key = fmt::format("mooncake_user_{}_req_{}", rec.index % 1000, rec.index);
       s_.draws.apply(q, kMooncakeTag, rec.index, /*allow_prefix=*/false);
       q.mode_data = std::make_shared<const replay::MooncakeRecord>(rec);
-      q.submit_ns = kv::mono_ns();
+      q.submit_ns = clock_.now_ns();
       if (!queue_.push(std::move(q))) break;
       enqueued_.fetch_add(1);
     }

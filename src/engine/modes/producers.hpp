@@ -18,7 +18,8 @@
 //     "mooncake_user_<i mod 1000>".
 // QoS is drawn per replayed request (15/35/50 %, config qos_distribution), the system-prompt prefix
 // with its configured probability (not for Mooncake), and the phase by the 10,000-token rule; every
-// draw derives from (seed, request index). A producer is `exhausted()` once it will enqueue nothing
+// draw derives from (seed, request index). The replay producers read time and wait through a
+// kv::Clock (core/clock.hpp), so tests can replay on a ManualClock without sleeping. A producer is `exhausted()` once it will enqueue nothing
 // more; the runner then ends the run when every enqueued request has finished.
 #pragma once
 
@@ -35,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "engine/replay/burst_trace.hpp"
 #include "engine/replay/mooncake_trace.hpp"
 #include "engine/replay/sharegpt.hpp"
@@ -111,7 +113,8 @@ class ShareGptProducer final : public Producer {
  public:
   ShareGptProducer(const replay::ShareGptDataset& dataset, ShareGptSettings settings,
                    workload::RequestQueue& queue, workload::StopFlag& stop,
-                   workload::ConversationManager& conversations, FollowUp follow_up);
+                   workload::ConversationManager& conversations, FollowUp follow_up,
+                   const Clock& clock = real_clock());
   ~ShareGptProducer() override;
   void start(std::int64_t t0_ns) override;
   void join() override;
@@ -143,6 +146,7 @@ class ShareGptProducer final : public Producer {
   workload::StopFlag& stop_;
   workload::ConversationManager& conv_;
   FollowUp follow_up_;
+  const Clock& clock_;
   std::thread thread_;
 
   mutable std::mutex mu_;
@@ -171,7 +175,8 @@ struct TraceSettings {
 class BurstTraceProducer final : public Producer {
  public:
   BurstTraceProducer(std::unique_ptr<replay::BurstTraceReader> reader, TraceSettings settings,
-                     workload::RequestQueue& queue, workload::StopFlag& stop, FollowUp follow_up);
+                     workload::RequestQueue& queue, workload::StopFlag& stop, FollowUp follow_up,
+                     const Clock& clock = real_clock());
   ~BurstTraceProducer() override;
   void start(std::int64_t t0_ns) override;
   void join() override;
@@ -186,6 +191,7 @@ class BurstTraceProducer final : public Producer {
   workload::RequestQueue& queue_;
   workload::StopFlag& stop_;
   FollowUp follow_up_;
+  const Clock& clock_;
   std::thread thread_;
   std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<bool> exhausted_{false};
@@ -196,7 +202,8 @@ class BurstTraceProducer final : public Producer {
 class MooncakeProducer final : public Producer {
  public:
   MooncakeProducer(std::unique_ptr<replay::MooncakeTraceReader> reader, TraceSettings settings,
-                   workload::RequestQueue& queue, workload::StopFlag& stop);
+                   workload::RequestQueue& queue, workload::StopFlag& stop,
+                   const Clock& clock = real_clock());
   ~MooncakeProducer() override;
   void start(std::int64_t t0_ns) override;
   void join() override;
@@ -210,6 +217,7 @@ class MooncakeProducer final : public Producer {
   TraceSettings s_;
   workload::RequestQueue& queue_;
   workload::StopFlag& stop_;
+  const Clock& clock_;
   std::thread thread_;
   std::atomic<std::uint64_t> enqueued_{0};
   std::atomic<bool> exhausted_{false};
@@ -217,7 +225,7 @@ class MooncakeProducer final : public Producer {
   std::string error_;
 };
 
-// Sleeps until mono time `t_ns` unless stop comes first; true if stopped.
-bool wait_until_ns(workload::StopFlag& stop, std::int64_t t_ns);
+// Sleeps until `clock` time `t_ns` unless stop comes first; true if stopped.
+bool wait_until_ns(const Clock& clock, workload::StopFlag& stop, std::int64_t t_ns);
 
 }  // namespace kv::engine::modes

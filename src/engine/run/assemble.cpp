@@ -11,13 +11,13 @@
 #include "core/fs.hpp"
 #include "core/log.hpp"
 #include "core/units.hpp"
-#include "engine/run/mode_features.hpp"
+#include "engine/run/features.hpp"
+#include "engine/run/html_report.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/reference_accounting.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
-#include "engine/run/html_report.hpp"
-#include "engine/run/progress.hpp"
 #include "engine/run/status_line.hpp"
 #include "engine/run/storage.hpp"
 #include "engine/summary.hpp"
@@ -56,8 +56,7 @@ void check_output(const std::filesystem::path& out) {
   }
 }
 
-// Seeds, output, the workload modes (which load and check every mode input before any I/O) and
-// the observers: the run's own features first, then those of the plan (an MPI rank).
+// Seeds and output.
 void begin(RunState& s) {
   const EngineConfig& c = s.config();
   RunData& d = s.data;
@@ -68,9 +67,31 @@ void begin(RunState& s) {
   d.workload_seed = c.seed ? static_cast<std::uint64_t>(*c.seed) : std::random_device{}();
   s.output = output_path(c);
   check_output(s.output);
-  s.modes = std::make_unique<modes::WorkloadModes>(c, s.plan.yaml, s.plan.model, d.workload_seed);
-  for (const auto& w : s.modes->warnings()) log::warn("{}", w);
-  s.own_observers.push_back(std::make_unique<ModesObserver>(*s.modes));
+}
+
+// The workload mode and the features the flags ask for (run/features.hpp): every input is loaded
+// and checked here, before any I/O. Then the observers: the run's own first, then the plan's.
+void add_features(RunState& s) {
+  const EngineConfig& c = s.config();
+  const ModeFlagRules rules = check_mode_flags(c);
+  if (!rules.errors.empty()) throw Error(ExitCode::kInvalidArguments, rules.errors.front());
+  s.mode_warnings = rules.warnings;
+  for (const auto& w : s.mode_warnings) log::warn("{}", w);
+  s.mode = &modes::select_mode(c);
+  s.mode_source = s.mode->load(c, s.plan.yaml);
+  if (c.enable_autoscaling) s.own_observers.push_back(std::make_unique<features::Autoscaling>());
+  s.own_observers.push_back(std::make_unique<features::ModeSummary>(s, c));
+  if (c.precondition) s.own_observers.push_back(std::make_unique<features::Precondition>());
+  if (!c.io_trace_log.empty()) {
+    auto trace = std::make_unique<features::IoTrace>(c);
+    s.io_trace = trace.get();
+    s.own_observers.push_back(std::move(trace));
+  }
+  if (c.enable_rag) {
+    auto rag = std::make_unique<features::Rag>(c, s.plan.yaml, s.plan.model, s.data.workload_seed);
+    s.rag = &rag->workload();
+    s.own_observers.push_back(std::move(rag));
+  }
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
   s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
   if (!c.html_report.empty()) s.own_observers.push_back(std::make_unique<HtmlReport>(c.html_report));
@@ -81,12 +102,16 @@ void begin(RunState& s) {
   for (RunObserver* o : s.plan.observers) s.observers.push_back(o);
 }
 
+bool null_backends(const RunState& s) {
+  return s.io_trace != nullptr && s.io_trace->null_backends();
+}
+
 // The CPU tier must fit in available memory; the GPU tier per --gpu-backend.
 void size_memory_tiers(RunState& s) {
   const EngineConfig& c = s.config();
   RunData& d = s.data;
   s.cpu_limit = gib_to_bytes(c.cpu_mem_gb);
-  if (s.cpu_limit > 0 && !s.modes->null_backends()) {
+  if (s.cpu_limit > 0 && !null_backends(s)) {
     const std::uint64_t avail = mem_available_bytes();
     if (avail > 0 && s.cpu_limit > avail) {
       const double suggest = std::floor(bytes_to_gib(avail) * 0.8 * 10) / 10;
@@ -98,7 +123,7 @@ void size_memory_tiers(RunState& s) {
           fmt::format("use --cpu-mem-gb {} or less", suggest));
     }
   }
-  if (s.modes->null_backends()) {  // --io-trace-log: GPU tier always present (reference trace mode)
+  if (null_backends(s)) {  // --io-trace-log: GPU tier always present (reference trace mode)
     s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
     d.gpu_backend = "null";
   } else {  // engine/tier/gpu_select.hpp: none | simulated | cuda (device memory) | auto
@@ -159,10 +184,10 @@ void open_storage(RunState& s) {
   s.raw_backend = choice.backend.get();
   s.backend = std::move(choice.backend);
 
-  s.storage_limit = c.storage_capacity_gb > 0  ? gib_to_bytes(c.storage_capacity_gb)
-                    : s.modes->null_backends() ? cache::kUnlimited  // no real space used
-                                               : auto_storage_capacity(s.dir->path());
-  if (s.modes->null_backends()) d.io.backend = "null (--io-trace-log: no real I/O)";
+  s.storage_limit = c.storage_capacity_gb > 0 ? gib_to_bytes(c.storage_capacity_gb)
+                    : null_backends(s)        ? cache::kUnlimited  // no real space used
+                                              : auto_storage_capacity(s.dir->path());
+  if (null_backends(s)) d.io.backend = "null (--io-trace-log: no real I/O)";
   if (c.storage_capacity_gb <= 0 && s.storage_limit != cache::kUnlimited)
     for (const RunObserver* o : s.observers)  // MPI ranks on the same filesystem
       s.storage_limit /= std::max(1u, o->capacity_sharers());
@@ -175,14 +200,14 @@ void build_cache(RunState& s) {
   s.payload = std::make_unique<io::PayloadGenerator>(s.data.payload_seed);
   s.series = std::make_unique<metrics::TimeSeries>(static_cast<std::uint32_t>(c.duration) + 600);
   std::vector<std::unique_ptr<tier::Tier>> tiers;
-  if (s.modes->null_backends()) {
-    tiers = s.modes->null_tiers(s.gpu_limit > 0, s.cpu_limit > 0);
+  if (null_backends(s)) {
+    tiers = s.io_trace->null_tiers(s.gpu_limit > 0, s.cpu_limit > 0);
   } else {
     if (s.gpu_limit > 0) tiers.push_back(s.gpu.make_tier(*s.payload));
     if (s.cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*s.payload));
     tiers.push_back(tier::make_storage_tier(s.dir->wrap(std::move(s.backend))));
   }
-  s.modes->wrap_tiers(tiers);
+  if (s.io_trace != nullptr) s.io_trace->wrap_tiers(tiers);
   cache::CacheConfig cc;
   cc.gpu_limit = s.gpu_limit;
   cc.cpu_limit = s.cpu_limit;
@@ -220,9 +245,9 @@ void build_workload(RunState& s) {
   const EngineConfig& c = s.config();
   const YamlSettings& y = s.plan.yaml;
   const workload::UserSettings us = user_settings(y);
-  s.users = workload::generate_users(s.modes->user_pool(), s.data.workload_seed, us);
-  s.data.workers =
-      s.modes->workers(std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers));
+  s.users = workload::generate_users(features::user_pool(c, y), s.data.workload_seed, us);
+  s.data.workers = features::worker_count(
+      c, y, std::min<unsigned>(static_cast<unsigned>(c.num_users), kMaxWorkers));
 
   const std::vector<workload::UserProfile> initial(s.users.begin(), s.users.begin() + c.num_users);
   if (synthetic_mode(c)) s.data.user_population = workload::users_json(initial, us);
@@ -239,10 +264,16 @@ void build_workload(RunState& s) {
   const std::size_t mode = c.generation_mode == "none" ? 0 : c.generation_mode == "fast" ? 1 : 2;
   ps.generation_s_per_token = y.generation_timing[mode];
   ps.bytes_per_token = s.plan.model.bytes_per_token();
-  ps.hooks = s.modes->hooks(ps, s.stop);
+  s.request_store = s.io_trace != nullptr ? &s.io_trace->wrap_store(*s.store) : s.store.get();
+  modes::ModeSource* own = s.mode_source->processes_requests() ? s.mode_source.get() : nullptr;
+  if (own != nullptr) own->start_processing(ps, s.stop);
+  if (own != nullptr || s.rag != nullptr) {
+    s.request_hooks = std::make_unique<features::RequestHooks>(own, s.rag, s.stop);
+    ps.hooks = s.request_hooks.get();
+  }
   ps.drain_end = &s.drain_end;  // in-flight requests run on during the drain (window.cpp)
   s.processor =
-      std::make_unique<workload::RequestProcessor>(s.modes->store(*s.store), s.prefix, ps, s.stop);
+      std::make_unique<workload::RequestProcessor>(*s.request_store, s.prefix, ps, s.stop);
 
   workload::FactorySettings& fs = s.factory_settings;
   fs.multi_turn = !c.disable_multi_turn;
@@ -257,7 +288,8 @@ void build_workload(RunState& s) {
 int list_users(const RunPlan& plan) {
   const EngineConfig& c = plan.config;
   const bool synthetic = synthetic_mode(c);
-  if (!c.seed) log::warn("--list-users without --seed: a random population (a run draws another one)");
+  if (!c.seed)
+    log::warn("--list-users without --seed: a random population (a run draws another one)");
   const std::int64_t seed = c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}());
   const workload::UserSettings us = user_settings(plan.yaml);
   std::vector<workload::UserProfile> users;
@@ -273,6 +305,7 @@ Run::Assembled Run::assemble(const RunPlan& plan) {
   signals::install();
   auto s = std::make_unique<RunState>(plan);
   begin(*s);
+  add_features(*s);
   size_memory_tiers(*s);
   open_storage(*s);
   build_cache(*s);

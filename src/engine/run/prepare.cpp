@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "engine/run/features.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
@@ -45,6 +46,28 @@ void prepopulate_for_decode_only(RunState& s) {
   cache.reset_stats();
 }
 
+// The selected mode's producer, with the per-request draws of the replays and RAG follow-ups.
+std::unique_ptr<modes::Producer> make_producer(RunState& s) {
+  const EngineConfig& c = s.config();
+  const YamlSettings& y = s.plan.yaml;
+  modes::ReplayDraws draws;
+  draws.users.templates = y.user_templates;
+  draws.users.qos = y.qos;
+  draws.users.interactive_probability = y.interactive_probability;
+  draws.users.responsive_threshold = y.responsive_threshold;
+  draws.prefix_caching = !c.disable_prefix_caching;
+  draws.prefix_probability = y.system_prompt_hit_probability;
+  draws.write_only_threshold = model::kPrefillOnlyContextThreshold;
+  draws.prepopulated_keys = s.factory_settings.prepopulated_keys;
+  draws.seed = s.data.workload_seed;
+  modes::FollowUp follow;
+  if (s.rag != nullptr)
+    follow = [r = s.rag](const workload::Request& q) { return r->follow_up(q); };
+  return s.mode_source->make_producer(
+      modes::ProducerInputs{c, y, *s.factory, s.queue, s.stop, *s.conversations, std::move(draws),
+                            std::move(follow), features::user_pool(c, y), s.clock});
+}
+
 }  // namespace
 
 Run::Prepared Run::Assembled::prepare() && {
@@ -55,8 +78,8 @@ Run::Prepared Run::Assembled::prepare() && {
                                                          s.factory_settings, *s.conversations);
   s.recorder = std::make_unique<Recorder>(s.data, s.stop, s.config().max_requests, s.plan.model,
                                           s.config().tensor_parallel, s.clock);
-  s.producer = &s.modes->make_producer(*s.factory, s.queue, s.stop, *s.conversations,
-                                       s.factory_settings.prepopulated_keys);
+  s.producer_owner = make_producer(s);
+  s.producer = s.producer_owner.get();
   return Prepared(std::move(s_));
 }
 

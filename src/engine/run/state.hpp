@@ -21,7 +21,9 @@
 #include "engine/chunk_latency.hpp"
 #include "engine/io/payload.hpp"
 #include "engine/metrics/timeseries.hpp"
-#include "engine/modes/modes.hpp"
+#include "engine/modes/producers.hpp"
+#include "engine/modes/rag.hpp"
+#include "engine/modes/registry.hpp"
 #include "engine/results.hpp"
 #include "engine/run/observer.hpp"
 #include "engine/run/plan.hpp"
@@ -36,6 +38,10 @@
 #include "engine/workload/users.hpp"
 
 namespace kv::engine::run {
+
+namespace features {
+class IoTrace;
+}
 
 // The cache as the workload's KvStore.
 class CacheStore final : public workload::KvStore {
@@ -76,8 +82,12 @@ struct RunState {
   std::vector<RunObserver*> observers;  // plan.observers, then the mode features
   RunData data;
   std::filesystem::path output;
-  std::unique_ptr<modes::WorkloadModes> modes;
+  const modes::ModeEntry* mode = nullptr;          // the selected workload mode
+  std::unique_ptr<modes::ModeSource> mode_source;  // its loaded input
+  std::vector<std::string> mode_warnings;          // mode flags ignored (also in the results)
   std::vector<std::unique_ptr<RunObserver>> own_observers;  // features the run added itself
+  features::IoTrace* io_trace = nullptr;                    // in own_observers, if any
+  modes::RagWorkload* rag = nullptr;                        // in own_observers, if any
   std::unique_ptr<CacheDir> dir;
   ChunkLatency chunk_latency;  // outlives the backend
   io::IoStop io_stop;  // the drain deadline for in-flight I/O (window.cpp); outlives the backend
@@ -91,6 +101,7 @@ struct RunState {
   std::unique_ptr<metrics::TimeSeries> series;
   std::unique_ptr<cache::MultiTierCache> cache;
   std::unique_ptr<CacheStore> store;
+  workload::KvStore* request_store = nullptr;  // what requests and RAG ingestion write through
   std::vector<workload::UserProfile> users;
   std::unique_ptr<workload::ConversationManager> conversations;
   workload::PrefixCache prefix;
@@ -99,13 +110,15 @@ struct RunState {
   workload::StopFlag drain_end;
   workload::ProcessSettings process_settings;
   workload::FactorySettings factory_settings;
+  std::unique_ptr<workload::RequestHooks> request_hooks;  // the mode's and RAG's
   std::unique_ptr<workload::RequestProcessor> processor;
 
   // ---- prepare ----
   std::unique_ptr<workload::RequestFactory> factory;
   workload::RequestQueue queue;
   std::unique_ptr<Recorder> recorder;
-  modes::Producer* producer = nullptr;  // owned by `modes`
+  std::unique_ptr<modes::Producer> producer_owner;
+  modes::Producer* producer = nullptr;
 
   // ---- window ----
   WorkerPool workers;

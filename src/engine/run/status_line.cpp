@@ -5,9 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/units.hpp"
 #include "engine/run/state.hpp"
@@ -38,8 +37,7 @@ std::string fit_status_line(const std::string& prefix, std::vector<StatusField> 
   bool with_prefix = true;
   for (;;) {
     std::string line = with_prefix ? prefix : std::string();
-    for (std::size_t i = 0; i < fields.size(); ++i)
-      line += (i == 0 ? "" : " | ") + fields[i].text;
+    for (std::size_t i = 0; i < fields.size(); ++i) line += (i == 0 ? "" : " | ") + fields[i].text;
     if (columns(line) <= width) return line;
     if (fields.empty()) return {};
     // The prefix goes before the two most important fields do.
@@ -87,10 +85,10 @@ void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t req
                     6});
   // One column less than the terminal: writing the last column makes some terminals wrap.
   const int cols = terminal_columns();
-  const std::string line =
-      "\r" + fit_status_line("[kv-cache] ", std::move(fields),
-                              static_cast<std::size_t>(std::max(cols - 1, 1))) +
-      "\x1b[K";
+  const std::string line = "\r" +
+                           fit_status_line("[kv-cache] ", std::move(fields),
+                                           static_cast<std::size_t>(std::max(cols - 1, 1))) +
+                           "\x1b[K";
   std::fputs(line.c_str(), stderr);
   std::fflush(stderr);
   printed_ = true;
