@@ -172,7 +172,11 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   const fs::path dir = run_dir_of(t.path);
   const std::string dt = dir.filename().string();
   EXPECT_EQ(files_under(dir), expected_tree(dt, 1));
-  EXPECT_TRUE(fs::is_directory(t.path / "cache" / "rank_0"));
+  // The client's cache was <cache-dir>/rank_0 (the engine removes the directory it created when
+  // the run ends, possibly in the background, so the path is checked in its results file).
+  const Json rank0 =
+      load(dir / "option_1" / "trial_0" / "rank_0" / ("kvcache_results_" + dt + ".json"));
+  EXPECT_EQ(fs::path(rank0["cache_dir"]["path"].get<std::string>()), t.path / "cache" / "rank_0");
   check_summary_against_rank_files(dir, 1);
   const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(md["status"], "success");
