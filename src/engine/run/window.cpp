@@ -74,13 +74,17 @@ void stop_window(RunState& s, const std::string& reason) {
   RunData& d = s.data;
   const auto [stop_ns, stop_reason] = s.recorder->stop_now(reason);
   s.stop.request_stop();
+  // A signal means "stop now": no drain, in-flight I/O is cancelled at once (an MPI launcher that
+  // forwarded it kills the process soon after). Otherwise the drain runs to its deadline.
+  const bool by_signal = stop_reason == "signal";
+  if (by_signal) s.drain_end.request_stop();
   // The backends run on the monotonic clock, not on s.clock (which tests may replace).
-  s.io_stop.stop_at(mono_ns() + static_cast<std::int64_t>(kJoinTimeoutS * 1e9));
+  s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kJoinTimeoutS * 1e9)));
   s.stop_ns = stop_ns;
   d.stats = s.cache->stats();  // traffic counters at the stop instant
   d.elapsed_s = static_cast<double>(stop_ns - s.t0_ns) * 1e-9;
   d.stop_reason = stop_reason;
-  d.interrupted = stop_reason == "signal";
+  d.interrupted = by_signal;
   for (RunObserver* o : s.observers) o->on_stop(s);
   if (d.interrupted)
     log::warn("interrupted by signal {}: stopping and writing results", signals::stop_signal());
