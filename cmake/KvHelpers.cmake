@@ -1,6 +1,8 @@
 # Shared build settings for every target of ours.
 add_library(kv_build_flags INTERFACE)
 target_compile_options(kv_build_flags INTERFACE -Wall -Wextra -Wpedantic)
+# An enum written into a JSON value must go through its text (to_text), never silently as a number.
+target_compile_definitions(kv_build_flags INTERFACE JSON_DISABLE_ENUM_SERIALIZATION=1)
 if(KV_WERROR)
   target_compile_options(kv_build_flags INTERFACE -Werror)
   # GCC 12 at -O3 reports bogus -Wrestrict (inside libstdc++'s std::string, GCC bug 105329) and
@@ -37,6 +39,8 @@ function(kv_add_test name)
   cmake_parse_arguments(A "" "" "SOURCES;DEPS" ${ARGN})
   add_executable(test_${name} ${A_SOURCES})
   set_target_properties(test_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  # Shared test helpers: #include "support/<file>.hpp" (tests/support/).
+  target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(test_${name} PRIVATE kv_build_flags ${A_DEPS} GTest::gtest_main GTest::gmock)
   target_compile_definitions(test_${name} PRIVATE
       KV_TEST_DATA_DIR="${PROJECT_SOURCE_DIR}/tests/data"

@@ -9,10 +9,10 @@
 #include "core/log.hpp"
 #include "dist/context.hpp"
 #include "engine/distributed.hpp"
-#include "engine/flags.hpp"
+#include "engine/config/flags.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/storage.hpp"
-#include "engine/yaml_config.hpp"
+#include "engine/config/yaml_config.hpp"
 #include "model/model.hpp"
 
 namespace kv::engine {
@@ -25,7 +25,7 @@ int run_cli(int argc, char** argv, DistributedRun* rank) {
   if (parsed.exit_now) return *parsed.exit_now;
   EngineConfig& cfg = parsed.config;
   log::set_program("kv-cache");
-  log::set_level(log::parse_level(cfg.log_level));
+  log::set_level(cfg.log_level);
   for (const auto& w : parsed.warnings) log::warn("{}", w);
 
   if (cfg.probe_device) return run::run_probe_only(cfg);

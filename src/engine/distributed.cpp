@@ -223,12 +223,12 @@ struct DistributedRun::Impl {
       o.last_heartbeat = p.last_hb;
       if (o.results) {
         const bool ok = o.exit_code == 0 || o.exit_code == to_int(ExitCode::kInterrupted);
-        o.status = ok ? "ok" : "failed";
+        o.status = ok ? RankStatus::kOk : RankStatus::kFailed;
         o.reason = ok ? std::string() : exit_reason(o.exit_code, *o.results);
       } else if (p.failed_msg) {
-        o.status = p.cancelled ? "cancelled" : "failed";
+        o.status = p.cancelled ? RankStatus::kCancelled : RankStatus::kFailed;
       } else {
-        o.status = "failed";
+        o.status = RankStatus::kFailed;
         o.reason =
             provisional ? "no result received yet when the job was stopped" : missing_reason(p);
         if (o.exit_code == 0) o.exit_code = -1;

@@ -7,6 +7,8 @@
 #include "core/units.hpp"
 #include "core/version.hpp"
 #include "engine/metrics/latency.hpp"
+#include "engine/report/health.hpp"
+#include "engine/report/latency_blocks.hpp"
 #include "engine/workload/request.hpp"
 
 namespace kv::engine {
@@ -16,8 +18,7 @@ using ojson = nlohmann::ordered_json;
 namespace {
 
 constexpr const char* kTierNames[3] = {"gpu", "cpu", "storage"};
-constexpr std::pair<const char*, double> kPcts[5] = {{"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9},
-                                                     {"p9999", 99.99}};
+using report::kPercentiles;
 
 std::vector<double> sorted(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -34,7 +35,7 @@ double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 void add_percentiles(ojson& o, const std::string& prefix, const std::vector<double>& seconds) {
   if (seconds.empty()) return;
   const auto s = sorted(seconds);
-  for (const auto& [name, p] : kPcts) o[prefix + "_" + name + "_ms"] = metrics::percentile_type7(s, p) * 1e3;
+  for (const auto& p : kPercentiles) o[report::percentile_key(prefix, p)] = metrics::percentile_type7(s, p.p) * 1e3;
 }
 
 double p95_ms(const std::vector<double>& seconds) {
@@ -54,56 +55,32 @@ ojson chunk_ms(const metrics::Histogram& h) {
                {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
 }
 
+// The health rules (report/health.hpp) over this rank's window: its storage volume and bandwidth,
+// P95s of its samples (device time when measured, else the tier's).
 ojson storage_health(const RunData& d) {
-  ojson criteria = ojson::array();
-  auto add = [&](const std::string& name, double target, double actual, const char* unit, bool passed) {
-    ojson c;
-    c["name"] = name;
-    c["target"] = target;
-    c["actual"] = actual;
-    c["unit"] = unit;
-    c["passed"] = passed;
-    criteria.push_back(std::move(c));
-  };
   const auto st = static_cast<std::size_t>(tier::TierId::kStorage);
   const auto cpu = static_cast<std::size_t>(tier::TierId::kCpu);
-  if (d.config.performance_profile == "throughput") {
-    const double rbw = ratio(gib(d.stats.tiers[st].bytes_read), d.elapsed_s);
-    const double wbw = ratio(gib(d.stats.tiers[st].bytes_written), d.elapsed_s);
-    if (d.stats.tiers[st].bytes_read > 0 || d.stats.tiers[st].bytes_written == 0)
-      add("Storage read bandwidth", 0.0, rbw, "GiB/s", rbw > 0);
-    if (d.stats.tiers[st].bytes_written > 0 || d.stats.tiers[st].bytes_read == 0)
-      add("Storage write bandwidth", 0.0, wbw, "GiB/s", wbw > 0);
-  } else {
-    if (!d.storage_write_device_s.empty() || !d.tier_write_s[st].empty()) {
-      const double v = p95_ms(!d.storage_write_device_s.empty() ? d.storage_write_device_s : d.tier_write_s[st]);
-      add("Storage write P95 latency", 500.0, v, "ms", v < 500.0);
-    }
-    if (!d.storage_read_device_s.empty() || !d.tier_read_s[st].empty()) {
-      const double v = p95_ms(!d.storage_read_device_s.empty() ? d.storage_read_device_s : d.tier_read_s[st]);
-      add("Storage read P95 latency", 200.0, v, "ms", v < 200.0);
-    }
-    if (!d.tier_read_s[cpu].empty() || !d.tier_write_s[cpu].empty()) {
-      std::vector<double> both = d.tier_read_s[cpu];
-      both.insert(both.end(), d.tier_write_s[cpu].begin(), d.tier_write_s[cpu].end());
-      const double v = p95_ms(both);
-      add("CPU tier P95 latency", 150.0, v, "ms", v < 150.0);
-    }
-    const std::uint64_t accesses = d.stats.cache_hits + d.stats.cache_misses;
-    if (accesses > 0) {
-      const double hr = static_cast<double>(d.stats.cache_hits) / static_cast<double>(accesses);
-      add("Cache hit rate", 0.30, hr, "ratio", hr > 0.30);
-    }
+  auto device_or_tier_p95 = [](const std::vector<double>& device,
+                               const std::vector<double>& tier) -> std::optional<double> {
+    if (device.empty() && tier.empty()) return std::nullopt;
+    return p95_ms(!device.empty() ? device : tier);
+  };
+  report::HealthInputs in;
+  in.profile = d.config.performance_profile;
+  in.storage_read_gib = gib(d.stats.tiers[st].bytes_read);
+  in.storage_write_gib = gib(d.stats.tiers[st].bytes_written);
+  in.storage_read_gibps = ratio(in.storage_read_gib, d.elapsed_s);
+  in.storage_write_gibps = ratio(in.storage_write_gib, d.elapsed_s);
+  in.storage_write_p95_ms = device_or_tier_p95(d.storage_write_device_s, d.tier_write_s[st]);
+  in.storage_read_p95_ms = device_or_tier_p95(d.storage_read_device_s, d.tier_read_s[st]);
+  if (!d.tier_read_s[cpu].empty() || !d.tier_write_s[cpu].empty()) {
+    std::vector<double> both = d.tier_read_s[cpu];
+    both.insert(both.end(), d.tier_write_s[cpu].begin(), d.tier_write_s[cpu].end());
+    in.cpu_p95_ms = p95_ms(both);
   }
-  std::size_t passed = 0;
-  for (const auto& c : criteria) passed += c["passed"].get<bool>() ? 1 : 0;
-  ojson h;
-  h["overall_status"] = passed == criteria.size() ? "PASS" : "FAIL";
-  h["passed_count"] = passed;
-  h["total_count"] = criteria.size();
-  h["criteria"] = std::move(criteria);
-  h["note"] = "informational only (not used by MLPerf v3.0); the reference no longer prints it";
-  return h;
+  in.cache_hits = static_cast<double>(d.stats.cache_hits);
+  in.cache_misses = static_cast<double>(d.stats.cache_misses);
+  return report::storage_health(in, "informational only (not used by MLPerf v3.0); the reference no longer prints it");
 }
 
 ojson qos_metrics(const RunData& d) {
@@ -127,10 +104,7 @@ ojson qos_metrics(const RunData& d) {
     std::size_t violations = 0;
     for (double v : samples) violations += (v * 1e3 > cls.target_p95_ms) ? 1 : 0;
     const double compliance = 1.0 - static_cast<double>(violations) / static_cast<double>(samples.size());
-    c["sla"] = ojson{{"target_p95_ms", cls.target_p95_ms},
-                     {"actual_p95_ms", metrics::percentile_type7(s, 95) * 1e3},
-                     {"compliance", compliance},
-                     {"met", compliance >= 0.95}};
+    c["sla"] = report::qos_sla(cls.target_p95_ms, metrics::percentile_type7(s, 95) * 1e3, compliance);
     q[name] = std::move(c);
   }
   return q;
@@ -212,7 +186,7 @@ ojson latency_block_ms(const std::vector<double>& seconds) {
   ojson o;
   const auto s = sorted(seconds);
   o["mean"] = mean(seconds) * 1e3;
-  for (const auto& [name, p] : kPcts) o[name] = metrics::percentile_type7(s, p) * 1e3;
+  for (const auto& p : kPercentiles) o[p.name] = metrics::percentile_type7(s, p.p) * 1e3;
   return o;
 }
 
@@ -277,7 +251,7 @@ ojson build_results(const RunData& d) {
   // ---- ours, top level ----
   j["engine_version"] = kVersion;
   j["interrupted"] = d.interrupted;
-  j["stop_reason"] = d.stop_reason;
+  j["stop_reason"] = to_text(d.stop_reason);
 
   const auto& c = d.config;
   ojson cfg;
@@ -290,8 +264,8 @@ ojson build_results(const RunData& d) {
   cfg["num_gpus"] = c.num_gpus;
   cfg["tensor_parallel"] = c.tensor_parallel;
   cfg["cpu_mem_gb"] = c.cpu_mem_gb;
-  cfg["generation_mode"] = c.generation_mode;
-  cfg["performance_profile"] = c.performance_profile;
+  cfg["generation_mode"] = to_text(c.generation_mode);
+  cfg["performance_profile"] = to_text(c.performance_profile);
   cfg["multi_turn"] = !c.disable_multi_turn;
   cfg["prefix_caching"] = !c.disable_prefix_caching;
   cfg["max_concurrent_allocs"] = c.max_concurrent_allocs;
@@ -313,10 +287,10 @@ ojson build_results(const RunData& d) {
   j["config"] = std::move(cfg);
 
   ojson io;
-  io["engine"] = d.io.engine;
+  io["engine"] = to_text(d.io.engine);
   io["backend"] = d.io.backend;
   io["direct_io"] = d.io.direct_io;
-  io["sync_mode"] = d.io.sync_mode;
+  io["sync_mode"] = to_text(d.io.sync_mode);
   io["chunk_bytes"] = d.io.chunk_bytes;
   io["io_depth"] = d.io.io_depth;
   io["max_inflight_bytes"] = d.io.max_inflight_bytes;

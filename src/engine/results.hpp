@@ -17,19 +17,20 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/cache/cache.hpp"
-#include "engine/config.hpp"
+#include "engine/config/config.hpp"
 #include "engine/metrics/resources.hpp"
 #include "engine/workload/prefix.hpp"
-#include "engine/yaml_config.hpp"
+#include "engine/config/yaml_config.hpp"
+#include "engine/run_status.hpp"
 #include "model/model.hpp"
 
 namespace kv::engine {
 
 struct IoInfo {
-  std::string engine = "posix";  // what ran (after fallbacks)
+  IoEngine engine = IoEngine::kPosix;  // what ran (after fallbacks)
   std::string backend;           // backend name()
   bool direct_io = false;
-  std::string sync_mode = "fsync";
+  SyncMode sync_mode = SyncMode::kFsync;
   std::uint64_t chunk_bytes = 0;
   unsigned io_depth = 0;
   std::uint64_t max_inflight_bytes = 0;
@@ -47,7 +48,7 @@ struct RunData {
 
   double elapsed_s = 0;  // worker start → stop
   bool interrupted = false;
-  std::string stop_reason;  // "duration", "max_requests", "signal"
+  StopReason stop_reason = StopReason::kDuration;
   std::uint32_t workers = 0;
 
   // Requests (only those completed before the stop instant count).

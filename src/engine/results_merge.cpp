@@ -8,6 +8,9 @@
 
 #include "engine/metrics/latency.hpp"
 #include "engine/metrics/timeseries.hpp"
+#include "engine/report/health.hpp"
+#include "engine/report/latency_blocks.hpp"
+#include "engine/workload/request.hpp"
 
 namespace kv::engine {
 
@@ -15,9 +18,9 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::pair<const char*, double> kPcts[5] = {
-    {"p50", 50}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99}};
-constexpr const char* kQosNames[3] = {"interactive", "responsive", "batch"};
+using report::kCacheStatsFamilies;
+using report::kPercentiles;
+using report::kSummaryBlocks;
 
 // Subtrees that are not summed (copied from the first rank, then fixed below).
 const std::set<std::string> kNoSum = {"/config",
@@ -32,25 +35,12 @@ const std::set<std::string> kNoSum = {"/config",
                                       "/summary/autoscaling_summary",
                                       "/summary/autoscaling_stats"};
 
-// Summary latency blocks {mean, p50 … p9999} and where their pooled values come from:
-// a histogram name and, when a rank has no such histogram, its raw per-request list.
-struct PooledBlock {
-  const char* key;
-  const char* histogram;
-  const char* raw_list;  // top-level raw list in seconds, or nullptr
-};
-constexpr PooledBlock kBlocks[] = {
-    {"end_to_end_latency_ms", "end_to_end", "end_to_end_latencies"},
-    {"storage_io_latency_ms", "storage_io", "storage_latencies"},
-    {"generation_latency_ms", "generation", "generation_latencies"},
-    {"queue_wait_ms", "queue_wait", nullptr},
-    {"ttft_proxy_ms", "ttft_proxy", nullptr},
-    {"prefill_latency_ms", "prefill", "prefill_latencies"},
-    {"decode_latency_ms", "decode", "decode_latencies"},
-};
 constexpr const char* kRawLists[] = {"end_to_end_latencies", "storage_latencies",
                                      "generation_latencies", "prefill_latencies",
                                      "decode_latencies",     "throughput_timeline"};
+
+using Histograms = std::map<std::string, metrics::Histogram>;
+using Docs = std::vector<const ojson*>;
 
 bool is_num(const ojson& j) {
   return j.is_number();
@@ -117,20 +107,8 @@ ojson block_ms(const metrics::Histogram& h, bool with_max = false) {
     o["max"] = h.count() ? h.max() * 1e3 : 0.0;
     return o;
   }
-  for (const auto& [name, p] : kPcts) o[name] = h.percentile(p) * 1e3;
+  for (const auto& p : kPercentiles) o[p.name] = h.percentile(p.p) * 1e3;
   return o;
-}
-
-// "storage_read_device_p95_ms" → {"storage_read_device", 95}.
-std::optional<std::pair<std::string, double>> split_percentile_key(const std::string& key) {
-  if (key.size() < 5 || key.compare(key.size() - 3, 3, "_ms") != 0) return std::nullopt;
-  const std::string base = key.substr(0, key.size() - 3);
-  const auto pos = base.rfind("_p");
-  if (pos == std::string::npos) return std::nullopt;
-  const std::string suffix = base.substr(pos + 1);
-  for (const auto& [name, p] : kPcts)
-    if (suffix == name) return std::make_pair(base.substr(0, pos), p);
-  return std::nullopt;
 }
 
 // Max over ranks of a numeric value at `ptr` (nullopt when no rank has it).
@@ -149,68 +127,41 @@ double sum_over(const std::vector<const ojson*>& docs, const std::string& ptr) {
   return s;
 }
 
-ojson storage_health(const ojson& merged, const std::map<std::string, metrics::Histogram>& hist,
-                     const std::string& profile) {
-  const ojson& cs = merged["summary"]["cache_stats"];
-  ojson criteria = ojson::array();
-  auto add = [&](const std::string& name, double target, double actual, const char* unit,
-                 bool passed) {
-    criteria.push_back(ojson{{"name", name},
-                             {"target", target},
-                             {"actual", actual},
-                             {"unit", unit},
-                             {"passed", passed}});
-  };
+// The health rules (report/health.hpp) over the cluster: summed volumes and bandwidths, P95s of the
+// pooled histograms.
+ojson storage_health(const ojson& cs, const Histograms& hist, PerformanceProfile profile) {
   auto count = [&](const char* n) { return hist.count(n) ? hist.at(n).count() : 0; };
   auto p95 = [&](const char* n) { return hist.count(n) ? hist.at(n).percentile(95) * 1e3 : 0.0; };
-  if (profile == "throughput") {
-    const double rgb = cs.value("tier_storage_kv_bytes_read_gb", 0.0),
-                 wgb = cs.value("tier_storage_kv_bytes_written_gb", 0.0);
-    const double rbw = cs.value("tier_storage_read_bandwidth_gbps", 0.0),
-                 wbw = cs.value("tier_storage_write_bandwidth_gbps", 0.0);
-    if (rgb > 0 || wgb == 0) add("Storage read bandwidth", 0.0, rbw, "GiB/s", rbw > 0);
-    if (wgb > 0 || rgb == 0) add("Storage write bandwidth", 0.0, wbw, "GiB/s", wbw > 0);
-  } else {
-    if (count("storage_write_device") || count("storage_write")) {
-      const double v =
-          p95(count("storage_write_device") ? "storage_write_device" : "storage_write");
-      add("Storage write P95 latency", 500.0, v, "ms", v < 500.0);
-    }
-    if (count("storage_read_device") || count("storage_read")) {
-      const double v = p95(count("storage_read_device") ? "storage_read_device" : "storage_read");
-      add("Storage read P95 latency", 200.0, v, "ms", v < 200.0);
-    }
-    if (count("cpu_read") || count("cpu_write")) {
-      metrics::Histogram both;
-      if (hist.count("cpu_read")) both.merge(hist.at("cpu_read"));
-      if (hist.count("cpu_write")) both.merge(hist.at("cpu_write"));
-      const double v = both.percentile(95) * 1e3;
-      add("CPU tier P95 latency", 150.0, v, "ms", v < 150.0);
-    }
-    const double hits = cs.value("cache_hits", 0.0), misses = cs.value("cache_misses", 0.0);
-    if (hits + misses > 0) {
-      const double hr = hits / (hits + misses);
-      add("Cache hit rate", 0.30, hr, "ratio", hr > 0.30);
-    }
+  // Device time when it was measured, else the tier's.
+  auto device_or_tier_p95 = [&](const char* device, const char* tier) -> std::optional<double> {
+    if (!count(device) && !count(tier)) return std::nullopt;
+    return p95(count(device) ? device : tier);
+  };
+  report::HealthInputs in;
+  in.profile = profile;
+  in.storage_read_gib = cs.value("tier_storage_kv_bytes_read_gb", 0.0);
+  in.storage_write_gib = cs.value("tier_storage_kv_bytes_written_gb", 0.0);
+  in.storage_read_gibps = cs.value("tier_storage_read_bandwidth_gbps", 0.0);
+  in.storage_write_gibps = cs.value("tier_storage_write_bandwidth_gbps", 0.0);
+  in.storage_write_p95_ms = device_or_tier_p95("storage_write_device", "storage_write");
+  in.storage_read_p95_ms = device_or_tier_p95("storage_read_device", "storage_read");
+  if (count("cpu_read") || count("cpu_write")) {
+    metrics::Histogram both;
+    if (hist.count("cpu_read")) both.merge(hist.at("cpu_read"));
+    if (hist.count("cpu_write")) both.merge(hist.at("cpu_write"));
+    in.cpu_p95_ms = both.percentile(95) * 1e3;
   }
-  std::size_t passed = 0;
-  for (const auto& c : criteria) passed += c["passed"].get<bool>() ? 1 : 0;
-  ojson h;
-  h["overall_status"] = passed == criteria.size() ? "PASS" : "FAIL";
-  h["passed_count"] = passed;
-  h["total_count"] = criteria.size();
-  h["criteria"] = std::move(criteria);
-  h["note"] =
-      "informational only (not used by MLPerf v3.0); recomputed from the cluster totals and pooled "
-      "percentiles";
-  return h;
+  in.cache_hits = cs.value("cache_hits", 0.0);
+  in.cache_misses = cs.value("cache_misses", 0.0);
+  return report::storage_health(in,
+                                "informational only (not used by MLPerf v3.0); recomputed from the cluster "
+                                "totals and pooled percentiles");
 }
 
-ojson qos_metrics(const std::vector<const ojson*>& docs,
-                  const std::map<std::string, metrics::Histogram>& hist,
-                  std::vector<std::string>& notes) {
+ojson qos_metrics(const Docs& docs, const Histograms& hist, std::vector<std::string>& notes) {
   ojson q;
-  for (const char* name : kQosNames) {
+  for (int i = 0; i < workload::kNumQos; ++i) {
+    const char* name = workload::qos_name(static_cast<workload::QosLevel>(i));
     const std::string base = std::string("/summary/qos_metrics/") + name;
     std::uint64_t total = 0;
     double compliant = 0;
@@ -245,11 +196,7 @@ ojson qos_metrics(const std::vector<const ojson*>& docs,
       notes.push_back(std::string("summary.qos_metrics.") + name +
                       ".latency_ms: max over ranks (no histogram)");
     }
-    const double compliance = compliant / static_cast<double>(total);
-    c["sla"] = ojson{{"target_p95_ms", target.value_or(0.0)},
-                     {"actual_p95_ms", p95},
-                     {"compliance", compliance},
-                     {"met", compliance >= 0.95}};
+    c["sla"] = report::qos_sla(target.value_or(0.0), p95, compliant / static_cast<double>(total));
     q[name] = std::move(c);
   }
   return q;
@@ -281,11 +228,10 @@ std::string per_rank_output_path(const std::string& output, int rank) {
   return (p.parent_path() / name).string();
 }
 
-ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeContext& mc) {
-  std::vector<const ojson*> docs;  // ranks with results, in rank order
-  for (const auto& r : ranks)
-    if (r.results && r.results->is_object()) docs.push_back(&*r.results);
+namespace {
 
+// The first rank's results with every other rank's numbers summed in (kNoSum subtrees excepted).
+ojson summed_skeleton(const Docs& docs, const MergeContext& mc) {
   ojson merged;
   if (!docs.empty()) {
     merged = *docs.front();
@@ -296,9 +242,11 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     merged = ojson::object();
   }
   merged.erase("distributed");
-  std::vector<std::string> notes;
+  return merged;
+}
 
-  // ---- raw per-request lists: concatenated in rank order ----
+// Raw per-request lists: concatenated in rank order.
+void concat_raw_lists(ojson& merged, const Docs& docs) {
   for (const char* key : kRawLists) {
     if (!merged.contains(key)) continue;
     ojson all = ojson::array();
@@ -307,19 +255,20 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
         for (const auto& x : *v) all.push_back(x);
     merged[key] = std::move(all);
   }
-  merged["seed"] = mc.base_seed ? ojson(*mc.base_seed) : ojson(nullptr);
+}
 
-  // ---- merged histograms ----
-  std::map<std::string, metrics::Histogram> hist;
+// The ranks' latency histograms merged by name, plus histograms of the raw lists for the summary
+// blocks without a histogram of their own (same bucketing, so merging them is exactly the histogram
+// of the union).
+Histograms pooled_histograms(const Docs& docs) {
+  Histograms hist;
   for (const ojson* d : docs) {
     if (const ojson* hs = at_ptr(*d, "/latency_histograms"); hs && hs->is_object())
       for (auto it = hs->begin(); it != hs->end(); ++it)
         if (it.value().is_object())
           hist[it.key()].merge(metrics::Histogram::from_json(nlohmann::json(it.value())));
   }
-  // Quantities without a histogram of their own: histograms of the raw lists (same bucketing, so
-  // merging them is exactly the histogram of the union).
-  for (const auto& b : kBlocks) {
+  for (const auto& b : kSummaryBlocks) {
     if (hist.count(b.histogram) || b.raw_list == nullptr) continue;
     metrics::Histogram h;
     bool any = false;
@@ -330,64 +279,71 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
       }
     if (any) hist[b.histogram] = h;
   }
+  return hist;
+}
 
-  if (merged.contains("summary") && merged["summary"].is_object()) {
-    ojson& s = merged["summary"];
-    std::set<std::string> pooled;
-    if (auto m = max_over(docs, "/summary/elapsed_time")) s["elapsed_time"] = *m;
-    for (const auto& b : kBlocks) {
-      if (!s.contains(b.key)) continue;
-      pooled.insert(std::string("/summary/") + b.key);
-      auto it = hist.find(b.histogram);
-      s[b.key] = block_ms(it != hist.end() ? it->second : metrics::Histogram{});
-    }
-    if (s.contains("cache_stats") && s["cache_stats"].is_object()) {
-      ojson& cs = s["cache_stats"];
-      const double hits = cs.value("cache_hits", 0.0), misses = cs.value("cache_misses", 0.0);
-      cs["cache_hit_rate"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
-      cs["read_write_ratio"] =
-          cs.value("total_read_bytes", 0.0) / std::max(cs.value("total_write_bytes", 0.0), 1.0);
-      // Percentile keys: pooled from the histogram of the same name, or gone when it has no
-      // samples.
-      std::vector<std::string> keys;
-      for (auto it = cs.begin(); it != cs.end(); ++it) keys.push_back(it.key());
-      std::set<std::string> prefixes;
-      for (const auto& k : keys)
-        if (auto pk = split_percentile_key(k)) prefixes.insert(pk->first);
-      for (const auto& k : keys) {
-        auto pk = split_percentile_key(k);
-        if (!pk) continue;
-        auto it = hist.find(pk->first);
-        if (it != hist.end() && it->second.count() > 0) {
-          cs[k] = it->second.percentile(pk->second) * 1e3;
-        } else if (it == hist.end()) {
-          if (auto m = max_over(docs, "/summary/cache_stats/" + k)) cs[k] = *m;
-          notes.push_back("summary.cache_stats." + k + ": max over ranks (no histogram)");
-        } else {
-          cs.erase(k);
-        }
+// cache_stats: ratios recomputed from the summed counts; every percentile key of the table pooled
+// from the histogram of its family, the max over ranks when no rank exported that histogram, gone
+// when the pooled histogram has no samples; the health verdict recomputed.
+void merge_cache_stats(ojson& cs, const Histograms& hist, const Docs& docs, PerformanceProfile profile,
+                       std::vector<std::string>& notes) {
+  const double hits = cs.value("cache_hits", 0.0), misses = cs.value("cache_misses", 0.0);
+  cs["cache_hit_rate"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
+  cs["read_write_ratio"] = cs.value("total_read_bytes", 0.0) / std::max(cs.value("total_write_bytes", 0.0), 1.0);
+  for (const char* family : kCacheStatsFamilies) {
+    const auto it = hist.find(family);
+    for (const auto& p : kPercentiles) {
+      const std::string k = report::percentile_key(family, p);
+      if (!cs.contains(k)) continue;
+      if (it != hist.end() && it->second.count() > 0) {
+        cs[k] = it->second.percentile(p.p) * 1e3;
+      } else if (it == hist.end()) {
+        if (auto m = max_over(docs, "/summary/cache_stats/" + k)) cs[k] = *m;
+        notes.push_back("summary.cache_stats." + k + ": max over ranks (no histogram)");
+      } else {
+        cs.erase(k);
       }
-      const std::string profile = docs.empty()
-                                      ? std::string("latency")
-                                      : docs.front()
-                                            ->value("config", ojson::object())
-                                            .value("performance_profile", std::string("latency"));
-      cs["storage_health"] = storage_health(merged, hist, profile);
     }
-    if (s.contains("qos_metrics")) s["qos_metrics"] = qos_metrics(docs, hist, notes);
-    if (s.contains("multi_turn_stats") && s["multi_turn_stats"].is_object()) {
-      ojson& mt = s["multi_turn_stats"];
-      const double h = mt.value("cache_hits", 0.0), m = mt.value("cache_misses", 0.0);
-      mt["hit_rate"] = h / std::max(h + m, 1.0);
-    }
-    max_unknown_blocks(s, "/summary", docs, pooled, notes);
   }
+  cs["storage_health"] = storage_health(cs, hist, profile);
+}
 
-  // ---- ours, top level ----
+// The run's performance profile (every rank runs with the same flags).
+PerformanceProfile profile_of(const Docs& docs) {
+  if (docs.empty()) return PerformanceProfile::kLatency;
+  const std::string text =
+      docs.front()->value("config", ojson::object()).value("performance_profile", std::string("latency"));
+  return from_text<PerformanceProfile>(text).value_or(PerformanceProfile::kLatency);
+}
+
+// summary: elapsed_time is the longest window; latency blocks pooled; cache_stats, qos_metrics and
+// multi_turn_stats recomputed; other percentile blocks max over ranks.
+void merge_summary(ojson& s, const Histograms& hist, const Docs& docs, std::vector<std::string>& notes) {
+  std::set<std::string> pooled;
+  if (auto m = max_over(docs, "/summary/elapsed_time")) s["elapsed_time"] = *m;
+  for (const auto& b : kSummaryBlocks) {
+    if (!s.contains(b.key)) continue;
+    pooled.insert(std::string("/summary/") + b.key);
+    auto it = hist.find(b.histogram);
+    s[b.key] = block_ms(it != hist.end() ? it->second : metrics::Histogram{});
+  }
+  if (s.contains("cache_stats") && s["cache_stats"].is_object())
+    merge_cache_stats(s["cache_stats"], hist, docs, profile_of(docs), notes);
+  if (s.contains("qos_metrics")) s["qos_metrics"] = qos_metrics(docs, hist, notes);
+  if (s.contains("multi_turn_stats") && s["multi_turn_stats"].is_object()) {
+    ojson& mt = s["multi_turn_stats"];
+    const double h = mt.value("cache_hits", 0.0), m = mt.value("cache_misses", 0.0);
+    mt["hit_rate"] = h / std::max(h + m, 1.0);
+  }
+  max_unknown_blocks(s, "/summary", docs, pooled, notes);
+}
+
+// Our top-level blocks: interrupted, resources, workload, cache_dir, config.
+void merge_top_level(ojson& merged, const Docs& docs, const MergeContext& mc) {
   bool any_interrupted = mc.interrupted;
   for (const ojson* d : docs) any_interrupted = any_interrupted || d->value("interrupted", false);
   merged["interrupted"] = any_interrupted;
-  if (any_interrupted) merged["stop_reason"] = "signal";
+  if (any_interrupted) merged["stop_reason"] = to_text(StopReason::kSignal);
   if (merged.contains("resources") && merged["resources"].is_object()) {
     ojson& r = merged["resources"];
     if (auto m = max_over(docs, "/resources/peak_rss_bytes"))
@@ -422,6 +378,10 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     c["num_users_total"] = c.value("num_users", 0) * static_cast<long long>(docs.size());
   }
 
+}
+
+// Time series second by second (the windows start together); the pooled histograms.
+void merge_series(ojson& merged, const Docs& docs, const Histograms& hist) {
   // Time series: second by second (the windows start together).
   if (!docs.empty()) {
     std::uint32_t rows = 0;
@@ -441,7 +401,21 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     merged["latency_histograms"] = std::move(h);
   }
 
-  // ---- MLPerf v3.0 aggregation (Rules.md §6.3.4.3 / harness summary names) ----
+}
+
+std::optional<double> min_elapsed(const Docs& docs) {
+  std::optional<double> m;
+  for (const ojson* d : docs) {
+    const double v = num_at(*d, "/summary/elapsed_time");
+    m = m ? std::min(*m, v) : v;
+  }
+  return m;
+}
+
+ojson or_null(std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); }
+
+// The MLPerf v3.0 aggregation (the rules' kv_cache summary names) beside the pooled values.
+ojson mlperf_aggregates(const Docs& docs, const Histograms& hist, const std::vector<RankOutcome>& ranks) {
   ojson agg;
   agg["rule"] =
       "MLPerf Storage v3.0 kv_cache: bandwidth and tokens/s summed over ranks; device P95 = max "
@@ -456,11 +430,10 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
       sum_over(docs, "/summary/storage_throughput_tokens_per_sec");
   agg["aggregated_avg_throughput_tokens_per_sec"] =
       sum_over(docs, "/summary/avg_throughput_tokens_per_sec");
-  auto opt = [](std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); };
   agg["aggregated_device_read_p95_ms"] =
-      opt(max_over(docs, "/summary/cache_stats/storage_read_device_p95_ms"));
+      or_null(max_over(docs, "/summary/cache_stats/storage_read_device_p95_ms"));
   agg["aggregated_device_write_p95_ms"] =
-      opt(max_over(docs, "/summary/cache_stats/storage_write_device_p95_ms"));
+      or_null(max_over(docs, "/summary/cache_stats/storage_write_device_p95_ms"));
   auto pooled95 = [&](const char* n) {
     auto it = hist.find(n);
     return it != hist.end() && it->second.count() > 0 ? ojson(it->second.percentile(95) * 1e3)
@@ -473,9 +446,11 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     if (r.results && num_at(*r.results, "/summary/cache_stats/storage_entries", 1.0) == 0.0)
       cpu_tier_ranks.push_back(r.rank);
   agg["cpu_tier_ranks"] = std::move(cpu_tier_ranks);
-  merged["mlperf_aggregates"] = std::move(agg);
+  return agg;
+}
 
-  // ---- ranks, hosts, window, failures ----
+// ranks[], rank_count, host_count, partial_failure, failed_ranks, window.
+void merge_rank_list(ojson& merged, const std::vector<RankOutcome>& ranks, const Docs& docs) {
   ojson rank_list = ojson::array();
   ojson failed = ojson::array();
   std::set<std::string> hosts;
@@ -485,7 +460,7 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     e["rank"] = r.rank;
     e["host"] = r.host;
     e["pid"] = r.pid;
-    e["status"] = r.status;
+    e["status"] = to_text(r.status);
     e["exit_code"] = r.exit_code;
     if (!r.reason.empty()) e["reason"] = r.reason;
     if (!r.host.empty()) hosts.insert(r.host);
@@ -505,7 +480,7 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     } else if (!r.last_heartbeat.is_null()) {
       e["last_heartbeat"] = r.last_heartbeat;
     }
-    if (r.status == "failed")
+    if (r.status == RankStatus::kFailed)
       failed.push_back(ojson{{"rank", r.rank}, {"host", r.host}, {"reason", r.reason}});
     rank_list.push_back(std::move(e));
   }
@@ -517,15 +492,26 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
       ojson{{"aligned_start", true},
             {"start_skew_s", start_min ? ojson(*start_max - *start_min) : ojson(nullptr)},
             {"elapsed_s", num_at(merged, "/summary/elapsed_time")},
-            {"elapsed_s_min", opt([&]() -> std::optional<double> {
-               std::optional<double> m;
-               for (const ojson* d : docs) {
-                 const double v = num_at(*d, "/summary/elapsed_time");
-                 m = m ? std::min(*m, v) : v;
-               }
-               return m;
-             }())}};
+            {"elapsed_s_min", or_null(min_elapsed(docs))}};
   merged["ranks"] = std::move(rank_list);
+}
+
+}  // namespace
+
+ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeContext& mc) {
+  Docs docs;  // ranks with results, in rank order
+  for (const auto& r : ranks)
+    if (r.results && r.results->is_object()) docs.push_back(&*r.results);
+  ojson merged = summed_skeleton(docs, mc);
+  std::vector<std::string> notes;
+  concat_raw_lists(merged, docs);
+  merged["seed"] = mc.base_seed ? ojson(*mc.base_seed) : ojson(nullptr);
+  const Histograms hist = pooled_histograms(docs);
+  if (merged.contains("summary") && merged["summary"].is_object()) merge_summary(merged["summary"], hist, docs, notes);
+  merge_top_level(merged, docs, mc);
+  merge_series(merged, docs, hist);
+  merged["mlperf_aggregates"] = mlperf_aggregates(docs, hist, ranks);
+  merge_rank_list(merged, ranks, docs);
   merged["cluster_info"] = mc.cluster_info;
   if (!notes.empty()) merged["merge_notes"] = notes;
   return merged;

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/run_status.hpp"
+
 namespace kv::engine {
 
 struct RankOutcome {
@@ -30,7 +32,7 @@ struct RankOutcome {
   long pid = 0;
   // ok: results and exit code 0 (or 8 when the whole job was interrupted); failed: an error, a
   // non-zero exit code or no result at all; cancelled: did not run because another rank failed.
-  std::string status = "ok";
+  RankStatus status = RankStatus::kOk;
   std::string reason;  // why it failed / was cancelled (empty when ok)
   int exit_code = 0;
   std::optional<nlohmann::ordered_json> results;  // the rank's own results JSON, if received

@@ -41,7 +41,7 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
     o += fmt::format("GPU:              {}x {} GiB ({}; {} GB/s), TP={}\n", c.num_gpus,
                      c.gpu_mem_gb, d.gpu_backend, c.gpu_bandwidth_gbps, c.tensor_parallel);
   else
-    o += fmt::format("GPU:              none (--gpu-backend {}), TP={}\n", c.gpu_backend,
+    o += fmt::format("GPU:              none (--gpu-backend {}), TP={}\n", to_text(c.gpu_backend),
                      c.tensor_parallel);
   o += fmt::format("CPU tier:         {}\n",
                    d.cpu_tier ? fmt::format("{} GiB", c.cpu_mem_gb) : std::string("disabled"));
@@ -55,7 +55,7 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
       c.max_requests > 0 ? fmt::format(" or {} requests", c.max_requests) : std::string());
   o += fmt::format("Seed:             {}\n",
                    c.seed ? std::to_string(*c.seed) : std::string("none (random workload)"));
-  o += fmt::format("Generation mode:  {}\n", c.generation_mode);
+  o += fmt::format("Generation mode:  {}\n", to_text(c.generation_mode));
   o += fmt::format("Features:         multi-turn {}, prefix caching {}{}{}\n",
                    c.disable_multi_turn ? "off" : "on", c.disable_prefix_caching ? "off" : "on",
                    c.prefill_only ? ", prefill-only" : "", c.decode_only ? ", decode-only" : "");
@@ -66,7 +66,7 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
   o += fmt::format(
       "I/O:              {} engine, {}, sync {}, {} MiB chunks, depth {}, in-flight budget {} "
       "MiB\n",
-      d.io.engine, d.io.direct_io ? "O_DIRECT" : "buffered", d.io.sync_mode,
+      to_text(d.io.engine), d.io.direct_io ? "O_DIRECT" : "buffered", to_text(d.io.sync_mode),
       d.io.chunk_bytes / kMiB, d.io.io_depth, d.io.max_inflight_bytes / kMiB);
   for (const auto& f : d.io.fallbacks) o += fmt::format("  fallback: {}\n", f);
 
@@ -139,7 +139,7 @@ std::string results_text(const ojson& j, const RunData& d) {
   };
   lat("End-to-end latency:", s["end_to_end_latency_ms"]);
   lat("Storage I/O / request:", s["storage_io_latency_ms"]);
-  if (c.generation_mode != "none") lat("Generation latency:", s["generation_latency_ms"]);
+  if (c.generation_mode != GenerationMode::kNone) lat("Generation latency:", s["generation_latency_ms"]);
   lat("Queue wait (ours):", s["queue_wait_ms"]);
   lat("TTFT proxy (ours):", s["ttft_proxy_ms"]);
 
@@ -205,7 +205,7 @@ std::string results_text(const ojson& j, const RunData& d) {
                    mt["cache_hits"].get<std::uint64_t>(), mt["cache_misses"].get<std::uint64_t>(),
                    num(mt, "hit_rate") * 100);
 
-  if (c.performance_profile == "latency") {
+  if (c.performance_profile == PerformanceProfile::kLatency) {
     o += "\n### QOS (end-to-end latency vs P95 target) ###\n";
     for (const auto& [name, q] : s["qos_metrics"].items()) {
       if (q.contains("no_data")) {

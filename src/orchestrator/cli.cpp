@@ -7,12 +7,33 @@
 
 #include "core/error.hpp"
 #include "core/version.hpp"
+#include "engine_cli/flags.hpp"
 #include "model/model.hpp"
 #include "orchestrator/config_file.hpp"
 #include "orchestrator/logger.hpp"
 
 namespace kv::orchestrator {
 namespace {
+
+namespace ec = kv::engine_cli;
+
+// The engine's limits for a forwarded value, in the engine's words ("must be between 1 and
+// 100000"), so mlpstorage refuses exactly what kv-cache would (engine_cli/flags.hpp).
+CLI::Validator engine_limits(const ec::Flag& f) {
+  return CLI::Validator(
+      [&f](std::string& in) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(in.c_str(), &end);
+        if (in.empty() || end != in.c_str() + in.size()) return "expected a number (got '" + in + "')";
+        return ec::in_range(f, v) ? std::string() : "must be " + ec::range_text(f) + " (got " + in + ")";
+      },
+      ec::range_text(f));
+}
+
+// The engine's choices of a forwarded choice flag.
+CLI::IsMember engine_choices(const ec::Flag& f) {
+  return CLI::IsMember(std::vector<std::string>(f.choices.begin(), f.choices.end()));
+}
 
 const std::map<std::string, std::string>& short_aliases() {
   static const std::map<std::string, std::string> m = {{"-rd", "--results-dir"},
@@ -404,17 +425,17 @@ void Cli::add_kvcache_common(CLI::App* sub) {
   sub->add_option("--num-users", k.num_users,
                   "(-nu) Number of concurrent users for multi-tenant inference")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100000))
+      ->check(engine_limits(ec::kNumUsers))
       ->group("Model Configuration");
   sub->add_option("--gpu-mem-gb", k.gpu_mem_gb,
                   "GPU tier capacity in GiB (first cache tier; 0 disables it)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 65536.0))
+      ->check(engine_limits(ec::kGpuMemGb))
       ->group("Cache Configuration");
   sub->add_option("--cpu-mem-gb", k.cpu_mem_gb,
                   "CPU tier capacity in GiB (second cache tier; 0 disables it)")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 131072.0))
+      ->check(engine_limits(ec::kCpuMemGb))
       ->group("Cache Configuration");
   sub->add_option("--cache-dir", k.cache_dir,
                   "Storage (NVMe) tier directory; default <run dir>/kvcache_data")
@@ -425,18 +446,18 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
   auto& k = inv_.kv;
   sub->add_option("--duration,-d", k.duration, "Benchmark duration in seconds")
       ->capture_default_str()
-      ->check(CLI::Range(1, 86400))
+      ->check(engine_limits(ec::kDuration))
       ->group("Run Configuration");
   sub->add_option("--generation-mode", k.generation_mode,
                   "Token generation simulation: none = no generation, fast = 2 ms/token, realistic "
                   "= 30 ms/token")
       ->capture_default_str()
-      ->check(CLI::IsMember({"none", "fast", "realistic"}))
+      ->check(engine_choices(ec::kGenerationMode))
       ->group("Run Configuration");
   sub->add_option("--performance-profile", k.performance_profile,
                   "Pass/fail criteria of the engine: latency or throughput")
       ->capture_default_str()
-      ->check(CLI::IsMember({"latency", "throughput"}))
+      ->check(engine_choices(ec::kPerformanceProfile))
       ->group("Run Configuration");
   sub->add_option("--seed", seed_raw_, "Random seed (forwarded only when given)")
       ->group("Run Configuration");
@@ -446,7 +467,7 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
   sub->add_option("--max-concurrent-allocs", max_allocs_raw_,
                   "Limit concurrent cache allocations in the engine (0 = unlimited; forwarded only "
                   "when given)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(engine_limits(ec::kMaxConcurrentAllocs))
       ->group("Run Configuration");
 
   sub->add_flag("--disable-multi-turn", k.disable_multi_turn,
@@ -460,31 +481,31 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
   sub->add_option("--rag-num-docs", k.rag_num_docs,
                   "RAG documents to ingest (forwarded with --enable-rag)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(engine_limits(ec::kRagNumDocs))
       ->group("Optional Features");
   sub->add_flag("--enable-autoscaling", k.enable_autoscaling, "Enable the engine's autoscaler")
       ->group("Optional Features");
   sub->add_option("--autoscaler-mode", k.autoscaler_mode,
                   "Autoscaler mode (forwarded with --enable-autoscaling)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"qos", "capacity"}))
+      ->check(engine_choices(ec::kAutoscalerMode))
       ->group("Optional Features");
 
   sub->add_option("--io-engine", k.io_engine,
                   "Engine storage I/O path: posix (reference) or io_uring")
-      ->check(CLI::IsMember({"posix", "io_uring"}))
+      ->check(engine_choices(ec::kIoEngine))
       ->group("Engine I/O");
   sub->add_flag("--direct-io", k.direct_io, "Engine uses O_DIRECT for storage-tier files")
       ->group("Engine I/O");
   sub->add_option("--io-depth", io_depth_raw_, "Engine: chunks of one object in flight (io_uring)")
-      ->check(CLI::Range(1, 4096))
+      ->check(engine_limits(ec::kIoDepth))
       ->group("Engine I/O");
   sub->add_option("--io-chunk-mib", io_chunk_raw_, "Engine I/O chunk size in MiB")
-      ->check(CLI::Range(1, 1024))
+      ->check(engine_limits(ec::kIoChunkMib))
       ->group("Engine I/O");
   sub->add_option("--gpu-backend", k.gpu_backend,
                   "Engine GPU tier backend: auto, simulated, cuda or none")
-      ->check(CLI::IsMember({"auto", "simulated", "cuda", "none"}))
+      ->check(engine_choices(ec::kGpuBackend))
       ->group("Engine I/O");
   sub->add_flag("--keep-cache", k.keep_cache, "Keep the engine's cache files after the run")
       ->group("Engine I/O");

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "core/error.hpp"
+#include "engine_cli/flags.hpp"
 #include "history/history.hpp"
 
 namespace kv::orchestrator {
@@ -110,65 +111,52 @@ stdfs::path resolve_engine(const KvcacheOptions& kv, const PlanEnv& env, bool* f
   return env.self_dir.empty() ? stdfs::path("kv-cache") : env.self_dir / "kv-cache";
 }
 
+namespace {
+
+namespace ec = kv::engine_cli;
+
+// One engine flag with its value, or a switch, under the engine's own flag name.
+void add(std::vector<std::string>& a, const ec::Flag& f, std::string value) {
+  a.emplace_back(f.name);
+  a.push_back(std::move(value));
+}
+void add_switch(std::vector<std::string>& a, const ec::Flag& f, bool on) {
+  if (on) a.emplace_back(f.name);
+}
+
+}  // namespace
+
 std::vector<std::string> engine_argv(const KvcacheOptions& kv, const std::string& engine,
                                      const std::string& cache_dir, const std::string& output) {
-  std::vector<std::string> a = {engine,
-                                "--model",
-                                kv.model,
-                                "--num-users",
-                                std::to_string(kv.num_users),
-                                "--duration",
-                                std::to_string(kv.duration),
-                                "--gpu-mem-gb",
-                                format_float(kv.gpu_mem_gb),
-                                "--cpu-mem-gb",
-                                format_float(kv.cpu_mem_gb),
-                                "--generation-mode",
-                                kv.generation_mode,
-                                "--performance-profile",
-                                kv.performance_profile,
-                                "--cache-dir",
-                                cache_dir,
-                                "--output",
-                                output};
-  if (kv.disable_multi_turn) a.push_back("--disable-multi-turn");
-  if (kv.disable_prefix_caching) a.push_back("--disable-prefix-caching");
+  std::vector<std::string> a = {engine};
+  add(a, ec::kModel, kv.model);
+  add(a, ec::kNumUsers, std::to_string(kv.num_users));
+  add(a, ec::kDuration, std::to_string(kv.duration));
+  add(a, ec::kGpuMemGb, format_float(kv.gpu_mem_gb));
+  add(a, ec::kCpuMemGb, format_float(kv.cpu_mem_gb));
+  add(a, ec::kGenerationMode, kv.generation_mode);
+  add(a, ec::kPerformanceProfile, kv.performance_profile);
+  add(a, ec::kCacheDir, cache_dir);
+  add(a, ec::kOutput, output);
+  add_switch(a, ec::kDisableMultiTurn, kv.disable_multi_turn);
+  add_switch(a, ec::kDisablePrefixCaching, kv.disable_prefix_caching);
   if (kv.enable_rag) {
-    a.push_back("--enable-rag");
-    a.push_back("--rag-num-docs");
-    a.push_back(std::to_string(kv.rag_num_docs));
+    add_switch(a, ec::kEnableRag, true);
+    add(a, ec::kRagNumDocs, std::to_string(kv.rag_num_docs));
   }
   if (kv.enable_autoscaling) {
-    a.push_back("--enable-autoscaling");
-    a.push_back("--autoscaler-mode");
-    a.push_back(kv.autoscaler_mode);
+    add_switch(a, ec::kEnableAutoscaling, true);
+    add(a, ec::kAutoscalerMode, kv.autoscaler_mode);
   }
-  if (kv.seed) {
-    a.push_back("--seed");
-    a.push_back(std::to_string(*kv.seed));
-  }
-  if (kv.max_concurrent_allocs) {
-    a.push_back("--max-concurrent-allocs");
-    a.push_back(std::to_string(*kv.max_concurrent_allocs));
-  }
-  if (!kv.io_engine.empty()) {
-    a.push_back("--io-engine");
-    a.push_back(kv.io_engine);
-  }
-  if (kv.direct_io) a.push_back("--direct-io");
-  if (kv.io_depth) {
-    a.push_back("--io-depth");
-    a.push_back(std::to_string(*kv.io_depth));
-  }
-  if (kv.io_chunk_mib) {
-    a.push_back("--io-chunk-mib");
-    a.push_back(std::to_string(*kv.io_chunk_mib));
-  }
-  if (!kv.gpu_backend.empty()) {
-    a.push_back("--gpu-backend");
-    a.push_back(kv.gpu_backend);
-  }
-  if (kv.keep_cache) a.push_back("--keep-cache");
+  if (kv.seed) add(a, ec::kSeed, std::to_string(*kv.seed));
+  if (kv.max_concurrent_allocs)
+    add(a, ec::kMaxConcurrentAllocs, std::to_string(*kv.max_concurrent_allocs));
+  if (!kv.io_engine.empty()) add(a, ec::kIoEngine, kv.io_engine);
+  add_switch(a, ec::kDirectIo, kv.direct_io);
+  if (kv.io_depth) add(a, ec::kIoDepth, std::to_string(*kv.io_depth));
+  if (kv.io_chunk_mib) add(a, ec::kIoChunkMib, std::to_string(*kv.io_chunk_mib));
+  if (!kv.gpu_backend.empty()) add(a, ec::kGpuBackend, kv.gpu_backend);
+  add_switch(a, ec::kKeepCache, kv.keep_cache);
   a.insert(a.end(), kv.kvcache_params.begin(), kv.kvcache_params.end());
   return a;
 }

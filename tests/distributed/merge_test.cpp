@@ -31,7 +31,7 @@ std::vector<double> lognormal(std::uint32_t seed, std::size_t n, double mu, doub
 // percentiles are all distinguishable.
 RunData rank_run(int r) {
   RunData d;
-  d.config.performance_profile = "latency";
+  d.config.performance_profile = PerformanceProfile::kLatency;
   d.config.num_users = 4;
   d.config.seed = 42 + r;
   d.model = *model::ModelTable::builtin().find("tiny-1b");
@@ -84,7 +84,7 @@ Job make_job(int n, int missing_rank = -1) {
     o.host = r < 2 ? "hostA" : "hostB";
     o.pid = 1000 + r;
     if (r == missing_rank) {
-      o.status = "failed";
+      o.status = RankStatus::kFailed;
       o.reason = "no result before the job was stopped";
       o.exit_code = -1;
       o.last_heartbeat = ojson{{"t", 1.5}, {"completed", 12}};
@@ -274,7 +274,7 @@ TEST(Merge, NoResultsAtAllStillGivesTheKeys) {
   for (int r = 0; r < 2; ++r) {
     ranks[r].rank = r;
     ranks[r].host = "h";
-    ranks[r].status = r == 0 ? "cancelled" : "failed";
+    ranks[r].status = r == 0 ? RankStatus::kCancelled : RankStatus::kFailed;
     ranks[r].reason = r == 0 ? "run cancelled" : "cannot create --cache-dir";
   }
   MergeContext mc;

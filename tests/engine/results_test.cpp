@@ -41,7 +41,7 @@ std::vector<std::pair<bool, std::string>> reference_keys() {
 
 RunData sample_run(bool all_tiers) {
   RunData d;
-  d.config.performance_profile = "latency";
+  d.config.performance_profile = PerformanceProfile::kLatency;
   d.config.seed = 42;
   d.model = *model::ModelTable::builtin().find("tiny-1b");
   d.elapsed_s = 10.0;
@@ -154,7 +154,7 @@ TEST(Results, FormulasMatchTheReference) {
 
 TEST(Results, ThroughputProfileHealthChecksBandwidth) {
   RunData d = sample_run(false);
-  d.config.performance_profile = "throughput";
+  d.config.performance_profile = PerformanceProfile::kThroughput;
   const ojson j = build_results(d);
   const auto& h = j["summary"]["cache_stats"]["storage_health"];
   EXPECT_EQ(h["overall_status"], "PASS");

@@ -1,6 +1,6 @@
 // --config strict schema: every reference key accepted, values arrive, unknown keys / wrong types /
 // out-of-range values are errors naming the key path; model_configs upsert into the model table.
-#include "engine/yaml_config.hpp"
+#include "engine/config/yaml_config.hpp"
 
 #include <gtest/gtest.h>
 

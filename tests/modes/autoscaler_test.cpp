@@ -207,7 +207,7 @@ TEST(Autoscaler, CapacityStopEndsTheRunAndReportsThePeak) {
     tokens += per_interval[i];
     a.sample_now(static_cast<std::int64_t>(i + 1) * 1'000'000'000);
   }
-  EXPECT_EQ(a.stop_reason().value_or(""), "autoscaler_capacity");
+  EXPECT_EQ(a.stop_reason(), kv::engine::StopReason::kAutoscalerCapacity);
   const auto sum = a.summary(0);
   EXPECT_EQ(sum["peak_user_count"], 10);  // 5 → 10 at the first sample; 300 tok/s measured with 10
   EXPECT_DOUBLE_EQ(sum["peak_throughput_tokens_per_sec"].get<double>(), 300.0);

@@ -13,13 +13,14 @@
 
 #include "core/error.hpp"
 #include "core/manual_clock.hpp"
-#include "engine/flags.hpp"
+#include "engine/config/flags.hpp"
 #include "engine/run/observer.hpp"
 #include "engine/run/state.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using kv::engine::StopReason;
 using kv::engine::run::RunObserver;
 using kv::engine::run::RunPlan;
 using kv::engine::run::RunState;
@@ -70,8 +71,8 @@ class EventLog final : public RunObserver {
     t0 = s.t0_ns;
   }
   void on_request_done(const kv::workload::Request&, bool) override { ++requests_done; }
-  std::optional<std::string> stop_reason(const RunState&) const override {
-    if (stop_after_ticks > 0 && ticks.size() >= stop_after_ticks) return std::string("test_stop");
+  std::optional<StopReason> stop_reason(const RunState&) const override {
+    if (stop_after_ticks > 0 && ticks.size() >= stop_after_ticks) return StopReason::kReplayComplete;
     return std::nullopt;
   }
   void on_tick(const RunState&, std::int64_t now_ns) override {
@@ -122,7 +123,7 @@ TEST(Run, ObserverSeesThePhasesInOrderAndItsStopReasonEndsTheWindow) {
       "stop",    "finish",        "after_output(summary)", "results"};
   EXPECT_EQ(log.events, expected);
   EXPECT_EQ(log.ticks.size(), 3u);
-  EXPECT_EQ(log.seen_results.value("stop_reason", std::string()), "test_stop")
+  EXPECT_EQ(log.seen_results.value("stop_reason", std::string()), "replay_complete")
       << log.seen_results["summary"].dump();
   EXPECT_GE(log.requests_done.load(),
             log.seen_results.value("requests_completed", std::uint64_t{0}));

@@ -238,8 +238,8 @@ AutoscaleDecision Autoscaler::sample_now(std::int64_t now_ns) {
   return d;
 }
 
-std::optional<std::string> Autoscaler::stop_reason() const {
-  if (stop_requested_.load()) return std::string("autoscaler_capacity");
+std::optional<StopReason> Autoscaler::stop_reason() const {
+  if (stop_requested_.load()) return StopReason::kAutoscalerCapacity;
   return std::nullopt;
 }
 

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/run_status.hpp"
 #include "engine/workload/stop.hpp"
 
 namespace kv::engine::modes {
@@ -109,7 +110,7 @@ class Autoscaler {
   // Takes one sample now (the thread calls it every interval; tests call it directly).
   AutoscaleDecision sample_now(std::int64_t now_ns);
   // "autoscaler_capacity" once capacity mode decided to stop.
-  std::optional<std::string> stop_reason() const;
+  std::optional<StopReason> stop_reason() const;
 
   nlohmann::ordered_json log() const;       // summary.autoscaling_stats
   nlohmann::ordered_json timeline() const;  // throughput_timeline

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "engine/config.hpp"
+#include "engine/config/config.hpp"
 #include "engine/config/mode_rules.hpp"
 #include "engine/modes/producers.hpp"
 #include "engine/workload/conversation.hpp"
@@ -22,7 +22,7 @@
 #include "engine/workload/request_factory.hpp"
 #include "engine/workload/request_queue.hpp"
 #include "engine/workload/stop.hpp"
-#include "engine/yaml_config.hpp"
+#include "engine/config/yaml_config.hpp"
 
 namespace kv::engine::modes {
 

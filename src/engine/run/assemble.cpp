@@ -127,7 +127,7 @@ void size_memory_tiers(RunState& s) {
     s.gpu_limit = gib_to_bytes(c.gpu_mem_gb * c.num_gpus);
     d.gpu_backend = "null";
   } else {  // engine/tier/gpu_select.hpp: none | simulated | cuda (device memory) | auto
-    s.gpu = tier::plan_gpu_tier({c.gpu_backend,
+    s.gpu = tier::plan_gpu_tier({std::string(to_text(c.gpu_backend)),
                                  c.gpu_mem_gb,
                                  c.num_gpus,
                                  c.gpu_bandwidth_gbps,
@@ -173,7 +173,7 @@ void open_storage(RunState& s) {
   bo.chunk_observer = &s.chunk_latency;
   bo.stop = &s.io_stop;  // set at the end of the drain (window.cpp)
   io::BackendChoice choice = io::make_backend(bo);
-  d.io.engine = choice.engine == io::Engine::kIoUring ? "io_uring" : "posix";
+  d.io.engine = choice.engine == io::Engine::kIoUring ? IoEngine::kIoUring : IoEngine::kPosix;
   d.io.backend = choice.backend->name();
   d.io.direct_io = choice.direct_io;
   d.io.sync_mode = c.sync_mode;
@@ -261,8 +261,7 @@ void build_workload(RunState& s) {
   ps.prefill_only = c.prefill_only;
   ps.decode_only = c.decode_only;
   ps.decode_batch = y.decode_batch_size;
-  const std::size_t mode = c.generation_mode == "none" ? 0 : c.generation_mode == "fast" ? 1 : 2;
-  ps.generation_s_per_token = y.generation_timing[mode];
+  ps.generation_s_per_token = y.generation_s_per_token(c.generation_mode);
   ps.bytes_per_token = s.plan.model.bytes_per_token();
   s.request_store = s.io_trace != nullptr ? &s.io_trace->wrap_store(*s.store) : s.store.get();
   modes::ModeSource* own = s.mode_source->processes_requests() ? s.mode_source.get() : nullptr;

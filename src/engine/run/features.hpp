@@ -43,7 +43,7 @@ class ModeSummary final : public RunObserver {
   // Loads --validation-trace and checks the --xlsx-output directory (errors before any I/O).
   ModeSummary(RunState& s, const EngineConfig& c);
   void on_request_done(const workload::Request& req, bool completed) override;
-  std::optional<std::string> stop_reason(const RunState& s) const override;
+  std::optional<StopReason> stop_reason(const RunState& s) const override;
   void on_finish(RunState& s) override;
   std::string console_text(const nlohmann::ordered_json& results) const override;
   void after_output(const nlohmann::ordered_json& results, const RunData& d,
@@ -99,7 +99,7 @@ class Autoscaling final : public RunObserver {
  public:
   void on_window_start(RunState& s) override;
   void on_request_done(const workload::Request& req, bool completed) override;
-  std::optional<std::string> stop_reason(const RunState& s) const override;
+  std::optional<StopReason> stop_reason(const RunState& s) const override;
   void on_finish(RunState& s) override;
 
  private:

@@ -29,6 +29,8 @@
 #include <optional>
 #include <string>
 
+#include "engine/run_status.hpp"
+
 namespace kv::workload {
 struct Request;
 }
@@ -55,7 +57,7 @@ class RunObserver {
   // Thread-safe: called concurrently by the workers.
   virtual void on_request_done(const workload::Request& /*req*/, bool /*completed*/) {}
   // A reason to end the window now (e.g. "replay_complete"), or nullopt.
-  virtual std::optional<std::string> stop_reason(const RunState& /*s*/) const {
+  virtual std::optional<StopReason> stop_reason(const RunState& /*s*/) const {
     return std::nullopt;
   }
   virtual void on_tick(const RunState& /*s*/, std::int64_t /*now_ns*/) {}

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "engine/config.hpp"
-#include "engine/yaml_config.hpp"
+#include "engine/config/config.hpp"
+#include "engine/config/yaml_config.hpp"
 #include "model/model.hpp"
 
 namespace kv::engine::run {

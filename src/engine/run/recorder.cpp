@@ -45,13 +45,13 @@ bool Recorder::add_completed(const workload::Request& req, const workload::Reque
   if (max_requests_ > 0 && d_.requests_completed >= static_cast<std::uint64_t>(max_requests_)) {
     stopped_ = true;
     stop_ns_ = done_ns;
-    reason_ = "max_requests";
+    reason_ = StopReason::kMaxRequests;
     return true;
   }
   return false;
 }
 
-std::pair<std::int64_t, std::string> Recorder::stop_now(const std::string& reason) {
+std::pair<std::int64_t, StopReason> Recorder::stop_now(StopReason reason) {
   std::lock_guard lk(mu_);
   if (!stopped_) {
     stopped_ = true;

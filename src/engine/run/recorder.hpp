@@ -27,7 +27,7 @@ class Recorder {
   void record(const workload::Request& req, const workload::RequestOutcome& o,
               std::int64_t dequeue_ns, std::int64_t done_ns);
   // Marks the stop instant (first caller wins). Returns the instant and the reason.
-  std::pair<std::int64_t, std::string> stop_now(const std::string& reason);
+  std::pair<std::int64_t, StopReason> stop_now(StopReason reason);
   std::uint64_t completed();
   // Requests that finished (in any state) after the stop instant: they were in flight at stop.
   std::uint64_t after_stop() const { return after_stop_.load(); }
@@ -49,7 +49,7 @@ class Recorder {
   bool stopped_ = false;
   std::uint64_t finished_ = 0;
   std::int64_t stop_ns_ = 0;
-  std::string reason_;
+  StopReason reason_ = StopReason::kDuration;
   std::atomic<std::uint64_t> after_stop_{0};
 };
 

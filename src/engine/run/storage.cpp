@@ -16,10 +16,13 @@ namespace kv::engine::run {
 
 namespace {
 
-io::SyncMode parse_sync(const std::string& s) {
-  if (s == "fdatasync") return io::SyncMode::kFdatasync;
-  if (s == "none") return io::SyncMode::kNone;
-  return io::SyncMode::kFsync;
+io::SyncMode to_io(SyncMode s) {
+  switch (s) {
+    case SyncMode::kFsync: return io::SyncMode::kFsync;
+    case SyncMode::kFdatasync: return io::SyncMode::kFdatasync;
+    case SyncMode::kNone: return io::SyncMode::kNone;
+  }
+  return io::SyncMode::kFsync;  // unreachable: every SyncMode is listed above
 }
 
 }  // namespace
@@ -27,9 +30,9 @@ io::SyncMode parse_sync(const std::string& s) {
 io::BackendOptions backend_options(const EngineConfig& c, const std::filesystem::path& dir) {
   io::BackendOptions bo;
   bo.dir = dir;
-  bo.engine = c.io_engine == "io_uring" ? io::Engine::kIoUring : io::Engine::kPosix;
+  bo.engine = c.io_engine == IoEngine::kIoUring ? io::Engine::kIoUring : io::Engine::kPosix;
   bo.direct_io = c.direct_io;
-  bo.sync = parse_sync(c.sync_mode);
+  bo.sync = to_io(c.sync_mode);
   bo.chunk_bytes = static_cast<std::uint64_t>(c.io_chunk_mib) * kMiB;
   bo.io_depth = static_cast<unsigned>(c.io_depth);
   bo.max_inflight_bytes = static_cast<std::uint64_t>(c.max_inflight_mib) * kMiB;
@@ -59,8 +62,8 @@ int run_probe_only(const EngineConfig& c) {
       "Probing the storage device in %s for %.0f s: %u streams of %llu MiB objects, %s engine%s, "
       "%d MiB chunks, depth %d, sync %s\n",
       dir->path().c_str(), kProbeSeconds, kProbeThreads,
-      static_cast<unsigned long long>(kProbeFileBytes / kMiB), c.io_engine.c_str(),
-      c.direct_io ? " + O_DIRECT" : "", c.io_chunk_mib, c.io_depth, c.sync_mode.c_str());
+      static_cast<unsigned long long>(kProbeFileBytes / kMiB), to_text(c.io_engine).data(),
+      c.direct_io ? " + O_DIRECT" : "", c.io_chunk_mib, c.io_depth, to_text(c.sync_mode).data());
   std::fflush(stdout);
   const io::ProbeResult p =
       io::run_probe(backend_options(c, dir->path()), kProbeSeconds, kProbeFileBytes, kProbeThreads);
@@ -74,7 +77,7 @@ int run_probe_only(const EngineConfig& c) {
                "Backend: %s\nWrite: %.3f GiB/s (%.2f GiB in %.2f s, with %s)\nRead:  %.3f GiB/s "
                "(%.2f GiB in %.2f s)\n",
                p.backend.c_str(), p.write_gibps, bytes_to_gib(p.bytes_written), p.write_seconds,
-               c.sync_mode.c_str(), p.read_gibps, bytes_to_gib(p.bytes_read), p.read_seconds);
+               to_text(c.sync_mode).data(), p.read_gibps, bytes_to_gib(p.bytes_read), p.read_seconds);
   std::printf("%s\n", kv::json_text(probe_json(p), 4).c_str());
   return 0;
 }

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/units.hpp"
-#include "engine/config.hpp"
+#include "engine/config/config.hpp"
 #include "engine/io/backend.hpp"
 #include "engine/io/probe.hpp"
 

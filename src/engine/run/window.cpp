@@ -52,16 +52,16 @@ void worker_loop(RunState* s) {
 }
 
 // Polls the stop conditions about every 50 ms until one holds; returns the stop reason.
-std::string run_loop(RunState& s) {
+StopReason run_loop(RunState& s) {
   const std::int64_t deadline =
       s.t0_ns + static_cast<std::int64_t>(s.config().duration) * 1'000'000'000LL;
   while (true) {
-    if (signals::stop_requested()) return "signal";
-    if (s.stop.stopped()) return "max_requests";
+    if (signals::stop_requested()) return StopReason::kSignal;
+    if (s.stop.stopped()) return StopReason::kMaxRequests;
     for (const RunObserver* o : s.observers)  // replay drained, or capacity found
       if (auto r = o->stop_reason(s)) return *r;
     const std::int64_t now = s.clock.now_ns();
-    if (now >= deadline) return "duration";
+    if (now >= deadline) return StopReason::kDuration;
     for (RunObserver* o : s.observers) o->on_tick(s, now);
     s.clock.sleep_until(
         std::min(deadline, now + kTickNs),
@@ -70,13 +70,13 @@ std::string run_loop(RunState& s) {
 }
 
 // The stop instant: counters snapshotted, queued requests dropped, the producer joined.
-void stop_window(RunState& s, const std::string& reason) {
+void stop_window(RunState& s, StopReason reason) {
   RunData& d = s.data;
   const auto [stop_ns, stop_reason] = s.recorder->stop_now(reason);
   s.stop.request_stop();
   // A signal means "stop now": no drain, in-flight I/O is cancelled at once (an MPI launcher that
   // forwarded it kills the process soon after). Otherwise the drain runs to its deadline.
-  const bool by_signal = stop_reason == "signal";
+  const bool by_signal = stop_reason == StopReason::kSignal;
   if (by_signal) s.drain_end.request_stop();
   // The backends run on the monotonic clock, not on s.clock (which tests may replace).
   s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kJoinTimeoutS * 1e9)));
@@ -89,7 +89,7 @@ void stop_window(RunState& s, const std::string& reason) {
   if (d.interrupted)
     log::warn("interrupted by signal {}: stopping and writing results", signals::stop_signal());
 
-  log::debug("stop ({}) at {:.3f} s", stop_reason, d.elapsed_s);
+  log::debug("stop ({}) at {:.3f} s", to_text(stop_reason), d.elapsed_s);
   d.dropped_queued = s.queue.close();
   s.producer->join();
   d.enqueued = s.producer->enqueued();

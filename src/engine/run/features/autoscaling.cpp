@@ -13,7 +13,7 @@ constexpr std::uint32_t kMaxUsers = 100000;  // --num-users limit (docs/engine.m
 
 modes::AutoscalerSettings settings(const EngineConfig& c, const YamlSettings& y) {
   modes::AutoscalerSettings s;
-  s.capacity_mode = c.autoscaler_mode == "capacity";
+  s.capacity_mode = c.autoscaler_mode == AutoscalerMode::kCapacity;
   s.target_saturation = c.target_saturation;
   s.min_users = static_cast<std::uint32_t>(y.autoscaler_min_users);
   s.max_users = std::max(user_pool(c, y), 1u);
@@ -79,7 +79,7 @@ void Autoscaling::on_request_done(const workload::Request& req, bool completed) 
   if (completed) tokens_.fetch_add(req.generate_tokens, std::memory_order_relaxed);
 }
 
-std::optional<std::string> Autoscaling::stop_reason(const RunState& /*s*/) const {
+std::optional<StopReason> Autoscaling::stop_reason(const RunState& /*s*/) const {
   return autoscaler_ ? autoscaler_->stop_reason() : std::nullopt;
 }
 

@@ -42,8 +42,8 @@ nlohmann::ordered_json run_parameters(const RunData& d) {
   p["num_gpus"] = c.num_gpus;
   p["tensor_parallel"] = c.tensor_parallel;
   p["cpu_mem_gb"] = c.cpu_mem_gb;
-  p["generation_mode"] = c.generation_mode;
-  p["performance_profile"] = c.performance_profile;
+  p["generation_mode"] = to_text(c.generation_mode);
+  p["performance_profile"] = to_text(c.performance_profile);
   p["disable_multi_turn"] = c.disable_multi_turn;
   p["disable_prefix_caching"] = c.disable_prefix_caching;
   p["enable_rag"] = c.enable_rag;
@@ -106,9 +106,9 @@ void ModeSummary::on_request_done(const workload::Request& req, bool /*completed
   s_.producer->request_done(req);
 }
 
-std::optional<std::string> ModeSummary::stop_reason(const RunState& s) const {
+std::optional<StopReason> ModeSummary::stop_reason(const RunState& s) const {
   if (s.producer->exhausted() && s.recorder->finished() >= s.producer->enqueued())
-    return std::string("replay_complete");
+    return StopReason::kReplayComplete;
   return std::nullopt;
 }
 

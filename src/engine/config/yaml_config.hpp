@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/config/config.hpp"
 #include "model/model.hpp"
 #include "model/templates.hpp"
 
@@ -68,6 +69,11 @@ struct YamlSettings {
   std::vector<model::ModelConfig> models;
   // Every key path given in the file ("eviction.target_usage_ratio"), for the results' config echo.
   std::vector<std::string> keys_given;
+
+  // Simulated generation time per token of `mode` (generation_timing is in GenerationMode's order).
+  double generation_s_per_token(GenerationMode mode) const {
+    return generation_timing[static_cast<std::size_t>(mode)];
+  }
 };
 
 // Parses YAML text. `base` supplies existing models to merge model_configs entries over.

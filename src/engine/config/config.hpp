@@ -1,7 +1,8 @@
 // The engine's validated configuration: every command-line flag (flags.hpp declares them in one
 // table with type, default, limits and help) plus the --config YAML settings (yaml_config.hpp).
 // Plain data; field defaults here are placeholders — the flag table's defaults are applied by
-// parse_flags(), so the table stays the one source of truth.
+// parse_flags(), so the table stays the one source of truth. Choice flags are enums
+// (engine_cli/choices.hpp maps each text to its value; to_text(value) gives the text back).
 #pragma once
 
 #include <cstdint>
@@ -9,11 +10,23 @@
 #include <set>
 #include <string>
 
+#include "core/log.hpp"
+#include "engine_cli/choices.hpp"
+
 namespace kv::engine {
 
+using engine_cli::AutoscalerMode;
+using engine_cli::from_text;
+using engine_cli::GenerationMode;
+using engine_cli::GpuBackend;
+using engine_cli::IoEngine;
+using engine_cli::PerformanceProfile;
+using engine_cli::SyncMode;
+using engine_cli::to_text;
+
 struct EngineConfig {
-  // ---- reference flags (kv-cache-engine.md §2) ----
-  std::string log_level;
+  // ---- reference flags ----
+  log::Level log_level = log::Level::kInfo;
   std::string model;
   int num_users = 0;
   int duration = 0;
@@ -22,14 +35,14 @@ struct EngineConfig {
   int tensor_parallel = 0;
   double cpu_mem_gb = 0;
   std::string cache_dir;  // empty = None (temp dir)
-  std::string generation_mode;
-  std::string performance_profile;
+  GenerationMode generation_mode = GenerationMode::kRealistic;
+  PerformanceProfile performance_profile = PerformanceProfile::kLatency;
   bool disable_multi_turn = false;
   bool disable_prefix_caching = false;
   bool enable_rag = false;
   int rag_num_docs = 0;
   bool enable_autoscaling = false;
-  std::string autoscaler_mode;
+  AutoscalerMode autoscaler_mode = AutoscalerMode::kQos;
   double target_saturation = 0;
   bool use_burst_trace = false;
   std::string burst_trace_path;
@@ -57,17 +70,17 @@ struct EngineConfig {
   bool enable_latency_tracing = false;
 
   // ---- ours ----
-  std::string gpu_backend;  // auto | simulated | cuda | none
+  GpuBackend gpu_backend = GpuBackend::kAuto;
   double gpu_bandwidth_gbps = 0;
   bool keep_cache = false;
   bool quiet = false;
-  double progress_interval = 10;
-  std::string html_report;  // --html-report PATH (run/html_report.hpp)  // s between progress records when stderr is not a terminal
-  std::string io_engine;  // posix | io_uring
+  double progress_interval = 10;  // s between progress records when stderr is not a terminal
+  std::string html_report;        // --html-report PATH (run/html_report.hpp)
+  IoEngine io_engine = IoEngine::kPosix;
   bool direct_io = false;
   int io_depth = 0;
   int io_chunk_mib = 0;
-  std::string sync_mode;  // fsync | fdatasync | none
+  SyncMode sync_mode = SyncMode::kFsync;
   int max_inflight_mib = 0;
   bool probe = false;
   bool probe_device = false;

@@ -1,4 +1,4 @@
-#include "engine/yaml_config.hpp"
+#include "engine/config/yaml_config.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>

@@ -1,42 +1,42 @@
-// The kv-cache command line, declared once (fio-style): every flag's name, type, default, unit,
-// limits, group and help live in one table, which parsing, validation and --help all read.
-// Reference flags keep kv-cache.py's names, defaults, units (GB = GiB) and §2.1 limits; our own
-// flags are grouped apart; workload-mode flags (issue #5) are implemented by engine/modes (their
-// cross-flag rules are checked there); --enable-latency-tracing is refused as out of scope.
+// The kv-cache command line, declared once (fio-style): one table, which parsing, validation and
+// --help all read. Each entry pairs the flag's contract (engine_cli/flags.hpp: name, kind, default,
+// limits, unit, choices — shared with the orchestrator) with its group, help and the EngineConfig
+// field it fills; a choice flag fills an enum field through its text -> value table
+// (engine_cli/choices.hpp). Reference flags keep kv-cache.py's names, defaults, units (GB = GiB)
+// and limits; our own flags are grouped apart; workload-mode flags are implemented by engine/modes
+// (their cross-flag rules are checked there); --enable-latency-tracing is refused as out of scope.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include "engine/config.hpp"
+#include "engine/config/config.hpp"
+#include "engine_cli/flags.hpp"
 
 namespace kv::engine {
 
-enum class FlagKind { kInt, kFloat, kString, kChoice, kBool, kOptionalInt };
 enum class FlagGroup { kReference, kOurs, kWorkloadMode, kOutOfScope };
 
-using FieldRef = std::variant<int EngineConfig::*, double EngineConfig::*, std::string EngineConfig::*,
-                              bool EngineConfig::*, std::optional<std::int64_t> EngineConfig::*>;
+using FieldRef =
+    std::variant<int EngineConfig::*, double EngineConfig::*, std::string EngineConfig::*,
+                 bool EngineConfig::*, std::optional<std::int64_t> EngineConfig::*,
+                 log::Level EngineConfig::*, SyncMode EngineConfig::*, IoEngine EngineConfig::*,
+                 GpuBackend EngineConfig::*, GenerationMode EngineConfig::*,
+                 PerformanceProfile EngineConfig::*, AutoscalerMode EngineConfig::*>;
 
 struct FlagSpec {
-  std::string_view name;          // "--num-users"
-  FlagKind kind;
-  std::string_view default_text;  // "" = None (strings, --seed); "false" for switches
-  std::optional<double> min;      // inclusive unless min_exclusive
-  std::optional<double> max;      // inclusive
-  bool min_exclusive = false;
-  std::string_view choices;       // "a|b|c" for kChoice
-  std::string_view unit;          // "GiB", "s", ...
+  const engine_cli::Flag& flag;  // name, kind, default, limits, unit, choices
   FlagGroup group = FlagGroup::kReference;
   std::string_view help;
   FieldRef field;
 };
 
-const std::vector<FlagSpec>& flag_table();
+std::span<const FlagSpec> flag_table();
 const FlagSpec* find_flag(std::string_view name);
 
 struct ParseResult {
