@@ -8,11 +8,11 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "dist/context.hpp"
-#include "engine/distributed.hpp"
 #include "engine/config/flags.hpp"
+#include "engine/config/yaml_config.hpp"
+#include "engine/distributed.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/storage.hpp"
-#include "engine/config/yaml_config.hpp"
 #include "model/model.hpp"
 
 namespace kv::engine {

@@ -35,7 +35,8 @@ double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
 void add_percentiles(ojson& o, const std::string& prefix, const std::vector<double>& seconds) {
   if (seconds.empty()) return;
   const auto s = sorted(seconds);
-  for (const auto& p : kPercentiles) o[report::percentile_key(prefix, p)] = metrics::percentile_type7(s, p.p) * 1e3;
+  for (const auto& p : kPercentiles)
+    o[report::percentile_key(prefix, p)] = metrics::percentile_type7(s, p.p) * 1e3;
 }
 
 double p95_ms(const std::vector<double>& seconds) {
@@ -80,7 +81,8 @@ ojson storage_health(const RunData& d) {
   }
   in.cache_hits = static_cast<double>(d.stats.cache_hits);
   in.cache_misses = static_cast<double>(d.stats.cache_misses);
-  return report::storage_health(in, "informational only (not used by MLPerf v3.0); the reference no longer prints it");
+  return report::storage_health(
+      in, "informational only (not used by MLPerf v3.0); the reference no longer prints it");
 }
 
 ojson qos_metrics(const RunData& d) {
@@ -104,7 +106,8 @@ ojson qos_metrics(const RunData& d) {
     std::size_t violations = 0;
     for (double v : samples) violations += (v * 1e3 > cls.target_p95_ms) ? 1 : 0;
     const double compliance = 1.0 - static_cast<double>(violations) / static_cast<double>(samples.size());
-    c["sla"] = report::qos_sla(cls.target_p95_ms, metrics::percentile_type7(s, 95) * 1e3, compliance);
+    c["sla"] =
+        report::qos_sla(cls.target_p95_ms, metrics::percentile_type7(s, 95) * 1e3, compliance);
     q[name] = std::move(c);
   }
   return q;

@@ -6,22 +6,20 @@
 // tests build it without running the engine.
 #pragma once
 
-#include "engine/metrics/latency.hpp"
-
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "engine/cache/cache.hpp"
 #include "engine/config/config.hpp"
-#include "engine/metrics/resources.hpp"
-#include "engine/workload/prefix.hpp"
 #include "engine/config/yaml_config.hpp"
+#include "engine/metrics/latency.hpp"
+#include "engine/metrics/resources.hpp"
 #include "engine/run_status.hpp"
+#include "engine/workload/prefix.hpp"
 #include "model/model.hpp"
 
 namespace kv::engine {

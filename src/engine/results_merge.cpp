@@ -153,9 +153,10 @@ ojson storage_health(const ojson& cs, const Histograms& hist, PerformanceProfile
   }
   in.cache_hits = cs.value("cache_hits", 0.0);
   in.cache_misses = cs.value("cache_misses", 0.0);
-  return report::storage_health(in,
-                                "informational only (not used by MLPerf v3.0); recomputed from the cluster "
-                                "totals and pooled percentiles");
+  return report::storage_health(
+      in,
+      "informational only (not used by MLPerf v3.0); recomputed from the cluster "
+      "totals and pooled percentiles");
 }
 
 ojson qos_metrics(const Docs& docs, const Histograms& hist, std::vector<std::string>& notes) {
@@ -285,11 +286,12 @@ Histograms pooled_histograms(const Docs& docs) {
 // cache_stats: ratios recomputed from the summed counts; every percentile key of the table pooled
 // from the histogram of its family, the max over ranks when no rank exported that histogram, gone
 // when the pooled histogram has no samples; the health verdict recomputed.
-void merge_cache_stats(ojson& cs, const Histograms& hist, const Docs& docs, PerformanceProfile profile,
-                       std::vector<std::string>& notes) {
+void merge_cache_stats(ojson& cs, const Histograms& hist, const Docs& docs,
+                       PerformanceProfile profile, std::vector<std::string>& notes) {
   const double hits = cs.value("cache_hits", 0.0), misses = cs.value("cache_misses", 0.0);
   cs["cache_hit_rate"] = hits + misses > 0 ? hits / (hits + misses) : 0.0;
-  cs["read_write_ratio"] = cs.value("total_read_bytes", 0.0) / std::max(cs.value("total_write_bytes", 0.0), 1.0);
+  cs["read_write_ratio"] =
+      cs.value("total_read_bytes", 0.0) / std::max(cs.value("total_write_bytes", 0.0), 1.0);
   for (const char* family : kCacheStatsFamilies) {
     const auto it = hist.find(family);
     for (const auto& p : kPercentiles) {
@@ -311,14 +313,16 @@ void merge_cache_stats(ojson& cs, const Histograms& hist, const Docs& docs, Perf
 // The run's performance profile (every rank runs with the same flags).
 PerformanceProfile profile_of(const Docs& docs) {
   if (docs.empty()) return PerformanceProfile::kLatency;
-  const std::string text =
-      docs.front()->value("config", ojson::object()).value("performance_profile", std::string("latency"));
+  const std::string text = docs.front()
+                               ->value("config", ojson::object())
+                               .value("performance_profile", std::string("latency"));
   return from_text<PerformanceProfile>(text).value_or(PerformanceProfile::kLatency);
 }
 
 // summary: elapsed_time is the longest window; latency blocks pooled; cache_stats, qos_metrics and
 // multi_turn_stats recomputed; other percentile blocks max over ranks.
-void merge_summary(ojson& s, const Histograms& hist, const Docs& docs, std::vector<std::string>& notes) {
+void merge_summary(ojson& s, const Histograms& hist, const Docs& docs,
+                   std::vector<std::string>& notes) {
   std::set<std::string> pooled;
   if (auto m = max_over(docs, "/summary/elapsed_time")) s["elapsed_time"] = *m;
   for (const auto& b : kSummaryBlocks) {
@@ -377,7 +381,6 @@ void merge_top_level(ojson& merged, const Docs& docs, const MergeContext& mc) {
     c["num_users_per_rank"] = c.value("num_users", 0);
     c["num_users_total"] = c.value("num_users", 0) * static_cast<long long>(docs.size());
   }
-
 }
 
 // Time series second by second (the windows start together); the pooled histograms.
@@ -400,7 +403,6 @@ void merge_series(ojson& merged, const Docs& docs, const Histograms& hist) {
     for (auto& [name, hh] : hist) h[name] = ojson(hh.to_json());
     merged["latency_histograms"] = std::move(h);
   }
-
 }
 
 std::optional<double> min_elapsed(const Docs& docs) {
@@ -412,10 +414,13 @@ std::optional<double> min_elapsed(const Docs& docs) {
   return m;
 }
 
-ojson or_null(std::optional<double> v) { return v ? ojson(*v) : ojson(nullptr); }
+ojson or_null(std::optional<double> v) {
+  return v ? ojson(*v) : ojson(nullptr);
+}
 
 // The MLPerf v3.0 aggregation (the rules' kv_cache summary names) beside the pooled values.
-ojson mlperf_aggregates(const Docs& docs, const Histograms& hist, const std::vector<RankOutcome>& ranks) {
+ojson mlperf_aggregates(const Docs& docs, const Histograms& hist,
+                        const std::vector<RankOutcome>& ranks) {
   ojson agg;
   agg["rule"] =
       "MLPerf Storage v3.0 kv_cache: bandwidth and tokens/s summed over ranks; device P95 = max "
@@ -507,7 +512,8 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
   concat_raw_lists(merged, docs);
   merged["seed"] = mc.base_seed ? ojson(*mc.base_seed) : ojson(nullptr);
   const Histograms hist = pooled_histograms(docs);
-  if (merged.contains("summary") && merged["summary"].is_object()) merge_summary(merged["summary"], hist, docs, notes);
+  if (merged.contains("summary") && merged["summary"].is_object())
+    merge_summary(merged["summary"], hist, docs, notes);
   merge_top_level(merged, docs, mc);
   merge_series(merged, docs, hist);
   merged["mlperf_aggregates"] = mlperf_aggregates(docs, hist, ranks);

@@ -139,7 +139,8 @@ std::string results_text(const ojson& j, const RunData& d) {
   };
   lat("End-to-end latency:", s["end_to_end_latency_ms"]);
   lat("Storage I/O / request:", s["storage_io_latency_ms"]);
-  if (c.generation_mode != GenerationMode::kNone) lat("Generation latency:", s["generation_latency_ms"]);
+  if (c.generation_mode != GenerationMode::kNone)
+    lat("Generation latency:", s["generation_latency_ms"]);
   lat("Queue wait (ours):", s["queue_wait_ms"]);
   lat("TTFT proxy (ours):", s["ttft_proxy_ms"]);
 

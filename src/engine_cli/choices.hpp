@@ -68,18 +68,32 @@ inline constexpr Choice<AutoscalerMode> kAutoscalerModes[] = {
 };
 
 // The table of each enum, found by argument-dependent lookup (or here) from a value of the enum.
-constexpr std::span<const Choice<SyncMode>> choices_of(SyncMode) { return kSyncModes; }
-constexpr std::span<const Choice<IoEngine>> choices_of(IoEngine) { return kIoEngines; }
-constexpr std::span<const Choice<GpuBackend>> choices_of(GpuBackend) { return kGpuBackends; }
-constexpr std::span<const Choice<GenerationMode>> choices_of(GenerationMode) { return kGenerationModes; }
+constexpr std::span<const Choice<SyncMode>> choices_of(SyncMode) {
+  return kSyncModes;
+}
+constexpr std::span<const Choice<IoEngine>> choices_of(IoEngine) {
+  return kIoEngines;
+}
+constexpr std::span<const Choice<GpuBackend>> choices_of(GpuBackend) {
+  return kGpuBackends;
+}
+constexpr std::span<const Choice<GenerationMode>> choices_of(GenerationMode) {
+  return kGenerationModes;
+}
 constexpr std::span<const Choice<PerformanceProfile>> choices_of(PerformanceProfile) {
   return kPerformanceProfiles;
 }
-constexpr std::span<const Choice<AutoscalerMode>> choices_of(AutoscalerMode) { return kAutoscalerModes; }
-constexpr std::span<const Choice<log::Level>> choices_of(log::Level) { return kLogLevels; }
+constexpr std::span<const Choice<AutoscalerMode>> choices_of(AutoscalerMode) {
+  return kAutoscalerModes;
+}
+constexpr std::span<const Choice<log::Level>> choices_of(log::Level) {
+  return kLogLevels;
+}
 
 namespace detail {
-constexpr char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char lower_ascii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 constexpr bool iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)

@@ -24,8 +24,10 @@ CLI::Validator engine_limits(const ec::Flag& f) {
       [&f](std::string& in) -> std::string {
         char* end = nullptr;
         const double v = std::strtod(in.c_str(), &end);
-        if (in.empty() || end != in.c_str() + in.size()) return "expected a number (got '" + in + "')";
-        return ec::in_range(f, v) ? std::string() : "must be " + ec::range_text(f) + " (got " + in + ")";
+        if (in.empty() || end != in.c_str() + in.size())
+          return "expected a number (got '" + in + "')";
+        return ec::in_range(f, v) ? std::string()
+                                  : "must be " + ec::range_text(f) + " (got " + in + ")";
       },
       ec::range_text(f));
 }

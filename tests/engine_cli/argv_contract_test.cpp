@@ -1,8 +1,8 @@
 // The contract between mlpstorage and kv-cache (src/engine_cli/flags.hpp): for a matrix of
-// `mlpstorage kvcache run` options, the engine argv the orchestrator builds parses with the engine's
-// own parser without an error, uses only the engine's exact flag names, and every value arrives as
-// given. And a value mlpstorage accepts for a forwarded flag is one the engine accepts: both refuse
-// just outside the engine's limits.
+// `mlpstorage kvcache run` options, the engine argv the orchestrator builds parses with the
+// engine's own parser without an error, uses only the engine's exact flag names, and every value
+// arrives as given. And a value mlpstorage accepts for a forwarded flag is one the engine accepts:
+// both refuse just outside the engine's limits.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -57,7 +57,8 @@ void expect_exact_flag_names(const std::vector<std::string>& argv) {
 }
 
 // The engine's config holds what mlpstorage was given.
-void expect_round_trip(const orch::KvcacheOptions& kv, const orch::RunPlan& plan, const eng::EngineConfig& c) {
+void expect_round_trip(const orch::KvcacheOptions& kv, const orch::RunPlan& plan,
+                       const eng::EngineConfig& c) {
   EXPECT_EQ(c.model, kv.model);
   EXPECT_EQ(c.num_users, kv.num_users);
   EXPECT_EQ(c.duration, kv.duration);
@@ -79,7 +80,8 @@ void expect_round_trip(const orch::KvcacheOptions& kv, const orch::RunPlan& plan
   }
   EXPECT_EQ(c.seed, kv.seed);
   EXPECT_EQ(c.max_concurrent_allocs, kv.max_concurrent_allocs.value_or(0));
-  EXPECT_EQ(eng::to_text(c.io_engine), kv.io_engine.empty() ? ec::kIoEngine.default_text : kv.io_engine);
+  EXPECT_EQ(eng::to_text(c.io_engine),
+            kv.io_engine.empty() ? ec::kIoEngine.default_text : kv.io_engine);
   EXPECT_EQ(c.direct_io, kv.direct_io);
   if (kv.io_depth) {
     EXPECT_EQ(c.io_depth, *kv.io_depth);
@@ -87,7 +89,8 @@ void expect_round_trip(const orch::KvcacheOptions& kv, const orch::RunPlan& plan
   if (kv.io_chunk_mib) {
     EXPECT_EQ(c.io_chunk_mib, *kv.io_chunk_mib);
   }
-  EXPECT_EQ(eng::to_text(c.gpu_backend), kv.gpu_backend.empty() ? ec::kGpuBackend.default_text : kv.gpu_backend);
+  EXPECT_EQ(eng::to_text(c.gpu_backend),
+            kv.gpu_backend.empty() ? ec::kGpuBackend.default_text : kv.gpu_backend);
   EXPECT_EQ(c.keep_cache, kv.keep_cache);
 }
 
@@ -107,8 +110,10 @@ std::vector<std::vector<std::string>> option_matrix() {
       {"--io-chunk-mib", "1024", "--kvcache-params=--max-inflight-mib 1024"},
   };
   for (auto t : ec::kGenerationMode.choices) m.push_back({"--generation-mode", std::string(t)});
-  for (auto t : ec::kPerformanceProfile.choices) m.push_back({"--performance-profile", std::string(t)});
-  for (auto t : ec::kAutoscalerMode.choices) m.push_back({"--enable-autoscaling", "--autoscaler-mode", std::string(t)});
+  for (auto t : ec::kPerformanceProfile.choices)
+    m.push_back({"--performance-profile", std::string(t)});
+  for (auto t : ec::kAutoscalerMode.choices)
+    m.push_back({"--enable-autoscaling", "--autoscaler-mode", std::string(t)});
   for (auto t : ec::kIoEngine.choices) m.push_back({"--io-engine", std::string(t)});
   for (auto t : ec::kGpuBackend.choices) m.push_back({"--gpu-backend", std::string(t)});
   for (const auto& key : kv::model::ModelTable::builtin().keys()) m.push_back({"--model", key});
@@ -136,7 +141,8 @@ TEST(EngineArgvContract, EveryRunOptionMatrixEntryParsesWithTheEnginesParser) {
     try {
       c = engine_parse(b.plan.engine_argv);
     } catch (const kv::Error& e) {
-      ADD_FAILURE() << "the engine refused mlpstorage's argv " << joined(b.plan.engine_argv) << ": " << e.what();
+      ADD_FAILURE() << "the engine refused mlpstorage's argv " << joined(b.plan.engine_argv) << ": "
+                    << e.what();
       continue;
     }
     expect_round_trip(b.inv.kv, b.plan, c);
@@ -151,11 +157,12 @@ TEST(EngineArgvContract, MlpstorageRefusesWhatTheEngineWouldRefuse) {
     const ec::Flag& flag;
     std::string outside;
   };
-  const Case cases[] = {{ec::kNumUsers, "0"},   {ec::kNumUsers, "100001"},  {ec::kDuration, "0"},
-                        {ec::kDuration, "86401"}, {ec::kGpuMemGb, "-1"},     {ec::kGpuMemGb, "65537"},
-                        {ec::kCpuMemGb, "-0.5"}, {ec::kCpuMemGb, "131073"}, {ec::kIoDepth, "0"},
-                        {ec::kIoDepth, "4097"},  {ec::kIoChunkMib, "0"},    {ec::kIoChunkMib, "1025"},
-                        {ec::kRagNumDocs, "-1"}, {ec::kMaxConcurrentAllocs, "-1"}};
+  const Case cases[] = {
+      {ec::kNumUsers, "0"},     {ec::kNumUsers, "100001"},       {ec::kDuration, "0"},
+      {ec::kDuration, "86401"}, {ec::kGpuMemGb, "-1"},           {ec::kGpuMemGb, "65537"},
+      {ec::kCpuMemGb, "-0.5"},  {ec::kCpuMemGb, "131073"},       {ec::kIoDepth, "0"},
+      {ec::kIoDepth, "4097"},   {ec::kIoChunkMib, "0"},          {ec::kIoChunkMib, "1025"},
+      {ec::kRagNumDocs, "-1"},  {ec::kMaxConcurrentAllocs, "-1"}};
   for (const auto& c : cases) {
     const std::string name(c.flag.name);
     SCOPED_TRACE(name + " " + c.outside);
@@ -166,7 +173,8 @@ TEST(EngineArgvContract, MlpstorageRefusesWhatTheEngineWouldRefuse) {
     EXPECT_NE(b.parsed.err.find(ec::range_text(c.flag)), std::string::npos) << b.parsed.err;
     EXPECT_THROW(engine_parse({"kv-cache", name, c.outside}), kv::Error);
   }
-  for (const auto& f : {ec::kGenerationMode, ec::kPerformanceProfile, ec::kIoEngine, ec::kGpuBackend}) {
+  for (const auto& f :
+       {ec::kGenerationMode, ec::kPerformanceProfile, ec::kIoEngine, ec::kGpuBackend}) {
     const Built b = build({std::string(f.name), "bogus"}, tmp.path.string());
     EXPECT_FALSE(b.parsed.ok()) << f.name;
     EXPECT_THROW(engine_parse({"kv-cache", std::string(f.name), "bogus"}), kv::Error) << f.name;

@@ -72,7 +72,8 @@ class EventLog final : public RunObserver {
   }
   void on_request_done(const kv::workload::Request&, bool) override { ++requests_done; }
   std::optional<StopReason> stop_reason(const RunState&) const override {
-    if (stop_after_ticks > 0 && ticks.size() >= stop_after_ticks) return StopReason::kReplayComplete;
+    if (stop_after_ticks > 0 && ticks.size() >= stop_after_ticks)
+      return StopReason::kReplayComplete;
     return std::nullopt;
   }
   void on_tick(const RunState&, std::int64_t now_ns) override {

@@ -16,7 +16,8 @@ struct TempDir {
   std::filesystem::path path;
 
   explicit TempDir(std::string_view prefix = "kvtest") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / (std::string(prefix) + "_XXXXXX")).string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / (std::string(prefix) + "_XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
     path = tmpl;
   }

@@ -1,8 +1,9 @@
 // `--config` YAML (kv-cache-engine.md §2.2) with a strict schema: every section and key of the
 // reference's config.yaml is accepted; an unknown key, a wrong type or an out-of-range value is an
-// error naming the key path ("--config: eviction.target_usage_ratio: expected a number"), all errors
-// collected, exit 2 (a missing file: exit 3). Sections may be partial; absent keys keep the defaults.
-// Which keys the engine honours is listed in docs/engine.md (we honour several the reference ignores).
+// error naming the key path ("--config: eviction.target_usage_ratio: expected a number"), all
+// errors collected, exit 2 (a missing file: exit 3). Sections may be partial; absent keys keep the
+// defaults. Which keys the engine honours is listed in docs/engine.md (we honour several the
+// reference ignores).
 #pragma once
 
 #include <array>
@@ -60,7 +61,8 @@ struct YamlSettings {
   int sharegpt_max_context_tokens = 8192, sharegpt_max_generation_tokens = 2048;
   double sharegpt_chars_per_token_estimate = 4;
   // saturation_detection (workload-modes issue)
-  double saturation_read_latency_p95_threshold_ms = 100, saturation_write_latency_p95_threshold_ms = 50;
+  double saturation_read_latency_p95_threshold_ms = 100,
+         saturation_write_latency_p95_threshold_ms = 50;
   int saturation_queue_depth_threshold = 100, saturation_history_window_size = 10;
   // validation_limits (accepted and ignored, as the reference: §2.1's limits apply)
   std::int64_t vl_max_users = 100000, vl_max_duration_seconds = 86400, vl_max_gpu_memory_gb = 1024,
@@ -77,7 +79,8 @@ struct YamlSettings {
 };
 
 // Parses YAML text. `base` supplies existing models to merge model_configs entries over.
-YamlSettings parse_yaml_config(const std::string& text, const std::string& source, const model::ModelTable& base);
+YamlSettings parse_yaml_config(const std::string& text, const std::string& source,
+                               const model::ModelTable& base);
 // Reads and parses a file (missing → kv::Error kFileNotFound naming --config).
 YamlSettings load_yaml_config(const std::string& path, const model::ModelTable& base);
 void apply_models(const YamlSettings& s, model::ModelTable& table);

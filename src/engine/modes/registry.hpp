@@ -16,13 +16,13 @@
 #include "core/clock.hpp"
 #include "engine/config/config.hpp"
 #include "engine/config/mode_rules.hpp"
+#include "engine/config/yaml_config.hpp"
 #include "engine/modes/producers.hpp"
 #include "engine/workload/conversation.hpp"
 #include "engine/workload/processor.hpp"
 #include "engine/workload/request_factory.hpp"
 #include "engine/workload/request_queue.hpp"
 #include "engine/workload/stop.hpp"
-#include "engine/config/yaml_config.hpp"
 
 namespace kv::engine::modes {
 

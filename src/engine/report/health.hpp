@@ -6,10 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/config/config.hpp"
 
@@ -20,9 +19,10 @@ namespace kv::engine::report {
 // Throughput profile: storage read/write volume and bandwidth.
 struct HealthInputs {
   PerformanceProfile profile = PerformanceProfile::kLatency;
-  double storage_read_gib = 0, storage_write_gib = 0;        // volume moved in the window
-  double storage_read_gibps = 0, storage_write_gibps = 0;    // bandwidth over the window
-  std::optional<double> storage_write_p95_ms, storage_read_p95_ms, cpu_p95_ms;  // nullopt: no samples
+  double storage_read_gib = 0, storage_write_gib = 0;      // volume moved in the window
+  double storage_read_gibps = 0, storage_write_gibps = 0;  // bandwidth over the window
+  std::optional<double> storage_write_p95_ms, storage_read_p95_ms,
+      cpu_p95_ms;  // nullopt: no samples
   double cache_hits = 0, cache_misses = 0;
 };
 

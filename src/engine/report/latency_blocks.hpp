@@ -12,9 +12,11 @@ struct Percentile {
   const char* name;  // "p95"
   double p;          // 95
 };
-inline constexpr Percentile kPercentiles[] = {
-    {.name = "p50", .p = 50}, {.name = "p95", .p = 95}, {.name = "p99", .p = 99}, {.name = "p999", .p = 99.9},
-    {.name = "p9999", .p = 99.99}};
+inline constexpr Percentile kPercentiles[] = {{.name = "p50", .p = 50},
+                                              {.name = "p95", .p = 95},
+                                              {.name = "p99", .p = 99},
+                                              {.name = "p999", .p = 99.9},
+                                              {.name = "p9999", .p = 99.99}};
 
 // summary.<key> = {mean, p50 … p9999} in ms. The merge pools it from latency_histograms.<histogram>
 // or, where the ranks have no such histogram, from histograms of their raw per-request lists.
@@ -35,10 +37,17 @@ inline constexpr SummaryBlock kSummaryBlocks[] = {
 
 // summary.cache_stats.<family>_<pNN>_ms (written only when the family has samples); the merge pools
 // each from latency_histograms.<family>.
-inline constexpr const char* kCacheStatsFamilies[] = {
-    "gpu_read",          "gpu_write",           "cpu_read",           "cpu_write",
-    "storage_read",      "storage_write",       "storage_read_device", "storage_read_host",
-    "storage_write_device", "storage_write_host", "demotion"};
+inline constexpr const char* kCacheStatsFamilies[] = {"gpu_read",
+                                                      "gpu_write",
+                                                      "cpu_read",
+                                                      "cpu_write",
+                                                      "storage_read",
+                                                      "storage_write",
+                                                      "storage_read_device",
+                                                      "storage_read_host",
+                                                      "storage_write_device",
+                                                      "storage_write_host",
+                                                      "demotion"};
 
 // "storage_read_device" + p95 -> "storage_read_device_p95_ms".
 inline std::string percentile_key(const std::string& family, const Percentile& p) {

@@ -77,7 +77,8 @@ int run_probe_only(const EngineConfig& c) {
                "Backend: %s\nWrite: %.3f GiB/s (%.2f GiB in %.2f s, with %s)\nRead:  %.3f GiB/s "
                "(%.2f GiB in %.2f s)\n",
                p.backend.c_str(), p.write_gibps, bytes_to_gib(p.bytes_written), p.write_seconds,
-               to_text(c.sync_mode).data(), p.read_gibps, bytes_to_gib(p.bytes_read), p.read_seconds);
+               to_text(c.sync_mode).data(), p.read_gibps, bytes_to_gib(p.bytes_read),
+               p.read_seconds);
   std::printf("%s\n", kv::json_text(probe_json(p), 4).c_str());
   return 0;
 }
