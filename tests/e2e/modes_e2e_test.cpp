@@ -81,7 +81,8 @@ std::vector<std::string> lines_of(const fs::path& p) {
 
 TEST(ModesE2E, RagReadsAppearInHitStatisticsAndEvictionDeletesTheOldestDocuments) {
   auto r = run_kv({"--enable-rag", "--rag-num-docs", "4", "--keep-cache"},
-                  "rag:\n  max_documents: 2\n  request_probability: 0.5\n", 8, 4);  // room to ingest under load
+                  "rag:\n  max_documents: 2\n  request_probability: 0.5\n", 8,
+                  4);  // room to ingest under load
   ASSERT_EQ(r->res.exit_code, 0) << r->res.err;
   const json& rag = r->j["rag_stats"];
   ASSERT_EQ(rag["ingestion_complete"], true) << rag.dump();
