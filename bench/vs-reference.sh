@@ -8,7 +8,7 @@
 #   REF_DIR   the reference's kv_cache_benchmark directory (the one holding kv-cache.py), e.g. a
 #             checkout of github.com/hazemawadalla/storage
 #   flags     the command both engines run, without --cache-dir/--output (default below: the
-#             reference's §7 comparison run, tiny-1b, 4 users, 10 s)
+#             reference's published comparison run, tiny-1b, 4 users, 10 s)
 # Environment: KV_CACHE (default build/bin/kv-cache), PYTHON (a python3 with numpy and yaml; default
 # the first of python3, /usr/bin/python3 that has both), OUT (default results/vs-reference; the
 # results JSON, logs and the recorded users stay there), CACHE_BASE (default $OUT/cache; each engine

@@ -1,9 +1,9 @@
-// Host facts for run metadata (mlpstorage-framework.md §5). Two layers:
-//  1. HostInfo: the raw per-host record of §5.3 (meminfo, cpuinfo, diskstats, netdev, version,
+// Host facts for run metadata (docs/mlpstorage.md#cluster-information). Two layers:
+//  1. HostInfo: the reference's raw per-host record (meminfo, cpuinfo, diskstats, netdev, version,
 //     loadavg, uptime, os-release), read from /proc and /etc/os-release by collect_local_host().
 //     It round-trips through JSON (to_json/from_json), so a later MPI gather can ship one record
 //     per rank host as a string and rebuild it on rank 0.
-//  2. normalise(hosts): the summary of §5.4 (per-host memory/cpu/system blocks, totals, min/max
+//  2. normalise(hosts): the normalised summary (per-host memory/cpu/system blocks, totals, min/max
 //     memory, consistency issues across hosts) that goes into metadata `system_info` and
 //     `kv_cache_cluster_info.json`. It works for any number of hosts.
 // The parse_* functions take file text and never touch the filesystem (unit-testable). Missing or
@@ -42,7 +42,7 @@ std::optional<double> parse_uptime(std::string_view text);
 // Third token of /proc/version ("Linux version 6.1.0-18-amd64 …" → "6.1.0-18-amd64").
 std::string kernel_version(std::string_view proc_version);
 
-// The raw record of one host (§5.3).
+// The raw record of one host.
 struct HostInfo {
   std::string hostname;
   std::string collection_timestamp;  // UTC "YYYY-MM-DDTHH:MM:SSZ"
@@ -58,7 +58,7 @@ struct HostInfo {
   std::map<std::string, std::string> errors;  // source → message, only for failures
   std::optional<int> mpi_rank;
 
-  // Raw §5.3 keys: hostname, collection_timestamp, meminfo, cpuinfo, diskstats, netdev, version,
+  // Raw keys: hostname, collection_timestamp, meminfo, cpuinfo, diskstats, netdev, version,
   // loadavg, uptime_seconds, os_release, machine, errors (only when non-empty), mpi_rank (if set).
   Json to_json() const;
   static HostInfo from_json(const Json& j);
@@ -68,7 +68,7 @@ struct HostInfo {
 HostInfo collect_local_host(const std::filesystem::path& proc_root = "/proc",
                             const std::filesystem::path& os_release_path = "/etc/os-release");
 
-// The §5.4 normalised model for N ≥ 0 hosts. `collection_method` is one of "local", "mpi",
+// The normalised model for N ≥ 0 hosts. `collection_method` is one of "local", "mpi",
 // "local_fallback", "ssh", …; `requested_hosts` (may be empty) is recorded in `_metadata`.
 // Consistency checks (memory spread > 10 %, differing core counts, OS VERSION_ID, kernel) run
 // only with two or more hosts.

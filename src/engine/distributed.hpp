@@ -4,7 +4,7 @@
 // messages with deadlines), so a dead, hung or failing rank can never make another wait forever.
 //
 // Protocol (rank 0 coordinates; every wait has a deadline and also ends on a stop signal):
-//   hello   r→0  host, pid, filesystem id and free bytes of the cache location, host facts (§5.3)
+//   hello   r→0  host, pid, filesystem id and free bytes of the cache location, HostInfo
 //   plan    0→r  ranks sharing this rank's filesystem on its host, base seed; or abort + reason
 //   ready   r→0  set-up done (pre-population, preconditioning)
 //   go      0→r  every rank is ready: the measured window starts now (or: cancelled + reason)

@@ -1,9 +1,9 @@
-// The results JSON (kv-cache-engine.md §6.1) built from one run's data: every key of the reference
-// with its meaning and unit (top-level raw per-request lists in seconds, summary.*, summary.cache_stats.*
-// with percentiles only when samples exist, qos_metrics, prefix_cache_stats, multi_turn_stats,
-// autoscaling_stats [] / autoscaling_summary null, storage_health), plus our additions under clearly
-// named keys (docs/metrics.md marks each metric "reference" or "ours"). Pure function of RunData, so
-// tests build it without running the engine.
+// The results JSON (docs/metrics.md) built from one run's data: every key of the reference
+// with its meaning and unit (top-level raw per-request lists in seconds, summary.*,
+// summary.cache_stats.* with percentiles only when samples exist, qos_metrics, prefix_cache_stats,
+// multi_turn_stats, autoscaling_stats [] / autoscaling_summary null, storage_health), plus our
+// additions under clearly named keys (docs/metrics.md marks each metric "reference" or "ours").
+// Pure function of RunData, so tests build it without running the engine.
 #pragma once
 
 #include <array>

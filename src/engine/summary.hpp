@@ -1,6 +1,7 @@
-// Console output in the reference's order (kv-cache-engine.md §6.2): the banner and workload
-// distribution before the run, then "BENCHMARK RESULTS" built from the results JSON (so the console
-// and the file never disagree). Everything goes to stdout; logs and the status line go to stderr.
+// Console output in the reference's order (docs/reference-behaviour.md#console-order): the banner
+// and workload distribution before the run, then "BENCHMARK RESULTS" built from the results JSON
+// (so the console and the file never disagree). Everything goes to stdout; logs and the status line
+// go to stderr.
 #pragma once
 
 #include <cstdio>

@@ -1,6 +1,7 @@
-// The one model table (kv-cache-engine.md §3) and KV-size arithmetic. Used by the engine, by
-// `mlpstorage kvcache datasize`, by the rules checks and by the help texts: nothing else defines
-// models. `--config` YAML may add or override entries through ModelTable::upsert.
+// The one model table and KV-size arithmetic (docs/reference-behaviour.md#models-and-kv-size). Used
+// by the engine, by `mlpstorage kvcache datasize`, by the rules checks and by the help texts:
+// nothing else defines models. `--config` YAML may add or override entries through
+// ModelTable::upsert.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +32,7 @@ struct ModelConfig {
   // MHA/GQA: layers × kv_heads × head_dim × 2 × dtype; MLA: layers × (lora + rope) × dtype.
   std::uint64_t bytes_per_token() const;
   // Bytes stored per object for `tokens` tokens under tensor parallelism `tp` (TP shards by
-  // element count with integer division, §3.1).
+  // element count with integer division).
   std::uint64_t object_bytes(std::uint64_t tokens, int tp = 1) const;
   // Element count of one object (float16 elements) and its .npy shape (1-D after TP > 1).
   std::uint64_t object_elements(std::uint64_t tokens, int tp = 1) const;
@@ -45,7 +46,7 @@ std::optional<Attention> parse_attention(const std::string& s);
 
 class ModelTable {
  public:
-  // The built-in table of §3.2 (nine models).
+  // The built-in table (nine models, docs/reference-behaviour.md#models-and-kv-size).
   static ModelTable builtin();
   const ModelConfig* find(const std::string& key) const;
   // Like find(), but throws kv::Error(kInvalidArguments) naming `flag` and listing the valid keys.

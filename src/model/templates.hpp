@@ -1,6 +1,6 @@
 // Workload constants that both the engine and `mlpstorage kvcache datasize` need: user templates
-// (kv-cache-engine.md §5.2, current ranges), QoS classes (§5.8), the phase rule and decode batch.
-// Defined once here; `--config` YAML may override templates and QoS at run time.
+// and QoS classes (docs/reference-behaviour.md#users-and-qos-classes), the phase rule and decode
+// batch. Defined once here; `--config` YAML may override templates and QoS at run time.
 #pragma once
 
 #include <array>

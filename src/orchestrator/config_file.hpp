@@ -1,5 +1,5 @@
 // Reads a --config-file YAML into plain (key, values) pairs; cli.cpp applies them to the flags
-// (framework §1.3, with values converted by each flag's own type and checks, gap 21 fixed).
+// with values converted by each flag's own type and checks (the reference kept them as strings).
 // Top level must be a mapping. A scalar gives one value, a sequence one value per scalar entry, a
 // mapping "k=v" values, null is kept as "no value" (skipped by the caller). Throws
 // kv::Error(kInvalidArguments) naming --config-file for a missing file or bad YAML.

@@ -1,9 +1,9 @@
 // `mlpstorage kvcache datasize`: KV-cache sizes from the one model table (model/model.hpp) and the
-// engine's user templates (model/templates.hpp), not the reference's placeholder table (§9 item
-// 12).
+// engine's user templates (model/templates.hpp), not the reference's placeholder table.
 //
 // Definitions (users pick a template uniformly; per user a context length L ~ U[lo, hi]; per
-// request context ~ U[max(1, L/4), L], as the engine does, kv-cache-engine.md §5.2):
+// request context ~ U[max(1, L/4), L], as the engine does,
+// docs/reference-behaviour.md#users-and-qos-classes):
 //   object size          = context tokens × bytes per token   (one KV entry written per request)
 //   per-template object  = min max(1, lo/4)·bpt, mean 5/8·(lo+hi)/2·bpt, max hi·bpt
 //   per-user working set = one full-context entry, L·bpt (mean (lo+hi)/2·bpt over templates)

@@ -18,7 +18,7 @@ struct DistributedResults {
   int host_count = 1;
   bool partial_failure = false;
   std::vector<std::string> failures;  // "rank 1 (host): reason"
-  std::optional<Json> cluster_info;   // §5.4 model, collection_method "mpi"
+  std::optional<Json> cluster_info;   // cluster::normalise(), collection_method "mpi"
   // {rank_count, host_count, hosts: [{hostname, ranks: [r…]}], ranks: [{rank, host, status}…]}
   Json layout = Json::object();
   Json mlperf_aggregates;  // null when absent

@@ -1,4 +1,4 @@
-// Lifecycle of `mlpstorage kvcache run|datasize` (framework §2.1/§3.3/§3.6):
+// Lifecycle of `mlpstorage kvcache run|datasize` (docs/mlpstorage.md):
 //   run:      plan → verification gate → (what-if: print plan + command, create nothing) →
 //             pre-flight checks → run dir + cache dir → cluster info (local host) → engine child
 //             (live output, logs, signal forwarding) → metrics from the results JSON → metadata

@@ -1,4 +1,4 @@
-// mlpstorage console logger (mlpstorage-framework.md §8.3): the reference's numeric levels
+// mlpstorage console logger: the reference's numeric levels
 // (CRITICAL 50 … PLAID 3, with RESULT 35, STATUS 25, VERBOSE 19), lines
 // "YYYY-MM-DD HH:MM:SS|LEVEL: message" on stderr ("…|LEVEL:file:line: message" is not reproduced;
 // --debug adds the pid instead), colours only when stderr is a terminal. Optionally tees every line

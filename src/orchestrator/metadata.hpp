@@ -1,11 +1,11 @@
-// Run metadata `kv_cache_<dt>_metadata.json` (note 03-03, mlpstorage-framework.md §2.6/§3.5),
+// Run metadata `kv_cache_<dt>_metadata.json` (docs/mlpstorage.md, "Metadata"),
 // written once, atomically (kv::fs::atomic_write), after the run — also after a failed or
-// interrupted run, with its status. Key order: the base keys of §2.6, then the kvcache keys of
-// §3.5, then ours.
+// interrupted run, with its status. Key order: the reference's base keys, then its kvcache keys,
+// then ours.
 //
 //   base:    benchmark_type "kv_cache", model, command, run_datetime, num_processes (null when not
 //            given), accelerator (null), result_dir, parameters (the workload, verify.hpp),
-//            override_parameters {}, system_info (cluster.hpp §5.4 or null), runtime (s),
+//            override_parameters {}, system_info (cluster.hpp normalise() or null), runtime (s),
 //            verification ("CLOSED"|"OPEN"|"INVALID"), executed_command (string),
 //            command_output_files
 //            [{command, stdout, stderr}], args (every option of the command)
@@ -18,7 +18,7 @@
 //            executed_argv, engine, resolved_cache_dir, results_file, verification_issues,
 //            matched_option
 //
-// kvcache_metrics comes from the engine's real `summary.*` keys (§3.4), flattened: summary scalars
+// kvcache_metrics comes from the engine's real `summary.*` keys, flattened: summary scalars
 // (total_requests, total_tokens, elapsed_time, avg_throughput_tokens_per_sec,
 // storage_throughput_tokens_per_sec, requests_per_second, total_storage_io_time), the latency
 // blocks (end_to_end_latency_ms, storage_io_latency_ms, generation_latency_ms), every scalar of

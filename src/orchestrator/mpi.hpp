@@ -1,4 +1,4 @@
-// MPI launcher prefix (mlpstorage-framework.md §4, note 03-02), as an argv vector:
+// MPI launcher prefix (docs/mlpstorage.md#the-engine-command), as an argv vector:
 //   <bin> -n <N> -host <h1:s1,h2:s2,…> --bind-to none --map-by node|socket
 //         [--oversubscribe] [--allow-run-as-root] [params…]
 // * bin: mpirun → $MPI_RUN_BIN or "mpirun"; mpiexec → $MPI_EXEC_BIN or "mpiexec" (same OpenMPI
@@ -6,7 +6,7 @@
 // * Slots: if every host is "name:slots", the hosts are used verbatim and the slot sum must cover N
 //   (unless --oversubscribe); if none has slots, N is spread evenly in list order with the
 //   remainder on the first hosts. Mixed forms, "h:0" and N < number of hosts (which would give
-//   "h:0") are usage errors instead of the reference's crash/invalid command (§9 item 14).
+//   "h:0") are usage errors instead of the reference's crash/invalid command.
 // * Placement: more than one unique host name → "--map-by node", exactly one → "--map-by socket".
 #pragma once
 

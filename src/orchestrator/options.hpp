@@ -1,5 +1,5 @@
 // Parsed `mlpstorage` invocation: plain values, filled by Cli (cli.hpp) from argv and the
-// --config-file YAML. Defaults here are the reference defaults (mlpstorage-framework.md §1.2/§1.4);
+// --config-file YAML. Defaults here are the reference defaults (docs/mlpstorage.md#options);
 // the CLI help shows them from these same fields.
 #pragma once
 
@@ -16,7 +16,7 @@ using Json = nlohmann::ordered_json;
 // `<TMPDIR or /tmp>/mlperf_storage_results`.
 std::string default_results_dir();
 
-// Flags every leaf sub-command takes (§1.2, plus --history-db and --skip-validation).
+// Flags every leaf sub-command takes (the reference's, plus --history-db and --skip-validation).
 struct UniversalOptions {
   std::string results_dir = default_results_dir();
   bool results_dir_given = false;
@@ -33,7 +33,7 @@ struct UniversalOptions {
   std::string history_db;
 };
 
-// `kvcache run` / `kvcache datasize` (§1.4). Fields marked "run" exist only on `run`.
+// `kvcache run` / `kvcache datasize`. Fields marked "run" exist only on `run`.
 struct KvcacheOptions {
   std::string model = "llama3.1-8b";
   int num_users = 100;

@@ -1,4 +1,4 @@
-// The run plan of `mlpstorage kvcache run` (note 03-02, mlpstorage-framework.md §3.3, §4): where
+// The run plan of `mlpstorage kvcache run` (docs/mlpstorage.md#the-engine-command): where
 // the run goes, which engine binary runs, and the exact argv (an argv vector, never a shell
 // string). Building a plan touches nothing on disk except reading PATH/executable bits to find
 // binaries.

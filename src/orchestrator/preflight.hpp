@@ -1,5 +1,5 @@
-// Pre-flight checks of `kvcache run`, all collected before anything is created (framework §8.4,
-// checklist §10.2 item 11). Each problem names the flag to change:
+// Pre-flight checks of `kvcache run`, all collected before anything is created
+// (docs/mlpstorage.md#pre-flight-checks). Each problem names the flag to change:
 //   engine binary missing / not executable        → kFileNotFound      (--kvcache-bin-path)
 //   MPI launcher not on PATH                       → kFileNotFound      (--mpi-bin,
 //   $MPI_RUN_BIN/$MPI_EXEC_BIN) running as root without --allow-run-as-root    →

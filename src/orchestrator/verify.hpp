@@ -1,5 +1,4 @@
-// Run verification (mlpstorage-framework.md §2.7/§3.7), resolved in favour of the MLPerf v3.0 rules
-// (kv-cache-engine.md §1.3/§9.1, framework §11):
+// Run verification (docs/mlpstorage.md#verification), resolved in favour of the MLPerf v3.0 rules:
 //   * CLOSED only when the workload matches one of the three official options exactly:
 //       Option 1 "Max Storage Stress"  llama3.1-8b            200 users  cpu 0 GiB
 //       max-concurrent-allocs 16 Option 2 "Storage Throughput"  llama3.1-8b            100 users

@@ -1,4 +1,4 @@
-// MultiTierCache rules (kv-cache-engine.md §4.3, §4.6, §4.7, §8.1) on fake storage: cascade with
+// MultiTierCache rules (docs/cache.md) on fake storage: cascade with
 // byte conservation, storage-only eviction, capacity limits, fixed leaks, failures, access rules,
 // TP invariance, reset/clear.
 #include <gtest/gtest.h>
@@ -35,7 +35,8 @@ std::uint64_t series_sum(const kv::metrics::TimeSeries& s, const std::string& fi
   return sum;
 }
 
-// §8.1 "3-tier cascade": GPU→CPU→storage→deleted with byte conservation between tiers.
+// The reference's "3-tier cascade" test: GPU→CPU→storage→deleted with byte conservation between
+// tiers.
 TEST(Cache, ThreeTierCascadeConservesBytes) {
   CacheRig c(100 * KiB, 100 * KiB, 200 * KiB, {}, true, /*series=*/true);
   for (int i = 0; i < 30; ++i) {
@@ -231,9 +232,9 @@ TEST(Cache, ClaimedVictimIsNotPickedTwice) {
   EXPECT_EQ(c->location("V"), TierId::kStorage);
 }
 
-// §4.8 leak, fixed: the next tier's reservation for a demotion whose victim vanished is released.
-// A claims GPU victim X; making room for it in the CPU tier demotes Y into storage (gated there);
-// X is removed meanwhile, so X's demotion is skipped and its CPU reservation given back.
+// The reference's leak, fixed: the next tier's reservation for a demotion whose victim vanished is
+// released. A claims GPU victim X; making room for it in the CPU tier demotes Y into storage (gated
+// there); X is removed meanwhile, so X's demotion is skipped and its CPU reservation given back.
 TEST(Cache, SkippedDemotionReleasesReservation) {
   CacheRig c(100 * KiB, 100 * KiB, kv::cache::kUnlimited);
   ASSERT_EQ(c->allocate("Y", 50).tier, TierId::kGpu);
@@ -514,7 +515,8 @@ TEST(Cache, NoPromotionOnHit) {
   EXPECT_EQ(tier_of(c->stats(), TierId::kCpu).entries, 1u);
 }
 
-// §8.1: storage_tokens_processed is invariant under TP 1/2/4 (writes, reads and demotions).
+// As the reference's tests: storage_tokens_processed is invariant under TP 1/2/4 (writes, reads and
+// demotions).
 TEST(Cache, StorageTokensProcessedInvariantUnderTp) {
   const auto tiny = kv::model::ModelTable::builtin().get("tiny-1b");
   std::vector<std::uint64_t> got, bytes;

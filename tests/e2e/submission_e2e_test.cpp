@@ -103,7 +103,7 @@ std::set<std::string> expected_tree(const std::string& dt, int ranks) {
   return s;
 }
 
-// Recomputes every §5 aggregate of the summary from the per-rank files.
+// Recomputes every aggregate of the run summary from the per-rank files.
 void check_summary_against_rank_files(const fs::path& dir, int ranks) {
   const std::string dt = dir.filename().string();
   const Json s = load(dir / ("kvcache_run_summary_" + dt + ".json"));

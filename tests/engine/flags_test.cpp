@@ -1,4 +1,4 @@
-// The flag table: reference defaults, every §2.1 limit accepted at its bounds and rejected outside
+// The flag table: reference defaults, every limit accepted at its bounds and rejected outside
 // (naming the flag), cross-flag rules, errors collected, argparse-like parsing, refusals, --help.
 #include "engine/config/flags.hpp"
 

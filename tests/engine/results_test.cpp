@@ -1,6 +1,6 @@
 // Results JSON: the golden list of reference keys (tests/data/reference_result_keys.txt) is
-// present, percentile keys only with samples, and the formulas of §1.2 (bandwidth = bytes / GiB /
-// elapsed, ratios, type-7 percentiles, QoS compliance, storage_health) hold.
+// present, percentile keys only with samples, and the formulas of docs/metrics.md (bandwidth =
+// bytes / GiB / elapsed, ratios, type-7 percentiles, QoS compliance, storage_health) hold.
 #include "engine/results.hpp"
 
 #include <gtest/gtest.h>

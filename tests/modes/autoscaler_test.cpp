@@ -1,7 +1,7 @@
-// Autoscaling (§5.10): the saturation detector and level, the QoS rules (consecutive samples,
-// cooldown, factors, at least one user per step, clamps) and the capacity rules (steps, peak, stop
-// after 2 non-improvements); the Autoscaler applies each decision to the producers and exports the
-// log, the throughput timeline and the summary.
+// Autoscaling (docs/workload-modes.md): the saturation detector and level, the QoS rules
+// (consecutive samples, cooldown, factors, at least one user per step, clamps) and the capacity
+// rules (steps, peak, stop after 2 non-improvements); the Autoscaler applies each decision to the
+// producers and exports the log, the throughput timeline and the summary.
 #include "engine/modes/autoscaler.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
-// RAG (§5.7, §8.13 fixed): ingestion writes every chunk of every document; rag.max_documents really
-// deletes the oldest document's chunk entries (and its rag_<doc> entry); chunk reads of a RAG
-// request are exactly its retrieved chunks and show up as cache hits; background retrievals and
+// RAG (docs/workload-modes.md): ingestion writes every chunk of every document; rag.max_documents
+// really deletes the oldest document's chunk entries (and its rag_<doc> entry); chunk reads of a
+// RAG request are exactly its retrieved chunks and show up as cache hits; background retrievals and
 // follow-up RAG requests happen with the configured probability; every draw is deterministic.
 #include "engine/modes/rag.hpp"
 

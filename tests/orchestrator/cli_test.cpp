@@ -1,4 +1,4 @@
-// The 38 CLI cases of design note 03-01 (sub-commands, model, cache, run, distributed, MPI,
+// The reference's 38 CLI cases (sub-commands, model, cache, run, distributed, MPI,
 // datasize without distributed arguments, optional features), plus the universal flags, the
 // reference's two-letter short forms, --config-file conversion and the help/usage exit codes.
 #include <gtest/gtest.h>
@@ -255,7 +255,7 @@ TEST(KVCacheOptionalFeatures, AutoscalingModesAreTheEngines) {
       parse({"kvcache", "run", "--enable-autoscaling", "--autoscaler-mode", "capacity"}).inv().kv;
   EXPECT_TRUE(k.enable_autoscaling);
   EXPECT_EQ(k.autoscaler_mode, "capacity");
-  // The reference offered "predictive", which the engine rejects (§9 item 7).
+  // The reference offered "predictive", which the engine rejects.
   EXPECT_EQ(parse({"kvcache", "run", "--autoscaler-mode", "predictive"}).r.exit_code, 2);
 }
 

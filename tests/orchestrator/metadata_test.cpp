@@ -1,4 +1,4 @@
-// The 5 metadata cases of design note 03-03 (fields for history, kvcache fields, distributed info,
+// The reference's 5 metadata cases (fields for history, kvcache fields, distributed info,
 // model/kvcache_model consistency, non-distributed metadata), plus metrics read from the engine's
 // real summary.* keys and the key order.
 #include "orchestrator/metadata.hpp"
@@ -61,7 +61,8 @@ TEST_F(Metadata, KvcacheSpecificFields) {
   EXPECT_EQ(md["cache_dir"], "/mnt/nvme");
   EXPECT_EQ(md["generation_mode"], "none");
   EXPECT_EQ(md["performance_profile"], "throughput");
-  // parameters mirror the workload keys (gap 8 fixed), so a rules checker can read them back
+  // parameters mirror the workload keys (the reference wrote {}), so a rules checker can read them
+  // back
   EXPECT_EQ(md["parameters"]["model"], "tiny-1b");
   EXPECT_EQ(md["parameters"]["num_users"], 2);
   EXPECT_EQ(md["parameters"]["cache_dir"], "/mnt/nvme");

@@ -1,7 +1,7 @@
-// The 12 MPI execution cases of design note 03-02 (local and docker get no wrapper; mpi adds it;
+// The reference's 12 MPI execution cases (local and docker get no wrapper; mpi adds it;
 // empty hosts no wrapper; np defaults to the host count; oversubscribe, allow-run-as-root, mpiexec;
-// cluster collection for run only; num_processes stored or null), plus the §4 prefix rules and the
-// engine argv of §3.3.
+// cluster collection for run only; num_processes stored or null), plus the prefix rules and the
+// engine argv (docs/mlpstorage.md#the-engine-command).
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -188,7 +188,7 @@ TEST_F(MpiExec, NumProcessesNullWhenNotProvided) {
   EXPECT_EQ(md["num_ranks"], 2);  // what was launched: one per host
 }
 
-// ---- §4 prefix rules ----
+// ---- prefix rules ----
 TEST(MpiPrefix, EvenSpreadRemainderOnFirstHosts) {
   EXPECT_EQ(host_slots({"a", "b"}, 8, false), (std::vector<std::string>{"a:4", "b:4"}));
   EXPECT_EQ(host_slots({"a", "b", "c"}, 4, false), (std::vector<std::string>{"a:2", "b:1", "c:1"}));
@@ -256,7 +256,7 @@ TEST(MpiPrefix, FromProcessReadsEnvironment) {
   EXPECT_EQ(e.exec_bin, "/y/mpiexec");
 }
 
-// ---- §3.3 engine argv ----
+// ---- engine argv ----
 TEST_F(MpiExec, EngineArgvInReferenceOrderWithConditionalFlags) {
   RunPlan plan = plan_for({"kvcache",
                            "run",

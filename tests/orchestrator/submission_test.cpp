@@ -293,7 +293,7 @@ TEST(RunSummary, SumsWithinTrialsMeanAcrossMaxOfMaxima) {
   EXPECT_DOUBLE_EQ(o["per_trial"][1]["read_bandwidth_gbps"].get<double>(), 7.0);
   EXPECT_NEAR(o["trial_spread"]["read_bandwidth_gbps"]["cv"].get<double>(), std::sqrt(8.0) / 5.0,
               1e-12);
-  // The §5 keys come first, in order.
+  // The reference's keys come first, in order.
   std::vector<std::string> keys;
   for (auto it = o.begin(); it != o.end(); ++it) keys.push_back(it.key());
   const std::vector<std::string> ref = {"option",

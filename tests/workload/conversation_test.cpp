@@ -1,4 +1,5 @@
-// ConversationManager (§5.4 with §8.11 fixed): counter-based IDs, turn keys, turn limit, LRU limit.
+// ConversationManager (docs/reference-behaviour.md#conversations): counter-based IDs, turn keys,
+// turn limit, LRU limit.
 #include "engine/workload/conversation.hpp"
 
 #include <gtest/gtest.h>

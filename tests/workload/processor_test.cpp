@@ -1,7 +1,7 @@
-// The per-request I/O sequence (§5.5) against a recording fake store: decode = 1 + ceil(G/32) full
-// reads on a hit, a write on a miss; multi-turn history reads every earlier turn (triangular);
-// the system-prompt prefix is written once and then read (hit); prefill-only / decode-only;
-// failures end the request as failed, a stop as interrupted.
+// The per-request I/O sequence (docs/reference-behaviour.md#per-request-io) against a recording
+// fake store: decode = 1 + ceil(G/32) full reads on a hit, a write on a miss; multi-turn history
+// reads every earlier turn (triangular); the system-prompt prefix is written once and then read
+// (hit); prefill-only / decode-only; failures end the request as failed, a stop as interrupted.
 #include "engine/workload/processor.hpp"
 
 #include <gtest/gtest.h>

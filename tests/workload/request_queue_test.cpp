@@ -1,4 +1,4 @@
-// RequestQueue (§5.1, §8.17 fixed): priority first, FIFO within a priority even for identical
+// RequestQueue: priority first, FIFO within a priority even for identical
 // timestamps, timeouts, close() drops what is queued.
 #include "engine/workload/request_queue.hpp"
 

@@ -144,7 +144,7 @@ struct MultiTierCache::Impl {
     if (series != nullptr) series->add(series_tier(ids[i]), dir, bytes, t);
   }
 
-  // Reserve if it fits under the target or the tier is near-empty (§4.6 step 6.1).
+  // Reserve if it fits under the target or the tier is near-empty (docs/cache.md, "Making room").
   bool try_reserve(std::size_t i, std::uint64_t bytes, double target) {
     std::lock_guard lk(usage_mu);
     const double limit = static_cast<double>(limits[i]);
@@ -291,7 +291,7 @@ struct MultiTierCache::Impl {
     if (settles_claim) claims_cv.notify_all();
   }
 
-  // ---- §4.6 --------------------------------------------------------------------------------
+  // ---- making room (docs/cache.md) ---------------------------------------------------------
   bool ensure_space(std::size_t i, std::uint64_t bytes, int depth) {
     const std::uint64_t limit = limits[i];
     const bool terminal = i == last();
@@ -402,8 +402,7 @@ struct MultiTierCache::Impl {
     }
     auto l = lock_existing(key, i);
     if (!l ||
-        l.e.serial !=
-            v.serial) {  // fixed (§4.8): the victim vanished or moved, give the reservation back
+        l.e.serial != v.serial) {  // fixed: the victim vanished or moved, give the reservation back
       if (l) l.lk.unlock();
       release_reservation(d, v.size);
       settle_claim(i, v);

@@ -1,5 +1,5 @@
-// The multi-tier KV cache (contract; owned by the tier/cache work). Faithful to
-// kv-cache-engine.md §4.1, §4.3, §4.6, §4.7 with the §4.8 leaks fixed (docs/cache.md):
+// The multi-tier KV cache (contract; owned by the tier/cache work). Faithful to the
+// reference's cache with its leaks fixed (docs/cache.md):
 //   * tier order GPU → CPU → storage (absent tiers skipped); reservations under a lock;
 //   * _ensure_space rules: 0.8 target (terminal tier 1.0), 0.95 large-entry skip, 5 % near-empty,
 //     20 % / 50 % bail-out, LRU by (last_access, access_count) on a logical clock (a per-tier
@@ -48,7 +48,7 @@ struct CacheConfig {
   int max_evictions_min = 1000;
   int max_concurrent_allocs = 0;  // 0 = unlimited; semaphore around allocate() only
   int tensor_parallel = 1;
-  model::ModelConfig model;  // object size and .npy shape come from here (§3.1)
+  model::ModelConfig model;  // object size and .npy shape come from here
 };
 
 struct AllocResult {
@@ -118,10 +118,11 @@ class MultiTierCache {
                  const io::PayloadGenerator& gen, metrics::TimeSeries* series);
   ~MultiTierCache();
 
-  // §4.3. Object = model.object_bytes(num_tokens, TP), shape model.npy_shape(num_tokens, TP).
+  // docs/cache.md, "Allocation". Object = model.object_bytes(num_tokens, TP), shape
+  // model.npy_shape(num_tokens, TP).
   AllocResult allocate(const std::string& key, std::uint64_t num_tokens,
                        Phase phase = Phase::kPrefill);
-  // §4.7. Reads the whole object from its tier; updates LRU; no promotion.
+  // docs/cache.md, "Lookup". Reads the whole object from its tier; updates LRU; no promotion.
   // `sink` (optional) receives the bytes read (verification); a miss or failed read gives none.
   AccessResult access(const std::string& key, Phase phase = Phase::kDecode,
                       CacheType type = CacheType::kUser, io::PayloadSink* sink = nullptr);

@@ -1,4 +1,4 @@
-// `--config` YAML (kv-cache-engine.md §2.2) with a strict schema: every section and key of the
+// `--config` YAML (docs/engine.md#--config-yaml) with a strict schema: every section and key of the
 // reference's config.yaml is accepted; an unknown key, a wrong type or an out-of-range value is an
 // error naming the key path ("--config: eviction.target_usage_ratio: expected a number"), all
 // errors collected, exit 2 (a missing file: exit 3). Sections may be partial; absent keys keep the
@@ -64,7 +64,7 @@ struct YamlSettings {
   double saturation_read_latency_p95_threshold_ms = 100,
          saturation_write_latency_p95_threshold_ms = 50;
   int saturation_queue_depth_threshold = 100, saturation_history_window_size = 10;
-  // validation_limits (accepted and ignored, as the reference: §2.1's limits apply)
+  // validation_limits (accepted and ignored, as the reference: the flag limits apply)
   std::int64_t vl_max_users = 100000, vl_max_duration_seconds = 86400, vl_max_gpu_memory_gb = 1024,
                vl_max_cpu_memory_gb = 16384;
   // model_configs, merged over the built-in table (upsert)

@@ -1,4 +1,4 @@
-// I/O trace log (`--io-trace-log PATH[.zst]`, kv-cache-engine.md §6.4).
+// I/O trace log (`--io-trace-log PATH[.zst]`, docs/workload-modes.md).
 //   Header: Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase[,Latency_ms]
 //   * Timestamp: Unix epoch seconds with 6 decimals; Operation: Read | Write; Object_Size_Bytes:
 //     bytes as stored (the caller applies TP); Tier: Tier-0 (GPU) | Tier-1 (CPU) | Tier-2 (NVMe);

@@ -1,4 +1,4 @@
-// Summary export (`--xlsx-output PATH`, kv-cache-engine.md §6.3).
+// Summary export (`--xlsx-output PATH`, docs/workload-modes.md).
 //   Inputs: the results JSON (the object written by --output; its "summary" holds the metrics) and
 //   a run-parameters JSON keyed by the CLI option names (snake_case, see summary_run_parameters()).
 //   * PATH ending ".xlsx" -> workbook (libxlsxwriter) with the sheets

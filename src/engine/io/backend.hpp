@@ -1,16 +1,17 @@
 // Storage I/O backends behind one interface (contract). One file per object,
-// `<dir>/<key>.npy`, always a valid NumPy .npy v1.0 file (header + little-endian payload of the model's dtype).
+// `<dir>/<key>.npy`, always a valid NumPy .npy v1.0 file (header + little-endian payload of the
+// model's dtype).
 //
 // Engines (BackendOptions::engine):
-//   * kPosix — the reference-compatible path (kv-cache-engine.md §4.4): write = open(O_TRUNC),
-//     buffered write of header + payload streamed in chunks, then fsync (host = up to the end of the
-//     writes, device = fsync); read = posix_fadvise(DONTNEED) (host) then buffered reads of the whole
-//     file in chunks (device). Never holds a whole object in memory: chunks go through a bounded,
-//     reused buffer.
+//   * kPosix — the reference-compatible path (docs/reference-behaviour.md#posix-storage-io):
+//     write = open(O_TRUNC), buffered write of header + payload streamed in chunks, then fsync
+//     (host = up to the end of the writes, device = fsync); read = posix_fadvise(DONTNEED) (host)
+//     then buffered reads of the whole file in chunks (device). Never holds a whole object in
+//     memory: chunks go through a bounded, reused buffer.
 //   * kIoUring — liburing, registered aligned buffers, several chunks of one object in flight,
 //     optional O_DIRECT (the .npy header is padded so the payload starts 4 KiB aligned).
-// Every backend reports failures as IoResult{ok = false, error = errno} — never throws on I/O errors —
-// so the caller counts the op as failed, not completed.
+// Every backend reports failures as IoResult{ok = false, error = errno} — never throws on I/O
+// errors — so the caller counts the op as failed, not completed.
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,8 @@
-// Deterministic, incompressible, dedup-resistant payload bytes (kv-cache-engine.md §4.2 properties,
-// not numpy bit-exactness): bytes depend only on (global seed, key, offset), every 4 KiB block of
-// every entry differs (< 1 % duplicate blocks within and across entries), generation is cheap
-// (several GB/s per core) and runs outside timed spans into reused aligned buffers.
+// Deterministic, incompressible, dedup-resistant payload bytes
+// (docs/reference-behaviour.md#posix-storage-io properties, not numpy bit-exactness): bytes depend
+// only on (global seed, key, offset), every 4 KiB block of every entry differs (< 1 % duplicate
+// blocks within and across entries), generation is cheap (several GB/s per core) and runs outside
+// timed spans into reused aligned buffers.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
-// Reference-compatible POSIX backend (kv-cache-engine.md §4.4/§4.5), streamed through a bounded
-// buffer pool instead of whole-object arrays.
+// Reference-compatible POSIX backend (docs/reference-behaviour.md#posix-storage-io), streamed
+// through a bounded buffer pool instead of whole-object arrays.
 //   write: host  = open + truncate, never through a planted link (create_object) + the pwrite() calls of header+payload, chunk by chunk;
 //          device = fsync / fdatasync / nothing (SyncMode) + close.
 //   read:  host  = open + posix_fadvise(DONTNEED) (drops the cached pages, as the reference);

@@ -1,7 +1,7 @@
-// Autoscaling (kv-cache-engine.md §5.10, `--enable-autoscaling`, `--autoscaler-mode`,
+// Autoscaling (docs/workload-modes.md, `--enable-autoscaling`, `--autoscaler-mode`,
 // `--target-saturation`, config autoscaler.* and saturation_detection.*). Unlike the reference
-// (§8.12), a decision REALLY changes the offered load: the runner applies the new user count to the
-// producer, which starts or stops user producers.
+// (whose autoscaler only reports), a decision REALLY changes the offered load: the runner applies
+// the new user count to the producer, which starts or stops user producers.
 //   Sampling (every autoscaler.sample_interval_s, reference 10 s): cumulative throughput = tokens /
 //   elapsed (throughput_timeline); storage read/write GiB/s and pseudo-IOPS (bytes / 4 KiB, bytes /
 //   16 KiB per second) from the change in the cache's storage-tier byte counters; storage

@@ -1,4 +1,4 @@
-// --precondition (kv-cache-engine.md §5.11): before the run, `threads` threads repeatedly write
+// --precondition (docs/workload-modes.md): before the run, `threads` threads repeatedly write
 // entries "precond_<seq>" of 2048 tokens through the normal tier order (so a CPU tier fills first)
 // until `target_bytes` were written; a progress line every `progress_step` bytes (10 GiB), and a
 // stop after more than `max_consecutive_failures` (50) consecutive failed writes. The entries stay

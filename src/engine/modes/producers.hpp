@@ -1,14 +1,14 @@
-// Request producers of the workload modes (kv-cache-engine.md §5.1, §5.9), behind one interface the
+// Request producers of the workload modes (docs/workload-modes.md), behind one interface the
 // runner drives:
 //   * SyntheticProducer: the open-loop user scheduler (workload::ArrivalScheduler), with the RAG
 //     follow-up hook and autoscaling (really starting/stopping user producers).
 //   * ShareGptProducer (`--dataset-path`): conversations in a shuffled order (seeded; reshuffled
 //   each
 //     pass), run by `sessions` dataset users ("dataset_user_<k>"). A session issues the turns of
-//     one conversation in order, each once the previous turn's request finished (so, fixing §8.10,
-//     the multi-turn history reads of turns 1..n-1 find them; with --disable-multi-turn the turns
-//     are independent requests without history reads). At most one session runs a conversation at a
-//     time.
+//     one conversation in order, each once the previous turn's request finished (so, unlike the
+//     reference, the multi-turn history reads of turns 1..n-1 find them; with --disable-multi-turn
+//     the turns are independent requests without history reads). At most one session runs a
+//     conversation at a time.
 //     --request-rate > 0 paces enqueues at 1/rate; --replay-cycles N stops after N passes. Sessions
 //     are what autoscaling starts and stops.
 //   * BurstTraceProducer (`--use-burst-trace`) and MooncakeProducer (`--mooncake-trace`): stream
@@ -19,8 +19,9 @@
 // QoS is drawn per replayed request (15/35/50 %, config qos_distribution), the system-prompt prefix
 // with its configured probability (not for Mooncake), and the phase by the 10,000-token rule; every
 // draw derives from (seed, request index). The replay producers read time and wait through a
-// kv::Clock (core/clock.hpp), so tests can replay on a ManualClock without sleeping. A producer is `exhausted()` once it will enqueue nothing
-// more; the runner then ends the run when every enqueued request has finished.
+// kv::Clock (core/clock.hpp), so tests can replay on a ManualClock without sleeping. A producer is
+// `exhausted()` once it will enqueue nothing more; the runner then ends the run when every enqueued
+// request has finished.
 #pragma once
 
 #include <atomic>

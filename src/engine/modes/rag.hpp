@@ -1,5 +1,5 @@
-// RAG workload (kv-cache-engine.md §5.7, `--enable-rag`, `--rag-num-docs`, config rag.*), with
-// §8.13 fixed:
+// RAG workload (docs/workload-modes.md, `--enable-rag`, `--rag-num-docs`, config rag.*), with
+// the reference's broken rag.max_documents eviction fixed:
 //   * Ingestion: one background thread writes the chunks of doc_0000 .. doc_{N-1} in order
 //     (`rag_<doc>_chunk_<i>`, PREFILL writes; a failed chunk is skipped and counted). A document
 //     becomes retrievable once all its chunks were tried.

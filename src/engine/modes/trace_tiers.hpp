@@ -1,4 +1,4 @@
-// --io-trace-log support (kv-cache-engine.md §6.4):
+// --io-trace-log support (docs/workload-modes.md):
 //   * TracingTier wraps any tier and logs one row per successful operation to an IoTraceWriter:
 //     reads and admissions with the phase of the cache call that caused them (set per thread by
 //     TracingStore: Prefill / Decode, Both for a system-prompt prefix read), and a demotion as a

@@ -1,4 +1,4 @@
-// BurstGPT trace reader (kv-cache-engine.md §5.9, `--use-burst-trace`, `--burst-trace-path`,
+// BurstGPT trace reader (docs/workload-modes.md, `--use-burst-trace`, `--burst-trace-path`,
 // `--trace-speedup`, `--replay-cycles`).
 //   * Spec: a file, a directory (all *.csv, sorted) or a glob (sorted); see resolve_trace_files().
 //   * Columns: Timestamp, Model, Request tokens, Response tokens, Total tokens, Log Type. The first

@@ -1,4 +1,4 @@
-// RAG document plan and retrieval (kv-cache-engine.md §5.7, `--enable-rag`, `--rag-num-docs`,
+// RAG document plan and retrieval (docs/workload-modes.md, `--enable-rag`, `--rag-num-docs`,
 // config rag.*). Pure functions over a caller-seeded std::mt19937_64; no I/O.
 //   * Documents doc_0000 .. doc_{N-1}; total tokens uniform in [large_min, large_max] when
 //     ModelConfig::is_large(), else [small_min, small_max] (both inclusive).

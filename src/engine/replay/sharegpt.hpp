@@ -1,4 +1,4 @@
-// ShareGPT dataset loader (kv-cache-engine.md §5.9, `--dataset-path`, `--max-conversations`).
+// ShareGPT dataset loader (docs/workload-modes.md, `--dataset-path`, `--max-conversations`).
 //   Input: a JSON array of {"id": ..., "conversations": [{"from": "human"|"gpt", "value": text},
 //   ...]}.
 //   * Only the first `max_conversations` records are read (the rest of the file is never parsed).
@@ -75,7 +75,7 @@ inline constexpr std::size_t kMaxPlainIdBytes = 100;
 // The id as it is used in keys and file names (see above).
 std::string safe_conversation_id(std::string_view raw);
 
-// Key of a turn's KV object: "<conversation_id>_turn_<n>" (§5.9).
+// Key of a turn's KV object: "<conversation_id>_turn_<n>".
 std::string sharegpt_turn_key(const std::string& conversation_id, std::uint32_t turn_number);
 
 nlohmann::ordered_json to_json(const ShareGptStats& s);

@@ -1,4 +1,4 @@
-// Summary statistics used by the loaders' reports (ShareGPT loader statistics, §5.9): numpy
+// Summary statistics used by the loaders' reports (ShareGPT loader statistics): numpy
 // conventions, i.e. population standard deviation (ddof = 0) and linearly interpolated percentiles.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Validation trace (kv-cache-engine.md §5.12, `--validation-trace`).
+// Validation trace (docs/workload-modes.md, `--validation-trace`).
 //   Input: a JSON array of request records with the fields timestamp, request_id, user_id,
 //   context_tokens, generation_tokens, phase, cache_hit, cache_tier, read_bytes, write_bytes,
 //   read_latency_ms, write_latency_ms, model_name, conversation_id?, turn_number?, prefix_cached.

@@ -1,8 +1,9 @@
-// Multi-turn conversations (kv-cache-engine.md §5.4, with §8.11 fixed). At most `max_conversations`
-// live conversations, LRU by last access (evicting one drops only its metadata; its files stay, as
-// in the reference). Conversation IDs come from per-user counters, `conv_<user_id>_<n>` (not the
-// wall clock), so file names are reproducible for a seed. A turn's history is every EARLIER turn of
-// its conversation (the reference also read later turns already generated). Thread-safe.
+// Multi-turn conversations (docs/reference-behaviour.md#conversations, ids fixed). At most
+// `max_conversations` live conversations, LRU by last access (evicting one drops only its metadata;
+// its files stay, as in the reference). Conversation IDs come from per-user counters,
+// `conv_<user_id>_<n>` (not the wall clock), so file names are reproducible for a seed. A turn's
+// history is every EARLIER turn of its conversation (the reference also read later turns already
+// generated). Thread-safe.
 #pragma once
 
 #include <cstdint>

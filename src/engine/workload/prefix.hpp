@@ -1,4 +1,4 @@
-// System-prompt prefix caching (kv-cache-engine.md §5.5 step 2 / §5.6, with §8.9 fixed): with
+// System-prompt prefix caching (docs/reference-behaviour.md#prefix-caching, fixed): with
 // probability p (prefix_cache.system_prompt_hit_probability, 0.2) a request carries one of three
 // fixed system prompts (5, 9 and 6 tokens, chosen uniformly). The prompt's KV entry
 // `kv_system_<hash16>` is REALLY written once (the first request that needs it, or again after it

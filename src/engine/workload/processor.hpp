@@ -1,4 +1,5 @@
-// Per-request I/O sequence (kv-cache-engine.md §5.5), run by one worker thread per request:
+// Per-request I/O sequence (docs/reference-behaviour.md#per-request-io), run by one worker thread
+// per request:
 //   1. (the worker drops the request if stop is already set)
 //   2. prefix: if the request carries a system prompt, write its entry if absent (once, under the
 //      prompt's lock) and read it (cache type "system");
@@ -13,8 +14,8 @@
 //   6. generation sleep = G × seconds per token (interruptible by stop);
 //   7. the caller records the outcome.
 // Every op's latency is charged to the request's storage time. The first failed op ends the request
-// as kFailed (never counted as completed, unlike the reference); a stop during processing ends it as
-// kInterrupted (the window's stop, or with ProcessSettings::drain_end the drain deadline).
+// as kFailed (never counted as completed, unlike the reference); a stop during processing ends it
+// as kInterrupted (the window's stop, or with ProcessSettings::drain_end the drain deadline).
 #pragma once
 
 #include <atomic>
@@ -47,7 +48,7 @@ class RequestHooks {
   // filled; false to let the standard sequence run.
   virtual bool process(const Request& req, KvStore& store, RequestOutcome& o,
                        std::string& scratch) = 0;
-  // §5.5 step 4 (RAG chunk reads), after the prefill write: adds the reads' cost to `o`; returns
+  // Step 4 (RAG chunk reads), after the prefill write: adds the reads' cost to `o`; returns
   // false if the request ended there (o.status set to failed or interrupted).
   virtual bool extra_reads(const Request& req, KvStore& store, RequestOutcome& o) = 0;
 };

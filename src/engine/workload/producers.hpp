@@ -1,12 +1,13 @@
-// Open-loop arrivals (kv-cache-engine.md §5.1): every user sleeps its think time × U(0.8, 1.2), then
-// enqueues its next request, without waiting for the previous one to finish. The reference runs one
-// Python thread per user; we run ONE scheduler thread that keeps each user's next arrival time in a
-// min-heap, which gives the same per-user arrival process (fire_k = fire_{k-1} + think_k, from the
-// start time) for up to 100,000 users without 100,000 threads. Requests are built by the
-// RequestFactory (deterministic per seed) and stamped with submit time = actual enqueue time.
-// Workload modes: only users [0, active_users) produce (the autoscaler starts and stops producers
-// with set_active_users; a restarted user resumes its own request sequence after one think time),
-// and an optional follow-up may enqueue one extra request after each request (RAG, §5.7).
+// Open-loop arrivals (docs/reference-behaviour.md#request-pipeline): every user sleeps its think
+// time × U(0.8, 1.2), then enqueues its next request, without waiting for the previous one to
+// finish. The reference runs one Python thread per user; we run ONE scheduler thread that keeps
+// each user's next arrival time in a min-heap, which gives the same per-user arrival process
+// (fire_k = fire_{k-1} + think_k, from the start time) for up to 100,000 users without 100,000
+// threads. Requests are built by the RequestFactory (deterministic per seed) and stamped with
+// submit time = actual enqueue time. Workload modes: only users [0, active_users) produce (the
+// autoscaler starts and stops producers with set_active_users; a restarted user resumes its own
+// request sequence after one think time), and an optional follow-up may enqueue one extra request
+// after each request (RAG).
 #pragma once
 
 #include <atomic>

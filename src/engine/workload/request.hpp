@@ -1,6 +1,6 @@
-// One inference request of the synthetic workload (kv-cache-engine.md §5.1). Built by the
-// RequestFactory at enqueue time with every random choice already made (so processing is
-// deterministic given the cache state), processed by one worker (processor.hpp).
+// One inference request of the synthetic workload (docs/reference-behaviour.md#request-pipeline).
+// Built by the RequestFactory at enqueue time with every random choice already made (so processing
+// is deterministic given the cache state), processed by one worker (processor.hpp).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Builds each user's next request (kv-cache-engine.md §5.2, §5.4, §5.5): context = randint(max(1,
+// Builds each user's next request (docs/reference-behaviour.md#users-and-qos-classes,
+// #conversations, #per-request-io): context = randint(max(1,
 // C/4), C), generation = randint(max(1, G/4), G) from the user's profile; conversation continue
 // (p = 1 − conversation.end_conversation_probability, 0.8) / end / start, the 50-turn limit; system
 // prompt detection; the phase rule (context >= 10,000 → write-only). Every random choice of request

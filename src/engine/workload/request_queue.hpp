@@ -1,4 +1,4 @@
-// The unbounded request queue (kv-cache-engine.md §5.1, with §8.17 fixed): strict priority order
+// The unbounded request queue (docs/reference-behaviour.md#request-pipeline): strict priority order
 // (higher priority first), FIFO within a priority by a global enqueue sequence number, so two
 // requests never compare equal (the reference's (−priority, wall clock) key could tie and crash).
 // Thread-safe; pop() blocks up to a timeout; close() wakes every waiter and drops what is queued.

@@ -1,7 +1,7 @@
-// Deterministic random numbers for the workload (kv-cache-engine.md §5.13, fixed): every choice is
-// drawn from a small generator derived from (seed, stream ids...), e.g. (seed, user, request), so
-// the same --seed gives the same users, request sizes, keys and payload bytes whatever the thread
-// timing. Generator: xoshiro256** seeded through SplitMix64. Not cryptographic; cheap (no
+// Deterministic random numbers for the workload (docs/reference-behaviour.md#seeds): every choice
+// is drawn from a small generator derived from (seed, stream ids...), e.g. (seed, user, request),
+// so the same --seed gives the same users, request sizes, keys and payload bytes whatever the
+// thread timing. Generator: xoshiro256** seeded through SplitMix64. Not cryptographic; cheap (no
 // allocation).
 #pragma once
 

@@ -32,7 +32,7 @@ struct TrialInput {
   std::string status;         // the trial record's status (success, failed, …)
 };
 
-// The per-option record (the §5 keys first, then ours).
+// The per-option record (the reference's keys first, then ours; docs/mlpstorage.md, "Run summary").
 Json summarize_option(int option, const std::vector<TrialInput>& trials, int expected_ranks);
 
 struct SummaryHeader {
