@@ -61,10 +61,11 @@ ojson chunk_ms(const metrics::Histogram& h) {
 ojson storage_health(const RunData& d) {
   const auto st = static_cast<std::size_t>(tier::TierId::kStorage);
   const auto cpu = static_cast<std::size_t>(tier::TierId::kCpu);
-  auto device_or_tier_p95 = [](const std::vector<double>& device,
-                               const std::vector<double>& tier) -> std::optional<double> {
+  auto device_or_tier_p95 =
+      [](const std::vector<double>& device,
+         const std::vector<double>& tier) -> std::optional<report::StorageP95> {
     if (device.empty() && tier.empty()) return std::nullopt;
-    return p95_ms(!device.empty() ? device : tier);
+    return report::StorageP95{p95_ms(!device.empty() ? device : tier), !device.empty()};
   };
   report::HealthInputs in;
   in.profile = d.config.performance_profile;
@@ -72,8 +73,8 @@ ojson storage_health(const RunData& d) {
   in.storage_write_gib = gib(d.stats.tiers[st].bytes_written);
   in.storage_read_gibps = ratio(in.storage_read_gib, d.elapsed_s);
   in.storage_write_gibps = ratio(in.storage_write_gib, d.elapsed_s);
-  in.storage_write_p95_ms = device_or_tier_p95(d.storage_write_device_s, d.tier_write_s[st]);
-  in.storage_read_p95_ms = device_or_tier_p95(d.storage_read_device_s, d.tier_read_s[st]);
+  in.storage_write_p95 = device_or_tier_p95(d.storage_write_device_s, d.tier_write_s[st]);
+  in.storage_read_p95 = device_or_tier_p95(d.storage_read_device_s, d.tier_read_s[st]);
   if (!d.tier_read_s[cpu].empty() || !d.tier_write_s[cpu].empty()) {
     std::vector<double> both = d.tier_read_s[cpu];
     both.insert(both.end(), d.tier_write_s[cpu].begin(), d.tier_write_s[cpu].end());

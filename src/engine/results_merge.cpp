@@ -133,9 +133,10 @@ ojson storage_health(const ojson& cs, const Histograms& hist, PerformanceProfile
   auto count = [&](const char* n) { return hist.count(n) ? hist.at(n).count() : 0; };
   auto p95 = [&](const char* n) { return hist.count(n) ? hist.at(n).percentile(95) * 1e3 : 0.0; };
   // Device time when it was measured, else the tier's.
-  auto device_or_tier_p95 = [&](const char* device, const char* tier) -> std::optional<double> {
+  auto device_or_tier_p95 = [&](const char* device,
+                                const char* tier) -> std::optional<report::StorageP95> {
     if (!count(device) && !count(tier)) return std::nullopt;
-    return p95(count(device) ? device : tier);
+    return report::StorageP95{p95(count(device) ? device : tier), count(device) > 0};
   };
   report::HealthInputs in;
   in.profile = profile;
@@ -143,8 +144,8 @@ ojson storage_health(const ojson& cs, const Histograms& hist, PerformanceProfile
   in.storage_write_gib = cs.value("tier_storage_kv_bytes_written_gb", 0.0);
   in.storage_read_gibps = cs.value("tier_storage_read_bandwidth_gbps", 0.0);
   in.storage_write_gibps = cs.value("tier_storage_write_bandwidth_gbps", 0.0);
-  in.storage_write_p95_ms = device_or_tier_p95("storage_write_device", "storage_write");
-  in.storage_read_p95_ms = device_or_tier_p95("storage_read_device", "storage_read");
+  in.storage_write_p95 = device_or_tier_p95("storage_write_device", "storage_write");
+  in.storage_read_p95 = device_or_tier_p95("storage_read_device", "storage_read");
   if (count("cpu_read") || count("cpu_write")) {
     metrics::Histogram both;
     if (hist.count("cpu_read")) both.merge(hist.at("cpu_read"));

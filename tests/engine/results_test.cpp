@@ -152,6 +152,56 @@ TEST(Results, FormulasMatchTheReference) {
   EXPECT_EQ(j["resources"]["cpu_seconds_per_gib"].is_null(), false);
 }
 
+// storage_health as the reference writes it: keys in its order, criterion names with the
+// threshold in the name, integer millisecond targets, numeric actuals, the hit rate as a ratio.
+TEST(Results, LatencyProfileHealthHasTheReferenceCriteria) {
+  const ojson j = build_results(sample_run(true));
+  const ojson& h = j["summary"]["cache_stats"]["storage_health"];
+  std::vector<std::string> keys;
+  for (auto it = h.begin(); it != h.end(); ++it) keys.push_back(it.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"overall_status", "criteria", "passed_count",
+                                            "total_count", "note"}));
+  ASSERT_EQ(h["criteria"].size(), 4u);
+  const ojson& w = h["criteria"][0];
+  EXPECT_EQ(w["name"], "Storage Tier Write Device P95 < 500ms");
+  EXPECT_TRUE(w["target"].is_number_integer());
+  EXPECT_EQ(w["target"].get<int>(), 500);
+  EXPECT_NEAR(w["actual"].get<double>(), 490.0, 1e-9);  // type 7 over {0.3, 0.5} s
+  EXPECT_EQ(w["unit"], "ms");
+  EXPECT_EQ(w["passed"], true);
+  const ojson& r = h["criteria"][1];
+  EXPECT_EQ(r["name"], "Storage Tier Read Device P95 < 200ms");
+  EXPECT_EQ(r["target"].get<int>(), 200);
+  EXPECT_NEAR(r["actual"].get<double>(), 280.0, 1e-9);
+  EXPECT_EQ(r["passed"], false);
+  const ojson& cpu = h["criteria"][2];
+  EXPECT_EQ(cpu["name"], "CPU RAM P95 < 150ms");
+  EXPECT_EQ(cpu["target"].get<int>(), 150);
+  EXPECT_TRUE(cpu["actual"].is_number_float());
+  const ojson& hr = h["criteria"][3];
+  EXPECT_EQ(hr["name"], "Cache Hit Rate > 30%");
+  EXPECT_DOUBLE_EQ(hr["target"].get<double>(), 0.3);
+  EXPECT_DOUBLE_EQ(hr["actual"].get<double>(), 0.75);
+  EXPECT_EQ(hr["unit"], "ratio");
+  EXPECT_EQ(h["overall_status"], "FAIL");
+  EXPECT_EQ(h["passed_count"].get<int>(), 3);
+  EXPECT_EQ(h["total_count"].get<int>(), 4);
+}
+
+TEST(Results, HealthNamesTotalLatencyWithoutDeviceSamples) {
+  RunData d = sample_run(false);
+  d.storage_read_device_s.clear();
+  d.storage_write_device_s.clear();
+  const ojson j = build_results(d);
+  const ojson& c = j["summary"]["cache_stats"]["storage_health"]["criteria"];
+  ASSERT_EQ(c.size(), 3u);  // no CPU ops: no CPU criterion
+  EXPECT_EQ(c[0]["name"], "Storage Tier Write Total P95 < 500ms");
+  EXPECT_NEAR(c[0]["actual"].get<double>(), 590.0, 1e-9);  // tier totals {0.4, 0.6} s
+  EXPECT_EQ(c[1]["name"], "Storage Tier Read Total P95 < 200ms");
+}
+
+// Throughput profile: the reference's target is the string ">0" and its actual the bandwidth as a
+// string with two decimals.
 TEST(Results, ThroughputProfileHealthChecksBandwidth) {
   RunData d = sample_run(false);
   d.config.performance_profile = PerformanceProfile::kThroughput;
@@ -159,4 +209,21 @@ TEST(Results, ThroughputProfileHealthChecksBandwidth) {
   const auto& h = j["summary"]["cache_stats"]["storage_health"];
   EXPECT_EQ(h["overall_status"], "PASS");
   EXPECT_EQ(h["total_count"].get<int>(), 2);
+  EXPECT_EQ(h["criteria"][0], (ojson{{"name", "Storage KV Read Bandwidth"},
+                                     {"target", ">0"},
+                                     {"actual", "0.50"},  // 5 GiB in 10 s
+                                     {"unit", "GiB/s"},
+                                     {"passed", true}}));
+  EXPECT_EQ(h["criteria"][1]["name"], "Storage KV Write Bandwidth");
+  EXPECT_EQ(h["criteria"][1]["actual"], "0.20");
+  // A run without storage reads (prefill only) is not judged on read bandwidth.
+  d.stats.tiers[2].bytes_read = 0;
+  const ojson w = build_results(d)["summary"]["cache_stats"]["storage_health"];
+  ASSERT_EQ(w["criteria"].size(), 1u);
+  EXPECT_EQ(w["criteria"][0]["name"], "Storage KV Write Bandwidth");
+  // The pass flag compares the unrounded bandwidth: 1 MiB in 10 s prints as "0.00" but passes.
+  d.stats.tiers[2].bytes_written = kMiB;
+  const ojson tiny = build_results(d)["summary"]["cache_stats"]["storage_health"];
+  EXPECT_EQ(tiny["criteria"][0]["actual"], "0.00");
+  EXPECT_EQ(tiny["criteria"][0]["passed"], true);
 }
