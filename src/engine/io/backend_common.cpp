@@ -77,6 +77,16 @@ int sync_fd(int fd, SyncMode mode) {
   return rc == 0 ? 0 : errno;
 }
 
+int preallocate(int fd, std::uint64_t bytes) {
+  static const char* mode = std::getenv("KV_IO_PREALLOC");
+  if (mode != nullptr && std::strcmp(mode, "none") == 0) return 0;
+  if (mode == nullptr || std::strcmp(mode, "truncate") != 0) {
+    if (::fallocate(fd, 0, 0, static_cast<off_t>(bytes)) == 0) return 0;
+    if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL) return errno;
+  }
+  return ::ftruncate(fd, static_cast<off_t>(bytes)) == 0 ? 0 : errno;
+}
+
 namespace {
 std::uint64_t product(const std::vector<std::uint64_t>& shape) {
   std::uint64_t p = 1;

@@ -30,11 +30,12 @@ void set_failure(IoResult& r, int err, std::string_view what, const std::filesys
 int write_full(int fd, const std::byte* p, std::size_t n, std::uint64_t off);
 // read_full: reads up to n bytes (fewer only at EOF); *got = bytes read; 0 or errno.
 int read_full(int fd, std::byte* p, std::size_t n, std::uint64_t off, std::size_t* got);
-int sync_fd(int fd, SyncMode mode);  // 0 or errno
+int sync_fd(int fd, SyncMode mode);            // 0 or errno
+int preallocate(int fd, std::uint64_t bytes);  // 0 or errno
 
-// Checks the first bytes of a file against the spec (descr of spec.dtype, C order, shape when given,
-// shape × 2 == payload_bytes). Returns the header size, or 0 with *why set. No heap on the common
-// path (our own header layouts are compared byte for byte first).
+// Checks the first bytes of a file against the spec (descr of spec.dtype, C order, shape when
+// given, shape × 2 == payload_bytes). Returns the header size, or 0 with *why set. No heap on the
+// common path (our own header layouts are compared byte for byte first).
 std::size_t check_header(std::string_view first, const ObjectSpec& spec, std::string* why);
 
 // The object directory, opened once (O_DIRECTORY) when the backend is made: object files are opened

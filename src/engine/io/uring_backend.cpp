@@ -10,18 +10,22 @@
 // writes together). An op keeps up to io_depth chunks in flight; it blocks for a buffer only while
 // it holds none, otherwise it proceeds with what it has.
 //
-// Timing: write host = open + close, device = time with >= 1 chunk in flight + ftruncate + sync;
-// read host = open + fadvise(DONTNEED, then SEQUENTIAL) (buffered only) + fstat, device = time with >= 1 chunk in
-// flight. A write submits each chunk as soon as it is generated, so generation overlaps the I/O
-// of the chunks before it (only the first chunk's generation happens before the clock runs). Each chunk's submit→reap time goes to the ChunkObserver.
+// Timing: write host = open (+ fallocate with O_DIRECT) + close, device = time with >= 1 chunk in
+// flight + ftruncate + sync;
+// read host = open + fadvise(DONTNEED, then SEQUENTIAL) (buffered only) + fstat, device = time with
+// >= 1 chunk in flight. A write submits each chunk as soon as it is generated, so generation
+// overlaps the I/O of the chunks before it (only the first chunk's generation happens before the
+// clock runs). Each chunk's submit→reap time goes to the ChunkObserver.
 //
 // Bounded stop (BackendOptions::stop): an op waiting for completions wakes at the deadline (and
 // every 50 ms to look at it), queues no more chunks, cancels its in-flight requests with one
 // IORING_OP_ASYNC_CANCEL (all requests on its fd), reaps what is left and fails with ECANCELED
 // (a write removes its partial file, no ftruncate, no sync).
 //
-// O_DIRECT: the header is padded to 4 KiB, chunk offsets are 4 KiB multiples, the final partial
-// chunk is written padded to 4 KiB and the file is then truncated to header + payload bytes.
+// O_DIRECT: the file is first given its size (fallocate, else ftruncate), so that no chunk
+// extends it (an extending direct write is synchronous on ext4: one chunk in flight per object).
+// The header is padded to 4 KiB, chunk offsets are 4 KiB multiples, the final partial chunk is
+// written padded to 4 KiB and the file is then truncated to header + payload bytes.
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/stat.h>
@@ -52,11 +56,11 @@ constexpr std::int64_t kStopPollNs = 50'000'000;  // how often a waiting op look
 constexpr const char* kStopped = "stopped at the drain deadline (in-flight requests cancelled)";
 
 struct Slot {
-  int buf = -1;              // pool buffer index, -1 = none held
-  std::uint64_t off = 0;     // file offset of the chunk
-  std::uint32_t len = 0;     // bytes of the I/O (padded for O_DIRECT)
-  std::uint32_t done = 0;    // bytes completed so far
-  std::uint32_t valid = 0;   // bytes of file data in the chunk (reads: up to EOF)
+  int buf = -1;             // pool buffer index, -1 = none held
+  std::uint64_t off = 0;    // file offset of the chunk
+  std::uint32_t len = 0;    // bytes of the I/O (padded for O_DIRECT)
+  std::uint32_t done = 0;   // bytes completed so far
+  std::uint32_t valid = 0;  // bytes of file data in the chunk (reads: up to EOF)
   std::int64_t submit_ns = 0;
   enum State : std::uint8_t { kIdle, kInFlight, kReady, kRetry } state = kIdle;
 };
@@ -73,7 +77,8 @@ struct Ring {
 
 // Creates a ring; registers `iov` as fixed buffers when `want_fixed`. Returns -errno on failure.
 // A ring serves one op at a time, so at most `depth` requests are in flight on it.
-int setup_ring(Ring& r, unsigned depth, const std::vector<iovec>& iov, bool want_fixed, int* reg_err) {
+int setup_ring(Ring& r, unsigned depth, const std::vector<iovec>& iov, bool want_fixed,
+               int* reg_err) {
   unsigned entries = 1;
   while (entries < depth) entries <<= 1;
   io_uring_params p{};
@@ -91,7 +96,8 @@ int setup_ring(Ring& r, unsigned depth, const std::vector<iovec>& iov, bool want
   r.batch.resize(depth);
   *reg_err = 0;
   if (want_fixed) {
-    const int reg = io_uring_register_buffers(&r.ring, iov.data(), static_cast<unsigned>(iov.size()));
+    const int reg =
+        io_uring_register_buffers(&r.ring, iov.data(), static_cast<unsigned>(iov.size()));
     r.fixed = reg == 0;
     if (reg < 0) *reg_err = -reg;
   }
@@ -131,9 +137,13 @@ class UringBackend final : public StorageBackend {
   int init_error() const { return init_error_; }
 
   const char* name() const override { return opts_.direct_io ? "io_uring+direct" : "io_uring"; }
-  std::filesystem::path path_for(const std::string& key) const override { return object_path(opts_.dir, key); }
+  std::filesystem::path path_for(const std::string& key) const override {
+    return object_path(opts_.dir, key);
+  }
   bool remove(const std::string& key) override { return remove_object(dir_, key) == 0; }
-  std::uint64_t peak_inflight_bytes() const override { return pool_.max_outstanding() * pool_.buffer_bytes(); }
+  std::uint64_t peak_inflight_bytes() const override {
+    return pool_.max_outstanding() * pool_.buffer_bytes();
+  }
 
   IoResult write(const ObjectSpec& spec, const PayloadSource& src) override {
     IoResult r;
@@ -146,7 +156,20 @@ class UringBackend final : public StorageBackend {
       return r;
     }
     const std::uint64_t hdr = npy_header_size(spec.shape, opts_.direct_io ? kDirectAlign : 64);
-    Op op(*this, fd, /*write=*/true, hdr + spec.payload_bytes);
+    const std::uint64_t file_bytes = hdr + spec.payload_bytes;
+    t0 = mono_ns();
+    // O_DIRECT: the file gets its (padded) size first. Every chunk then writes inside the file:
+    // ext4 performs a direct write that extends the file synchronously, under the inode lock, so
+    // without this one object had one chunk in flight at a time (docs/performance.md).
+    const int pre = opts_.direct_io ? preallocate(fd, round_up(file_bytes, kDirectAlign)) : 0;
+    host_ns += mono_ns() - t0;
+    if (pre != 0) {
+      ::close(fd);
+      remove_object(dir_, spec.key);
+      set_failure(r, pre, "preallocate", path);
+      return r;
+    }
+    Op op(*this, fd, /*write=*/true, file_bytes);
     op.spec = &spec;
     op.src = &src;
     op.hdr = hdr;
@@ -158,7 +181,8 @@ class UringBackend final : public StorageBackend {
       err = ECANCELED;
       op.why = kStopped;
     }
-    if (err == 0 && op.padded && ::ftruncate(fd, static_cast<off_t>(op.file_bytes)) != 0) err = errno;
+    if (err == 0 && op.padded && ::ftruncate(fd, static_cast<off_t>(op.file_bytes)) != 0)
+      err = errno;
     if (err == 0) err = sync_fd(fd, opts_.sync);
     device_ns += mono_ns() - t0;
     t0 = mono_ns();
@@ -183,7 +207,7 @@ class UringBackend final : public StorageBackend {
     std::int64_t t0 = mono_ns();
     const int fd = open_object(dir_, spec.key, opts_.direct_io);
     int err = fd < 0 ? errno : 0;
-    struct stat st{};
+    struct stat st {};
     if (err == 0 && !opts_.direct_io) {
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
       // Several chunks of the file are read at once: without this hint the kernel's readahead
@@ -224,7 +248,8 @@ class UringBackend final : public StorageBackend {
  private:
   // One object transfer: keeps up to io_depth chunks in flight on a checked-out ring.
   struct Op {
-    Op(UringBackend& b, int f, bool w, std::uint64_t size) : be(b), fd(f), is_write(w), file_bytes(size) {}
+    Op(UringBackend& b, int f, bool w, std::uint64_t size)
+        : be(b), fd(f), is_write(w), file_bytes(size) {}
     UringBackend& be;
     int fd;
     bool is_write;
@@ -239,12 +264,12 @@ class UringBackend final : public StorageBackend {
 
     std::span<Slot> slots;  // the checked-out ring's scratch
     unsigned inflight = 0;
-    unsigned held = 0;  // buffers held
+    unsigned held = 0;              // buffers held
     std::uint64_t next_off = 0;     // next chunk to submit
     std::uint64_t deliver_off = 0;  // reads: next chunk to hand to the sink
     std::int64_t busy_since = 0;
     int err = 0;
-    bool stopping = false;     // the stop deadline passed: no new chunks, cancel the in-flight ones
+    bool stopping = false;  // the stop deadline passed: no new chunks, cancel the in-flight ones
     bool cancel_sent = false;
 
     int run() {
@@ -317,6 +342,7 @@ class UringBackend final : public StorageBackend {
           ::usleep(100);  // EAGAIN with nothing in the kernel: let it breathe, then resubmit
         }
         if (!is_write) deliver();
+        release_spare();
       }
       for (auto& sl : slots) {  // idle buffers and chunks never delivered (after an error)
         if (sl.buf >= 0) be.pool_.release(sl.buf);
@@ -332,6 +358,19 @@ class UringBackend final : public StorageBackend {
         why = "read (short read)";
       }
       return err;
+    }
+
+    // Once no chunk is left to queue (the object's tail, an error or the stop), idle buffers go
+    // back to the pool at once, for other operations to use while this one waits for its last
+    // chunks (and, for a write, its sync).
+    void release_spare() {
+      if (next_off < file_bytes && err == 0 && !stopping) return;
+      for (auto& sl : slots) {
+        if (sl.state != Slot::kIdle || sl.buf < 0) continue;
+        be.pool_.release(sl.buf);
+        sl.buf = -1;
+        --held;
+      }
     }
 
     // The submit time of the `n` chunks just queued (and the start of a busy span).
@@ -380,7 +419,8 @@ class UringBackend final : public StorageBackend {
         std::byte* p = be.pool_.data(s.buf);
         std::uint64_t skip = 0;
         if (s.off == 0) {
-          skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64, spec->dtype);
+          skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64,
+                                  spec->dtype);
         }
         const std::uint64_t payload_off = s.off == 0 ? 0 : s.off - hdr;
         src->fill(payload_off, {p + skip, s.valid - skip});
@@ -394,11 +434,15 @@ class UringBackend final : public StorageBackend {
       const unsigned n = s.len - s.done;
       const auto off = static_cast<__u64>(s.off + s.done);
       if (is_write) {
-        if (ring.fixed) io_uring_prep_write_fixed(sqe, fd, p, n, off, s.buf / be.per_region_);
-        else io_uring_prep_write(sqe, fd, p, n, off);
+        if (ring.fixed)
+          io_uring_prep_write_fixed(sqe, fd, p, n, off, s.buf / be.per_region_);
+        else
+          io_uring_prep_write(sqe, fd, p, n, off);
       } else {
-        if (ring.fixed) io_uring_prep_read_fixed(sqe, fd, p, n, off, s.buf / be.per_region_);
-        else io_uring_prep_read(sqe, fd, p, n, off);
+        if (ring.fixed)
+          io_uring_prep_read_fixed(sqe, fd, p, n, off, s.buf / be.per_region_);
+        else
+          io_uring_prep_read(sqe, fd, p, n, off);
       }
       io_uring_sqe_set_data(sqe, &s);
       s.state = Slot::kInFlight;
@@ -444,8 +488,8 @@ class UringBackend final : public StorageBackend {
           s.done += static_cast<std::uint32_t>(res);
           if (s.done >= s.len || (!is_write && s.done >= s.valid)) {
             if (be.opts_.chunk_observer) {
-              be.opts_.chunk_observer->on_chunk(is_write, static_cast<double>(mono_ns() - s.submit_ns) * 1e-9,
-                                                s.done);
+              be.opts_.chunk_observer->on_chunk(
+                  is_write, static_cast<double>(mono_ns() - s.submit_ns) * 1e-9, s.done);
             }
             s.state = is_write ? Slot::kIdle : Slot::kReady;
           } else {
@@ -475,7 +519,8 @@ class UringBackend final : public StorageBackend {
             hdr = check_header({reinterpret_cast<const char*>(p), s.valid}, *spec, &w);
             if (hdr == 0 || file_bytes != hdr + spec->payload_bytes) {
               err = EIO;
-              why = "read (" + (hdr == 0 ? w : "file size does not match header + payload: truncated?") + ")";
+              why = "read (" +
+                    (hdr == 0 ? w : "file size does not match header + payload: truncated?") + ")";
               continue;
             }
             skip = hdr;
