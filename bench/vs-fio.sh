@@ -9,8 +9,16 @@
 #      with the same chunk size, and --max-inflight-mib = DEPTH x CHUNK_MIB so its total queue depth
 #      is at most fio's: a write phase (--prefill-only, no multi-turn, no prefix caching) and a read
 #      phase (--decode-only).
-#   3. A side-by-side table: GiB/s for read and write, ratio engine/fio, CPU seconds per GiB moved and
+#   3. fio again for writes, in the engine's layout (FIO_LAYOUT=1, default): USERS jobs of iodepth
+#      DEPTH/USERS, each writing new files of the engine's mean object size (its write phase's bytes
+#      / write operations, rounded to the chunk), preallocated (fallocate, as the engine's
+#      io_uring + O_DIRECT path does) and fsynced one by one, as the engine writes objects.
+#   4. A side-by-side table: GiB/s for read and write, ratio engine/fio, CPU seconds per GiB moved and
 #      peak RSS (both measured the same way for fio and the engine, with /usr/bin/time when present).
+#      The engine has two figures: its tier bandwidth (whole objects completed in the window, the
+#      run's own metric) and its I/O path's (io.window_chunk_bytes: chunk I/Os completed in the
+#      window, as fio counts); objects still in flight at the stop count only in the second.
+#      The load average before and after is printed with the table (a loaded machine is noisy).
 #
 # DIR defaults to <repo>/results/vs-fio (created; everything written under it is removed at the end,
 # except the JSON/log files in DIR/out). Knobs (environment): KV_CACHE (binary, default
@@ -45,6 +53,7 @@ USERS=${USERS:-4}
 MODEL=${MODEL:-llama3.1-8b}
 DURATION=${DURATION:-15}
 FIO_RUNTIME=${FIO_RUNTIME:-$DURATION}
+FIO_LAYOUT=${FIO_LAYOUT:-1}
 ENGINE_THP=${ENGINE_THP:-1}
 if [[ $ENGINE_THP == 0 ]]; then export KV_IO_NO_THP=1; fi
 
@@ -80,25 +89,27 @@ FS_TYPE=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
 echo "vs-fio: dir=$DIR (fs $FS_TYPE) chunk=${CHUNK_MIB}MiB total depth=$DEPTH fio=${FILES}x${FILE_MIB}MiB (qd $FIO_QD each) engine=$ENGINE direct=$DIRECT thp=$ENGINE_THP"
 
 # ---------------- fio ----------------
-fio_phase() {  # fio_phase write|read
-  local rw=$1
+fio_phase() {  # fio_phase NAME write|read JOBS QD FILE_MIB FALLOCATE
+  local name=$1 rw=$2 jobs=$3 qd=$4 mib=$5 falloc=$6
   local extra=()
   # Writes go to new files each loop (as the engine writes new objects; overwriting allocated
   # blocks is faster on ext4/XFS and would flatter fio).
   if [[ $rw == write ]]; then extra=(--unlink_each_loop=1); fi
-  # FILES jobs, one file each, iodepth DEPTH/FILES: several objects in flight at once, like the
-  # engine's concurrent users, with the same total queue depth.
-  run_timed "fio_$rw" fio --name="vsfio_$rw" --directory="$WORK/fio" --ioengine=io_uring --direct=1 \
-    --bs="${CHUNK_MIB}M" --iodepth="$FIO_QD" --numjobs="$FILES" --rw="$rw" --size="${FILE_MIB}M" \
-    --filename_format='vsfio.$jobnum' --fallocate=none "${extra[@]}" \
+  # JOBS jobs, one file each, iodepth QD: several objects in flight at once, like the engine's
+  # concurrent users, with the same total queue depth. end_fsync: one fsync per file written.
+  run_timed "$name" fio --name="vsfio_$rw" --directory="$WORK/fio" --ioengine=io_uring --direct=1 \
+    --bs="${CHUNK_MIB}M" --iodepth="$qd" --numjobs="$jobs" --rw="$rw" --size="${mib}M" \
+    --filename_format='vsfio.$jobnum' --fallocate="$falloc" "${extra[@]}" \
     --end_fsync=1 --time_based --runtime="$FIO_RUNTIME" --group_reporting --output-format=json \
-    --output="$OUT/fio_$rw.json" >/dev/null
+    --output="$OUT/$name.json" >/dev/null
+  rm -rf "$WORK/fio"
+  mkdir -p "$WORK/fio"
 }
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "vs-fio: fio write ..."
-fio_phase write
+fio_phase fio_write write "$FILES" "$FIO_QD" "$FILE_MIB" none
 echo "vs-fio: fio read ..."
-fio_phase read
-rm -rf "$WORK/fio"
+fio_phase fio_read read "$FILES" "$FIO_QD" "$FILE_MIB" none
 
 # ---------------- engine ----------------
 ENGINE_OK=0
@@ -121,10 +132,33 @@ else
   echo "vs-fio: engine binary $KV not found: fio half only (build it with scripts/build.sh)"
 fi
 
+# ---------------- fio in the engine's layout ----------------
+LAYOUT_MIB=0
+if [[ $ENGINE_OK == 1 && $FIO_LAYOUT == 1 ]]; then
+  LAYOUT_MIB=$(python3 - "$OUT/engine_write.json" "$CHUNK_MIB" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+ops = j["summary"]["cache_stats"].get("write_iops", 0)
+gib = j["summary"]["cache_stats"].get("tier_storage_kv_bytes_written_gb", 0)
+chunk = int(sys.argv[2])
+print(max(chunk, round(gib * 1024 / ops / chunk) * chunk) if ops else 0)
+PY
+)
+  if ((LAYOUT_MIB > 0)); then
+    LAYOUT_QD=$((DEPTH / USERS))
+    if ((LAYOUT_QD < 1)); then LAYOUT_QD=1; fi
+    echo "vs-fio: fio write in the engine's layout (${USERS} jobs x qd $LAYOUT_QD, new ${LAYOUT_MIB} MiB files, fallocate, fsync each) ..."
+    fio_phase fio_write_layout write "$USERS" "$LAYOUT_QD" "$LAYOUT_MIB" native
+  fi
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---------------- table ----------------
-python3 - "$OUT" "$ENGINE_OK" "$USERS" <<'PY'
+python3 - "$OUT" "$ENGINE_OK" "$USERS" "$LAYOUT_MIB" "$FILES" "$FILE_MIB" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
 import json, os, sys
 out, engine_ok, users = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
+layout_mib, files, file_mib = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+load_before, load_after = sys.argv[7], sys.argv[8]
 GiB = 1024 ** 3
 
 def timefile(name):
@@ -134,12 +168,13 @@ def timefile(name):
     except Exception:
         return None, None, None
 
-def fio(rw):
-    j = json.load(open(os.path.join(out, f"fio_{rw}.json")))["jobs"][0]
+def fio(rw, name=None):
+    name = name or f"fio_{rw}"
+    j = json.load(open(os.path.join(out, f"{name}.json")))["jobs"][0]
     d = j[rw]
     gib = d["io_bytes"] / GiB
     bw = d["bw_bytes"] / GiB
-    wall, cpu, rss = timefile(f"fio_{rw}")
+    wall, cpu, rss = timefile(name)
     if cpu is None or cpu == 0:
         cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * j["job_runtime"] / 1000.0
     return dict(gibps=bw, gib=gib, cpu=cpu, rss=rss)
@@ -161,37 +196,52 @@ def engine(rw):
     if not rss:
         rss = res.get("peak_rss_bytes")
     io = j.get("io", {})
-    return dict(gibps=cs.get(key, 0.0), gib=moved + extra, cpu=cpu, rss=rss,
+    el = j["summary"].get("elapsed_time") or 0
+    wcb = io.get("window_chunk_bytes", {}).get("write" if rw == "write" else "read")
+    chunk = wcb / GiB / el if wcb is not None and el > 0 else None
+    return dict(gibps=cs.get(key, 0.0), chunk_gibps=chunk, gib=moved + extra, cpu=cpu, rss=rss,
                 backend=io.get("backend", "?"), fallbacks=io.get("fallbacks", []))
 
 def fmt(v, f="{:.3f}"):
     return "-" if v is None else f.format(v)
 
-rows = []
+rows = []  # (phase, yardstick, fio, engine)
 for rw in ("write", "read"):
-    f = fio(rw)
     e = engine(rw) if engine_ok else None
-    ratio = (e["gibps"] / f["gibps"]) if e and f["gibps"] > 0 else None
-    rows.append((rw, f, e, ratio))
+    rows.append((rw, f"fio {files}x{file_mib} MiB", fio(rw), e))
+    if rw == "write" and layout_mib > 0:
+        rows.append((rw, f"fio layout {users}x{layout_mib} MiB", fio(rw, "fio_write_layout"), e))
+
+def pct(a, b):
+    return a / b if a is not None and b else None
 
 print()
-print(f"{'phase':<6} {'fio GiB/s':>10} {'engine GiB/s':>13} {'engine/fio':>11} "
-      f"{'fio CPU s/GiB':>14} {'eng CPU s/GiB':>14} {'fio RSS MiB':>12} {'eng RSS MiB':>12}")
-for rw, f, e, ratio in rows:
+print(f"{'phase':<6} {'yardstick':<24} {'fio GiB/s':>9} {'engine GiB/s':>12} {'engine/fio':>10} "
+      f"{'eng I/O GiB/s':>13} {'I/O/fio':>8} {'fio CPU s/GiB':>13} {'eng CPU s/GiB':>13} "
+      f"{'fio RSS MiB':>11} {'eng RSS MiB':>11}")
+for rw, name, f, e in rows:
     fc = f["cpu"] / f["gib"] if f["gib"] else None
     ec = (e["cpu"] / e["gib"]) if e and e["gib"] and e["cpu"] is not None else None
-    print(f"{rw:<6} {fmt(f['gibps']):>10} {fmt(e['gibps'] if e else None):>13} "
-          f"{fmt(ratio, '{:.1%}'):>11} {fmt(fc):>14} {fmt(ec):>14} "
-          f"{fmt(f['rss'] / 2**20 if f['rss'] else None, '{:.0f}'):>12} "
-          f"{fmt(e['rss'] / 2**20 if e and e['rss'] else None, '{:.0f}'):>12}")
+    eg = e["gibps"] if e else None
+    ecg = e["chunk_gibps"] if e else None
+    print(f"{rw:<6} {name:<24} {fmt(f['gibps']):>9} {fmt(eg):>12} {fmt(pct(eg, f['gibps']), '{:.1%}'):>10} "
+          f"{fmt(ecg):>13} {fmt(pct(ecg, f['gibps']), '{:.1%}'):>8} {fmt(fc):>13} {fmt(ec):>13} "
+          f"{fmt(f['rss'] / 2**20 if f['rss'] else None, '{:.0f}'):>11} "
+          f"{fmt(e['rss'] / 2**20 if e and e['rss'] else None, '{:.0f}'):>11}")
+print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_after}")
+print("engine GiB/s = whole objects completed in the window (the run's tier bandwidth); eng I/O GiB/s ="
+      " chunk I/Os completed in the window (io.window_chunk_bytes, as fio counts).")
 if engine_ok:
-    e = rows[0][2]
-    print(f"\nengine backend: {e['backend']}" + (f"; fallbacks: {'; '.join(e['fallbacks'])}" if e["fallbacks"] else ""))
+    e = rows[0][3]
+    print(f"engine backend: {e['backend']}" + (f"; fallbacks: {'; '.join(e['fallbacks'])}" if e["fallbacks"] else ""))
     print("engine CPU s/GiB counts every byte the process moved (read phase: incl. the --decode-only pre-population).")
 else:
     print("\nengine: not run (binary missing or failed); fio figures only.")
-summary = {rw: {"fio_gibps": f["gibps"], "engine_gibps": e["gibps"] if e else None, "ratio": ratio}
-           for rw, f, e, ratio in rows}
+summary = {f"{rw} / {name}": {"fio_gibps": f["gibps"], "engine_gibps": e["gibps"] if e else None,
+                              "engine_io_gibps": e["chunk_gibps"] if e else None,
+                              "ratio": pct(e["gibps"] if e else None, f["gibps"])}
+           for rw, name, f, e in rows}
+summary["load_average"] = {"before": load_before, "after": load_after}
 json.dump(summary, open(os.path.join(out, "summary.json"), "w"), indent=2)
 PY
 echo "vs-fio: raw results in $OUT"

@@ -301,6 +301,8 @@ ojson build_results(const RunData& d) {
   io["peak_inflight_bytes"] = d.io.peak_inflight_bytes;
   io["fallbacks"] = d.io.fallbacks;
   io["chunk_latency_ms"] = ojson{{"read", chunk_ms(d.io.chunk_read)}, {"write", chunk_ms(d.io.chunk_write)}};
+  io["window_chunk_bytes"] =
+      ojson{{"read", d.io.window_chunk_bytes_read}, {"write", d.io.window_chunk_bytes_written}};
   j["io"] = std::move(io);
   if (d.device_probe) {
     ojson probe = *d.device_probe;

@@ -35,6 +35,8 @@ struct IoInfo {
   std::uint64_t peak_inflight_bytes = 0;
   std::vector<std::string> fallbacks;
   metrics::Histogram chunk_read, chunk_write;  // per-chunk device latency (seconds)
+  // Chunk bytes (incl. .npy headers, O_DIRECT padding) completed between window start and stop.
+  std::uint64_t window_chunk_bytes_read = 0, window_chunk_bytes_written = 0;
 };
 
 struct RunData {

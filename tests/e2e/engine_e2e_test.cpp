@@ -129,6 +129,14 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   EXPECT_GT(chunk["read"]["count"].get<std::uint64_t>(), 0u);
   EXPECT_GT(chunk["write"]["p95"].get<double>(), 0.0);
   EXPECT_TRUE(j["latency_histograms"].contains("storage_write_chunk"));
+  // The chunk bytes completed in the window hold every object counted in the window (headers and
+  // padding make them larger), plus the parts of objects still in flight at the stop.
+  const auto& wcb = j["io"]["window_chunk_bytes"];
+  EXPECT_GE(wcb["write"].get<double>(),
+            cs["tier_storage_kv_bytes_written_gb"].get<double>() * 0.999 * (1 << 30));
+  EXPECT_GE(wcb["read"].get<double>(),
+            cs["tier_storage_kv_bytes_read_gb"].get<double>() * 0.999 * (1 << 30));
+  EXPECT_GT(wcb["write"].get<double>(), 0.0);
 
   // Files on disk == what the JSON says is stored.
   std::uint64_t payload = 0, ours = 0;

@@ -44,6 +44,8 @@ void collect(RunState& s) {
   d.io.peak_inflight_bytes = s.raw_backend->peak_inflight_bytes();
   d.io.chunk_read = s.chunk_latency.read();
   d.io.chunk_write = s.chunk_latency.write();
+  d.io.window_chunk_bytes_read = s.chunk_latency.window_bytes(false);
+  d.io.window_chunk_bytes_written = s.chunk_latency.window_bytes(true);
 }
 
 bool output_owned_by_observer(const RunState& s) {

@@ -82,6 +82,7 @@ void stop_window(RunState& s, StopReason reason) {
   s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kJoinTimeoutS * 1e9)));
   s.stop_ns = stop_ns;
   d.stats = s.cache->stats();  // traffic counters at the stop instant
+  s.chunk_latency.mark_window_stop();  // after: every object counted above has its chunks in
   d.elapsed_s = static_cast<double>(stop_ns - s.t0_ns) * 1e-9;
   d.stop_reason = stop_reason;
   d.interrupted = by_signal;
@@ -134,6 +135,7 @@ Run::Windowed Run::Prepared::window() && {
   std::fflush(stdout);
   for (RunObserver* o : s.observers) o->before_window(s);  // MPI: aligned start
   s.t0_ns = s.clock.now_ns();
+  s.chunk_latency.mark_window_start();
   s.series->start(s.t0_ns);
   for (unsigned i = 0; i < s.data.workers && !signals::stop_requested(); ++i)
     s.workers.threads.emplace_back(worker_loop, &s);
