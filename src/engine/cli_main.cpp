@@ -10,7 +10,7 @@
 #include "dist/context.hpp"
 #include "engine/config/flags.hpp"
 #include "engine/config/yaml_config.hpp"
-#include "engine/distributed.hpp"
+#include "engine/mpi/distributed_run.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/storage.hpp"
 #include "model/model.hpp"
@@ -20,7 +20,7 @@ namespace kv::engine {
 namespace {
 
 // `rank`: this process's part of a multi-rank MPI run, or null.
-int run_cli(int argc, char** argv, DistributedRun* rank) {
+int run_cli(int argc, char** argv, mpi::DistributedRun* rank) {
   ParseResult parsed = parse_flags(argc, argv);
   if (parsed.exit_now) return *parsed.exit_now;
   EngineConfig& cfg = parsed.config;
@@ -46,7 +46,7 @@ int run_cli(int argc, char** argv, DistributedRun* rank) {
   return run::run_benchmark(plan);
 }
 
-int run_cli_caught(int argc, char** argv, std::string& error, DistributedRun* rank) {
+int run_cli_caught(int argc, char** argv, std::string& error, mpi::DistributedRun* rank) {
   try {
     return run_cli(argc, argv, rank);
   } catch (const Error& e) {
@@ -66,13 +66,15 @@ int run_cli_caught(int argc, char** argv, std::string& error, DistributedRun* ra
 
 int cli_main(int argc, char** argv) {
   // MPI only when a launcher started more than one rank: then this process is one client of a
-  // multi-client run (engine/distributed.hpp). A plain process, or `mpirun -n 1`, runs as before.
+  // multi-client run (engine/mpi/distributed_run.hpp). A plain process, or `mpirun -n 1`, runs as
+  // before.
   std::string error;
-  if (DistributedRun::launcher_world_size() <= 1) return run_cli_caught(argc, argv, error, nullptr);
-  std::unique_ptr<DistributedRun> rank;
+  if (mpi::DistributedRun::launcher_world_size() <= 1)
+    return run_cli_caught(argc, argv, error, nullptr);
+  std::unique_ptr<mpi::DistributedRun> rank;
   try {
     dist::RankContext& ctx = dist::RankContext::init(&argc, &argv);
-    if (ctx.size() > 1) rank = std::make_unique<DistributedRun>(ctx);
+    if (ctx.size() > 1) rank = std::make_unique<mpi::DistributedRun>(ctx);
   } catch (const Error& e) {
     std::fprintf(stderr, "kv-cache: %s\n", e.describe().c_str());
     return to_int(e.code());

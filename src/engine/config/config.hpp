@@ -85,7 +85,7 @@ struct EngineConfig {
   bool probe = false;
   bool probe_device = false;
   bool list_users = false;  // print the user population and exit (docs/metrics.md)
-  // MPI multi-client runs (engine/distributed.hpp)
+  // MPI multi-client runs (engine/mpi/distributed_run.hpp)
   bool per_rank_output = false;
   double rank_timeout = 0;  // seconds a rank waits for its peers at a synchronisation point
 

@@ -1,16 +1,12 @@
-// One rank of a multi-client MPI run (issue #8; docs/distributed.md). cli_main creates a
-// DistributedRun when the launcher started more than one rank; a single process (or `mpirun -n 1`)
-// never sees this code. The ranks talk only through a dist::Mailbox (non-blocking point-to-point
-// messages with deadlines), so a dead, hung or failing rank can never make another wait forever.
+// One rank of a multi-client MPI run (docs/distributed.md). cli_main creates a DistributedRun when
+// the launcher started more than one rank; a single process (or `mpirun -n 1`) never sees this
+// code. The ranks talk only through a dist::Mailbox (non-blocking point-to-point messages with
+// deadlines), so a dead, hung or failing rank can never make another wait forever.
 //
-// Protocol (rank 0 coordinates; every wait has a deadline and also ends on a stop signal):
-//   hello   r→0  host, pid, filesystem id and free bytes of the cache location, HostInfo
-//   plan    0→r  ranks sharing this rank's filesystem on its host, base seed; or abort + reason
-//   ready   r→0  set-up done (pre-population, preconditioning)
-//   go      0→r  every rank is ready: the measured window starts now (or: cancelled + reason)
-//   hb      r→0  heartbeat every second during the window (elapsed, completed requests)
-//   result  r→0  the rank's results JSON and exit code        failed  r→0  an error + reason
-//   done    0→r  rank 0 wrote --output; ranks may finalise
+// The protocol's messages are mpi/messages.hpp (one struct each); rank 0 coordinates and goes
+// through the phases of mpi/phase.hpp (startup -> setup -> window -> gather -> written -> done);
+// what it knows of the other ranks is an mpi::Roster (mpi/roster.hpp). Every wait has a deadline
+// and also ends on a stop signal.
 // Per rank: seed = base seed + rank (base: --seed, else drawn by rank 0); cache directory
 // `<--cache-dir>/rank_<r>/`; automatic storage capacity = 95 % of the free space / the number of
 // ranks on the same host and filesystem; --num-users users per rank. Only rank 0 writes --output
@@ -26,7 +22,7 @@
 #include "engine/run/observer.hpp"
 #include "engine/run/plan.hpp"
 
-namespace kv::engine {
+namespace kv::engine::mpi {
 
 class DistributedRun final : public run::RunObserver {
  public:
@@ -72,4 +68,4 @@ class DistributedRun final : public run::RunObserver {
   std::unique_ptr<Impl> m_;
 };
 
-}  // namespace kv::engine
+}  // namespace kv::engine::mpi

@@ -1,0 +1,543 @@
+#include "engine/mpi/distributed_run.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/fs.hpp"
+#include "core/json_text.hpp"
+#include "core/log.hpp"
+#include "dist/mailbox.hpp"
+#include "engine/mpi/messages.hpp"
+#include "engine/mpi/phase.hpp"
+#include "engine/mpi/roster.hpp"
+#include "engine/results.hpp"
+#include "engine/results_merge.hpp"
+#include "engine/run/signals.hpp"
+#include "engine/run/state.hpp"
+#include "engine/summary.hpp"
+
+namespace kv::engine::mpi {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+double since(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
+}
+
+// What a rank other than 0 has received from rank 0 (the latest of each).
+struct Inbox {
+  std::optional<Plan> plan;
+  std::optional<Go> go;
+  bool done = false;
+};
+
+}  // namespace
+
+struct DistributedRun::Impl {
+  dist::RankContext& ctx;
+  std::unique_ptr<dist::Mailbox> mb;
+  int rank = 0, size = 1;
+  Sender self;
+
+  // What this rank knows about the run.
+  bool prepared = false;
+  run::RunPlan plan;  // adjusted copy (config, yaml, model)
+  std::string base_cache_dir;
+  std::optional<std::int64_t> given_seed;
+  std::int64_t base_seed = 0;
+  unsigned sharers = 1;
+  double rank_timeout = 300;
+  bool per_rank_output = false;
+  std::string output;
+  double window_start_unix = 0;
+  std::int64_t last_hb_ns = 0;
+  bool interrupted = false;  // the run stopped on a signal
+  bool cancelled = false;    // rank 0 cancelled the run (not this rank's own failure)
+  ojson host_info_json;
+
+  // Ranks other than 0: protocol progress.
+  bool reported = false;  // result or failed sent
+  Inbox inbox;
+
+  // Rank 0.
+  std::optional<Roster> roster;
+  Rank0Phases phase;
+  bool provisional_written = false;
+  const RunData* run_data = nullptr;
+
+  explicit Impl(dist::RankContext& c) : ctx(c) {}
+
+  // A hard stop: the launcher is tearing the job down (run/signals.hpp).
+  static bool hard() { return run::signals::hard_stop(); }
+  static bool stop_requested() { return hard() || run::signals::stop_requested(); }
+
+  // ---- messages ----
+  void post(int dest, const Message& msg) {
+    try {
+      mb->post(dest, encode(msg));
+    } catch (const std::exception& e) {
+      log::warn("rank {}: could not send to rank {}: {}", rank, dest, e.what());
+    }
+  }
+  // Rank 0: `msg` to every rank that has not ended (sent a result or a failure).
+  void post_to_running(const Message& msg) {
+    for (int r = 1; r < size; ++r)
+      if (!(*roster)[r].final) post(r, msg);
+  }
+
+  void absorb(const dist::Mailbox::Message& m) {
+    auto msg = decode(m.text);
+    if (!msg) {
+      log::warn("rank {}: ignoring a malformed message from rank {}", rank, m.source);
+      return;
+    }
+    if (rank == 0) {
+      roster->absorb(m.source, *msg);
+    } else if (auto* p = std::get_if<Plan>(&*msg)) {
+      inbox.plan = std::move(*p);
+    } else if (auto* g = std::get_if<Go>(&*msg)) {
+      inbox.go = std::move(*g);
+    } else if (std::holds_alternative<Done>(*msg)) {
+      inbox.done = true;
+    }
+  }
+
+  void drain() {
+    while (auto m = mb->poll()) absorb(*m);
+  }
+
+  // Polls until pred() or `seconds` pass; `stop` (optional) ends the wait early.
+  bool wait_until(const std::function<bool()>& pred, double seconds,
+                  const std::function<bool()>& stop = {}) {
+    const auto deadline = SteadyClock::now() + std::chrono::duration<double>(seconds);
+    for (int iter = 0;; ++iter) {
+      drain();
+      if (pred()) return true;
+      if (SteadyClock::now() >= deadline) return false;
+      if (stop && stop()) return pred();
+      std::this_thread::sleep_for(iter < 100 ? std::chrono::microseconds(200)
+                                             : std::chrono::microseconds(2000));
+    }
+  }
+  bool all_peers(const std::function<bool(const Roster::Peer&)>& f) const {
+    return roster->all_peers(f);
+  }
+
+  // ---- rank 0: merge and write ----
+  ojson merged(bool provisional) const {
+    MergeContext mc;
+    mc.base_seed = given_seed;
+    mc.cache_dir = base_cache_dir;
+    mc.cluster_info = roster->cluster_info();
+    mc.interrupted = interrupted || hard();
+    if (prepared) {
+      RunData empty;
+      empty.config = plan.config;
+      empty.yaml = plan.yaml;
+      empty.model = plan.model;
+      mc.empty_results = build_results(empty);
+    }
+    ojson m = merge_rank_results(roster->outcomes({.stopped = hard() || interrupted,
+                                                   .rank_timeout = rank_timeout,
+                                                   .provisional = provisional}),
+                                 mc);
+    if (provisional) m["provisional"] = true;
+    return m;
+  }
+
+  void write_results(const ojson& m, bool with_per_rank) {
+    kv::fs::atomic_write(output, kv::json_text(m, 4) + "\n");
+    if (!with_per_rank || !per_rank_output) return;
+    for (int r = 0; r < size; ++r) {
+      const Roster::Peer& p = (*roster)[r];
+      if (p.out.results)
+        kv::fs::atomic_write(per_rank_output_path(output, r), p.out.results->dump(4) + "\n");
+    }
+  }
+
+  // Waits for every rank's result (or failure), then writes the one results JSON. Returns the
+  // job's exit code contribution: 6 on partial failure, 8 when interrupted, else `code`.
+  int gather_and_write(int code) {
+    phase.advance(Rank0Phase::kGather);
+    auto provisional = [&] {
+      if (provisional_written || output.empty()) return;
+      provisional_written = true;
+      try {
+        write_results(merged(/*provisional=*/true), false);
+      } catch (const std::exception& e) {
+        log::warn("could not write provisional results: {}", e.what());
+      }
+    };
+    if (hard()) provisional();
+    double budget = hard() ? 0.5 : interrupted ? std::min(rank_timeout, 20.0) : rank_timeout;
+    auto start = SteadyClock::now();
+    const auto all_final = [&] { return all_peers([](const Roster::Peer& p) { return p.final; }); };
+    while (!all_final()) {
+      const double left = budget - since(start);
+      if (left <= 0) break;
+      const bool was_hard = hard();
+      wait_until(all_final, left, [&] { return !was_hard && hard(); });
+      if (!was_hard && hard()) {  // the launcher is tearing the job down: write now, wait briefly
+        provisional();
+        budget = since(start) + 0.5;
+      }
+    }
+    const ojson m = merged(false);
+    write_results(m, true);
+    phase.advance(Rank0Phase::kWritten);
+    const bool partial = m.value("partial_failure", false);
+    if (partial) {
+      for (const auto& f : m["failed_ranks"])
+        log::error("rank {} ({}) failed: {}", f.value("rank", -1), f.value("host", std::string()),
+                   f.value("reason", std::string()));
+    }
+    if (run_data != nullptr) std::fputs(results_text(m, *run_data).c_str(), stdout);
+    std::fprintf(stdout, "Cluster: %d ranks on %zu host(s)%s\n", size,
+                 m.value("host_count", std::size_t{0}), partial ? ", PARTIAL FAILURE" : "");
+    std::fprintf(stdout, "Results written to %s\n", output.c_str());
+    std::fflush(stdout);
+    if (partial) return to_int(ExitCode::kFailure);
+    if (m.value("interrupted", false)) return to_int(ExitCode::kInterrupted);
+    return code;
+  }
+
+  // ---- start-up (prepare) ----
+  // Rank 0: waits for every hello, then sends each rank its plan; returns rank 0's own.
+  Plan plan_ranks(const EngineConfig& c) {
+    const bool all = wait_until(
+        [&] { return all_peers([](const Roster::Peer& p) { return p.hello || p.final; }); },
+        rank_timeout);
+    std::string abort_reason;
+    for (int r = 1; r < size && abort_reason.empty(); ++r) {
+      const Roster::Peer& p = (*roster)[r];
+      if (p.final)
+        abort_reason =
+            fmt::format("rank {} ({}) failed before set-up: {}", r, p.out.host, p.out.reason);
+    }
+    if (!all && abort_reason.empty())
+      abort_reason = "not every rank reported at start-up within --rank-timeout";
+    const std::int64_t base =
+        c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7fffffff);
+    Plan own;
+    for (int r = 0; r < size; ++r) {
+      const Plan pm{.abort = !abort_reason.empty(),
+                    .reason = abort_reason,
+                    .base_seed = base,
+                    .sharers = roster->sharers(r)};
+      if (r == 0)
+        own = pm;
+      else if (!(*roster)[r].final)
+        post(r, pm);
+    }
+    phase.advance(Rank0Phase::kSetup);
+    return own;
+  }
+
+  // Ranks other than 0: says hello, waits for the plan.
+  Plan hello_and_plan(const std::string& fs_id) {
+    post(0, Hello{.from = self, .fs = fs_id, .host_info = host_info_json});
+    if (!wait_until([&] { return inbox.plan.has_value(); }, rank_timeout))
+      throw Error(ExitCode::kFailure,
+                  fmt::format("rank {}: no start-up plan from rank 0 within --rank-timeout {} s",
+                              rank, rank_timeout));
+    return *inbox.plan;
+  }
+
+  // ---- the aligned start (before_window) ----
+  void start_window_rank0() {
+    wait_until([&] { return all_peers([](const Roster::Peer& p) { return p.ready || p.final; }); },
+               rank_timeout, [&] { return stop_requested(); });
+    std::string reason;
+    for (int r = 1; r < size && reason.empty(); ++r) {
+      const Roster::Peer& p = (*roster)[r];
+      if (p.final)
+        reason = fmt::format("rank {} ({}) failed during set-up: {}", r, p.out.host, p.out.reason);
+      else if (!p.ready && !stop_requested())
+        reason = fmt::format("rank {} ({}) was not ready within --rank-timeout {} s", r, p.out.host,
+                             rank_timeout);
+    }
+    post_to_running(Go{.ok = reason.empty(), .reason = reason});
+    phase.advance(Rank0Phase::kWindow);
+    if (!reason.empty()) {
+      cancelled = true;
+      throw Error(ExitCode::kFailure, "run cancelled: " + reason);
+    }
+  }
+
+  void start_window_rank() {
+    post(0, Ready{.from = self});
+    wait_until([&] { return inbox.go.has_value(); }, rank_timeout,
+               [&] { return stop_requested(); });
+    if (!inbox.go) {
+      if (!stop_requested())
+        throw Error(
+            ExitCode::kFailure,
+            fmt::format("rank {}: rank 0 did not start the window within --rank-timeout {} s", rank,
+                        rank_timeout));
+    } else if (!inbox.go->ok) {
+      cancelled = true;
+      throw Error(ExitCode::kFailure,
+                  "run cancelled: " +
+                      (inbox.go->reason.empty() ? std::string("by rank 0") : inbox.go->reason));
+    }
+  }
+
+  // ---- the end (conclude) ----
+  int conclude_rank(int code, const std::string& error) {
+    if (!error.empty() && !reported) {
+      post(0, Failed{.from = self, .reason = error, .exit_code = code, .cancelled = cancelled});
+      reported = true;
+    }
+    const double wait = hard() ? 1.0 : interrupted ? 40.0 : 2 * rank_timeout + 30;
+    const bool done = wait_until([&] { return inbox.done; }, wait, [&] { return hard(); }) ||
+                      wait_until([&] { return inbox.done; }, hard() ? 0.5 : 0.0);
+    mb->flush(1.0);
+    if (done && !hard()) {
+      ctx.finalize();
+      return code;
+    }
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+
+  int conclude_rank0(int code, const std::string& error) {
+    if (!error.empty()) {
+      Roster::Peer& me = (*roster)[0];
+      if (!me.final) {
+        me.final = true;
+        me.failed_msg = true;
+        me.cancelled = cancelled;
+        me.out.reason = error;
+        me.out.exit_code = code;
+      }
+    }
+    const std::string why =
+        error.empty() ? std::string("rank 0 stopped") : "rank 0 failed: " + error;
+    if (phase.before(Rank0Phase::kSetup)) {  // nobody has a plan yet: abort the start-up
+      wait_until(
+          [&] { return all_peers([](const Roster::Peer& p) { return p.hello || p.final; }); },
+          std::min(rank_timeout, 60.0), [&] { return hard(); });
+      post_to_running(Plan{.abort = true, .reason = why});
+      phase.advance(Rank0Phase::kWindow);  // nobody will wait for "go"
+    }
+    if (phase.before(Rank0Phase::kWindow)) {  // the ranks wait for "go": cancel the window
+      wait_until(
+          [&] { return all_peers([](const Roster::Peer& p) { return p.ready || p.final; }); },
+          rank_timeout, [&] { return hard(); });
+      post_to_running(Go{.ok = false, .reason = why});
+      phase.advance(Rank0Phase::kWindow);
+    }
+    if (phase.before(Rank0Phase::kWritten) && !output.empty()) {
+      try {
+        code = gather_and_write(code);
+        if (code == 0) code = to_int(ExitCode::kFailure);
+      } catch (const std::exception& e) {
+        log::error("could not write {}: {}", output, e.what());
+        if (code == 0) code = to_int(ExitCode::kFailure);
+      }
+    }
+    for (int r = 1; r < size; ++r) post(r, Done{});
+    phase.advance(Rank0Phase::kDone);
+    mb->flush(hard() ? 0.2 : 2.0);
+    const bool everyone = all_peers([](const Roster::Peer& p) { return p.final; });
+    if (everyone && !hard()) {
+      ctx.finalize();
+      return code;
+    }
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+};
+
+DistributedRun::DistributedRun(dist::RankContext& ctx) : m_(std::make_unique<Impl>(ctx)) {
+  m_->rank = ctx.rank();
+  m_->size = ctx.size();
+  m_->self = Sender{.rank = m_->rank, .host = ctx.hostname(), .pid = static_cast<long>(::getpid())};
+  m_->mb = std::make_unique<dist::Mailbox>(ctx);
+  if (m_->rank == 0) m_->roster.emplace(m_->size, m_->self);
+  run::signals::ignore_early_usr1();  // until the run installs its handlers
+}
+
+DistributedRun::~DistributedRun() = default;
+
+int DistributedRun::launcher_world_size() {
+  if (!dist::RankContext::launcher_detected()) return 1;
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"}) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && *v != '\0') return std::max(1, std::atoi(v));
+  }
+  return 2;
+}
+
+unsigned DistributedRun::capacity_sharers() const {
+  return m_->sharers;
+}
+
+void DistributedRun::prepare(run::RunPlan& plan) {
+  Impl& m = *m_;
+  EngineConfig& c = plan.config;
+  m.prepared = true;
+  m.base_cache_dir = c.cache_dir;
+  m.given_seed = c.seed;
+  m.rank_timeout = c.rank_timeout;
+  m.per_rank_output = c.per_rank_output;
+  plan.rank = m.rank;
+  if (m.rank == 0 && c.output.empty())
+    c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
+  m.output = m.rank == 0 ? c.output : std::string();
+  m.plan = plan;
+
+  // Filesystem identity of the cache location (ranks sharing it share its free space).
+  std::error_code ec;
+  std::filesystem::path where = c.cache_dir.empty() ? std::filesystem::temp_directory_path(ec)
+                                                    : std::filesystem::path(c.cache_dir);
+  if (!c.cache_dir.empty()) {
+    std::filesystem::create_directories(where, ec);
+    if (ec)
+      throw usage_error("--cache-dir", fmt::format("cannot create {} on {}: {}", where.string(),
+                                                   m.self.host, ec.message()));
+  }
+  struct stat st {};
+  const std::string fs_id = ::stat(where.c_str(), &st) == 0
+                                ? std::to_string(static_cast<unsigned long long>(st.st_dev))
+                                : where.string();
+  cluster::HostInfo hi = cluster::collect_local_host();
+  hi.mpi_rank = m.rank;
+  m.host_info_json = hi.to_json();
+
+  Plan own;
+  if (m.rank == 0) {
+    (*m.roster)[0].hello_msg = Hello{.from = m.self, .fs = fs_id, .host_info = m.host_info_json};
+    own = m.plan_ranks(c);
+  } else {
+    own = m.hello_and_plan(fs_id);
+  }
+  if (own.abort) {
+    m.cancelled = true;
+    throw Error(
+        ExitCode::kFailure,
+        "run cancelled: " + (own.reason.empty() ? std::string("another rank failed") : own.reason));
+  }
+
+  // ---- this rank's plan ----
+  m.base_seed = own.base_seed;
+  m.sharers = std::max(1u, own.sharers);
+  c.seed = m.base_seed + m.rank;
+  if (!c.cache_dir.empty())
+    c.cache_dir =
+        (std::filesystem::path(c.cache_dir) / ("rank_" + std::to_string(m.rank))).string();
+  if (m.rank != 0)
+    c.output = (std::filesystem::temp_directory_path(ec) /
+                fmt::format("kv-cache-rank{}-{}.json", m.rank, m.self.pid))
+                   .string();
+  if (!c.io_trace_log.empty()) c.io_trace_log = per_rank_output_path(c.io_trace_log, m.rank);
+  if (!c.xlsx_output.empty() && m.rank != 0)
+    c.xlsx_output = per_rank_output_path(c.xlsx_output, m.rank);
+  plan.observers.push_back(this);
+  m.plan = plan;
+  std::fprintf(
+      stdout,
+      "Rank %d/%d on %s (pid %ld): seed %lld, cache dir %s, capacity shared by %u rank(s)\n",
+      m.rank, m.size, m.self.host.c_str(), m.self.pid, static_cast<long long>(*c.seed),
+      c.cache_dir.empty() ? "(temporary)" : c.cache_dir.c_str(), m.sharers);
+  std::fflush(stdout);
+}
+
+void DistributedRun::before_window(run::RunState& /*s*/) {
+  Impl& m = *m_;
+  run::signals::set_hard_mode();
+  if (m.rank == 0)
+    m.start_window_rank0();
+  else
+    m.start_window_rank();
+  m.window_start_unix = unix_now();
+}
+
+void DistributedRun::on_tick(const run::RunState& s, std::int64_t now_ns) {
+  tick(now_ns, s.t0_ns, s.recorder->completed());
+}
+
+void DistributedRun::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t completed) {
+  Impl& m = *m_;
+  if (m.rank == 0) {
+    m.drain();
+    for (int r = 1; r < m.size; ++r) {
+      Roster::Peer& p = (*m.roster)[r];
+      if (!p.final && !p.warned_silent && since(p.last_seen) > 5.0) {
+        p.warned_silent = true;
+        log::warn("rank {} ({}) has not reported for {:.0f} s", r, p.out.host, since(p.last_seen));
+      }
+    }
+    return;
+  }
+  m.drain();
+  if (now_ns - m.last_hb_ns < 1'000'000'000LL || m.mb->pending_sends() > 8) return;
+  m.last_hb_ns = now_ns;
+  m.post(0, Heartbeat{.from = m.self,
+                      .t = static_cast<double>(now_ns - t0_ns) * 1e-9,
+                      .completed = completed});
+}
+
+int DistributedRun::on_results(const nlohmann::ordered_json& results, const RunData& d, int code) {
+  Impl& m = *m_;
+  m.interrupted = d.interrupted;
+  ojson r = results;
+  r["distributed"] =
+      ojson{{"rank", m.rank},
+            {"size", m.size},
+            {"host", m.self.host},
+            {"pid", m.self.pid},
+            {"seed", m.base_seed + m.rank},
+            {"base_seed", m.base_seed},
+            {"seed_given", m.given_seed.has_value()},
+            {"capacity_sharers", m.sharers},
+            {"cache_dir_base", m.base_cache_dir.empty() ? ojson(nullptr) : ojson(m.base_cache_dir)},
+            {"window_start_unix_s", m.window_start_unix}};
+  if (m.rank != 0) {
+    m.post(0, Result{.from = m.self, .exit_code = code, .results = std::move(r)});
+    m.reported = true;
+    const bool sent = m.mb->flush(m.hard() ? 0.8 : m.rank_timeout);
+    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", m.rank,
+                 m.self.host.c_str(), static_cast<unsigned long long>(d.requests_completed),
+                 sent ? "sent to" : "could not be delivered to");
+    std::fflush(stdout);
+    return code;
+  }
+  Roster::Peer& me = (*m.roster)[0];
+  me.out.results = std::move(r);
+  me.out.exit_code = code;
+  me.final = true;
+  m.run_data = &d;
+  const int out = m.gather_and_write(code);
+  m.run_data = nullptr;
+  return out;
+}
+
+int DistributedRun::conclude(int code, const std::string& error) {
+  Impl& m = *m_;
+  if (!m.prepared && error.empty()) {  // --help, --version, --probe-device: no protocol was started
+    m.ctx.finalize();
+    return code;
+  }
+  return m.rank == 0 ? m.conclude_rank0(code, error) : m.conclude_rank(code, error);
+}
+
+}  // namespace kv::engine::mpi
