@@ -243,10 +243,15 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     logger().status("{}", g.message);
 
   auto problems = preflight_checks(inv, plan, env.preflight);
+  const ResourceReport resources =
+      check_resources(run_demand(inv, plan, env.preflight.host), env.preflight.host);
+  add_resource_problems(resources, inv.uni.skip_validation, problems);
   if (inv.uni.what_if) {
     for (const auto& p : problems) logger().warning("pre-flight: {} (hint: {})", p.message, p.hint);
     logger().info("What-if mode: Command: {}", plan.command_line());
     print_plan(*env.out, inv, plan, v);
+    *env.out << render_resource_checks(resources.checks);
+    env.out->flush();
     res.status = "what_if";
     return res;
   }

@@ -89,6 +89,9 @@ struct MlpstorageMultiRank : ::testing::Test {
     env.child_stdout_fd = -1;
     env.child_stderr_fd = -1;
     env.preflight.euid = 1000;
+    // Room for the default --cpu-mem-gb on any test machine (resource pre-flight).
+    env.preflight.host.mem_available = [] { return std::optional<double>(1e12); };
+    env.preflight.host.free_bytes = [](const fs::path&) { return std::optional<double>(1e12); };
     clear_received_signal();
   }
   void TearDown() override { ::unsetenv("MLPSTORAGE_HISTORY_DB"); }

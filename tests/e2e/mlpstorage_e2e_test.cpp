@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -84,6 +85,47 @@ TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {
                                bin("kv-cache") + " --model llama3.1-8b ";
   EXPECT_NE(r.out.find(expected), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(rd));
+}
+
+// A CPU tier larger than this machine's memory stops both run forms before the launcher starts:
+// exit 2 naming --cpu-mem-gb with the value that fits, and no directory is created.
+TEST(MlpstorageE2E, CpuTierLargerThanThisMachineFailsBeforeTheLauncher) {
+  kvtest::TempDir t;
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key, unit;
+  long long kb = 0;
+  while (meminfo >> key >> kb >> unit && key != "MemTotal:") {
+  }
+  ASSERT_EQ(key, "MemTotal:");
+  const std::string too_big = std::to_string(kb / (1024 * 1024) + 8);  // GiB above MemTotal
+  // A launcher that only leaves a mark: if it ever runs, the check came too late.
+  const fs::path marker = t.path / "launcher_ran";
+  const fs::path fake = t.path / "fake-mpirun";
+  std::ofstream(fake) << "#!/bin/sh\ntouch '" << marker.string() << "'\nexit 0\n";
+  fs::permissions(fake, fs::perms::owner_all);
+  const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string(),
+                                        "MPI_RUN_BIN=" + fake.string()};
+  const fs::path rd = t.path / "results";
+  auto r = run(
+      {bin("mlpstorage"), "kvcache", "run", "--model", "tiny-1b", "--num-users", "2", "--hosts",
+       "127.0.0.1", "--allow-run-as-root", "--cpu-mem-gb", too_big, "--results-dir", rd.string()},
+      env);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--cpu-mem-gb: the CPU tier needs " + too_big), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("or less"), std::string::npos) << r.err;  // the value that fits
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(fs::exists(rd));
+
+  // The submission flow, OPEN (CLOSED would lock --cpu-mem-gb).
+  ASSERT_EQ(run({bin("mlpstorage"), "init", "Acme", rd.string()}, env).exit_code, 0);
+  auto s = run({bin("mlpstorage"), "open", "kvcache", "run", "--systemname", "sys", "--results-dir",
+                rd.string(), "--hosts", "127.0.0.1", "--allow-run-as-root", "--cpu-mem-gb", too_big,
+                "--trials", "1"},
+               env);
+  EXPECT_EQ(s.exit_code, 2) << s.err;
+  EXPECT_NE(s.err.find("--cpu-mem-gb: the CPU tier needs " + too_big), std::string::npos) << s.err;
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_FALSE(fs::exists(rd / "open"));
 }
 
 TEST(MlpstorageE2E, DatasizePrintsEstimates) {

@@ -125,6 +125,7 @@ struct ClusterRun {
   ClusterRun() {
     env.out = &out;
     env.child_stdout_fd = env.child_stderr_fd = -1;
+    env.preflight.host = orchtest::roomy_host();
   }
   // The metadata of the only run of `command`, and whether its dir has kv_cache_cluster_info.json.
   std::pair<nlohmann::json, bool> only(const std::string& command) {

@@ -35,6 +35,7 @@ struct RunFixture : ::testing::Test {
     env.child_stdout_fd = -1;
     env.child_stderr_fd = -1;
     env.preflight.euid = 1000;  // not root unless a test says so
+    env.preflight.host = orchtest::roomy_host();
     clear_received_signal();
   }
 

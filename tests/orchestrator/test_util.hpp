@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "orchestrator/cli.hpp"
+#include "orchestrator/preflight.hpp"
 
 namespace orchtest {
 
@@ -61,6 +62,17 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// A launching host with room for any test run (1 TiB of memory and of free space), so the resource
+// pre-flight does not depend on the machine the tests run on.
+inline kv::orchestrator::HostProbe roomy_host() {
+  kv::orchestrator::HostProbe p = kv::orchestrator::HostProbe::from_process();
+  p.mem_available = [] { return std::optional<double>(1024.0 * 1024 * 1024 * 1024); };
+  p.free_bytes = [](const std::filesystem::path&) {
+    return std::optional<double>(1024.0 * 1024 * 1024 * 1024);
+  };
+  return p;
+}
 
 // Sets an environment variable for the scope, restoring the old value after.
 struct ScopedEnv {

@@ -66,38 +66,12 @@ std::optional<Json> read_json(const stdfs::path& p) {
   }
 }
 
-// The nearest existing ancestor of `p` (itself when it exists).
-stdfs::path existing_ancestor(stdfs::path p) {
-  std::error_code ec;
-  p = stdfs::absolute(p, ec).lexically_normal();
-  while (!stdfs::exists(p, ec) && p.has_parent_path() && p.parent_path() != p) p = p.parent_path();
-  return p;
-}
-
 bool same_filesystem(const stdfs::path& a, const stdfs::path& b) {
   struct stat sa {
   }, sb{};
   if (::stat(existing_ancestor(a).c_str(), &sa) != 0) return false;
   if (::stat(existing_ancestor(b).c_str(), &sb) != 0) return false;
   return sa.st_dev == sb.st_dev;
-}
-
-std::optional<double> free_bytes(const stdfs::path& p) {
-  struct statvfs v {};
-  if (::statvfs(existing_ancestor(p).c_str(), &v) != 0) return std::nullopt;
-  return static_cast<double>(v.f_bavail) * static_cast<double>(v.f_frsize);
-}
-
-std::optional<double> mem_available_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  long long kb = 0;
-  std::string unit;
-  while (in >> key >> kb) {
-    std::getline(in, unit);
-    if (key == "MemAvailable:") return static_cast<double>(kb) * 1024.0;
-  }
-  return std::nullopt;
 }
 
 // The engine's `--version` line, empty when it does not run.
@@ -821,25 +795,18 @@ BenchmarkResult run_sequence(const Invocation& inv_in, const std::string& dateti
     rp.cache_dir_default = plan.cache_dir_default;
     if (!resumed) problems = preflight_checks(inv, rp, env.preflight);
   }
-  if (auto free = free_bytes(plan.cache_dir); free && *free < plan.footprint_bytes_per_host) {
-    problems.push_back(PreflightProblem{
-        ExitCode::kConfigurationError,
-        fmt::format("--cache-dir: {} free on {} but the largest option needs {} per host (1x KV "
-                    "footprint)",
-                    human_bytes(*free), existing_ancestor(plan.cache_dir).string(),
-                    human_bytes(plan.footprint_bytes_per_host)),
-        "free space, use a larger device, or (OPEN) fewer users/ranks"});
-  }
-  if (auto mem = mem_available_bytes();
-      mem && plan.cpu_tier_gib_per_host * static_cast<double>(kv::kGiB) > *mem) {
-    problems.push_back(PreflightProblem{
-        ExitCode::kConfigurationError,
-        fmt::format("--cpu-mem-gb: the CPU tier needs {} GiB per host ({} rank(s) per host) but "
-                    "only {} is available on this host",
-                    format_float(plan.cpu_tier_gib_per_host), plan.layout.npernode,
-                    human_bytes(*mem)),
-        "fewer ranks per host (--npernode) or (OPEN) a smaller --cpu-mem-gb"});
-  }
+  ResourceDemand demand;
+  demand.cpu_gib_per_rank = plan.cpu_tier_gib_per_rank;
+  demand.cpu_flag_locked = plan.division == "closed";
+  demand.storage_bytes_per_rank = plan.footprint_bytes_per_rank;
+  // OPEN: a typed --num-users replaces every option's users, so it is a way to fit.
+  if (plan.division != "closed") demand.storage_bytes_per_user = plan.footprint_bytes_per_user;
+  demand.ranks_flag = "--npernode";
+  demand.ranks_per_host = plan.layout.npernode;
+  demand.cache_dir = plan.cache_dir;
+  place_ranks(inv.kv, plan.use_mpi, plan.layout.total_ranks, env.preflight.host, demand);
+  const ResourceReport resources = check_resources(demand, env.preflight.host);
+  add_resource_problems(resources, inv.uni.skip_validation, problems);
   std::string version;
   if (plan.engine_found) {
     version = engine_version(plan.engine);
@@ -865,6 +832,7 @@ BenchmarkResult run_sequence(const Invocation& inv_in, const std::string& dateti
     *env.out << render_plan(plan);
     *env.out << "  verification:   " << category_name(verdict.category) << "\n";
     if (!version.empty()) *env.out << "  engine version: " << version << "\n";
+    *env.out << render_resource_checks(resources.checks);
     env.out->flush();
     BenchmarkResult res;
     res.status = "what_if";

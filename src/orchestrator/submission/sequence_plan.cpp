@@ -265,9 +265,13 @@ SequencePlan build_sequence_plan(const Invocation& inv, const std::string& orgna
     const auto& model = table.get(op.model, "--model");
     const DatasizeEstimate est =
         estimate_datasize(model, op.num_users, op.gpu_mem_gb, op.cpu_mem_gb);
-    p.footprint_bytes_per_host =
-        std::max(p.footprint_bytes_per_host, est.total_bytes * p.layout.npernode);
-    p.cpu_tier_gib_per_host = std::max(p.cpu_tier_gib_per_host, op.cpu_mem_gb * p.layout.npernode);
+    if (est.total_bytes > p.footprint_bytes_per_rank) {
+      p.footprint_bytes_per_rank = est.total_bytes;
+      p.footprint_bytes_per_user = est.per_user_mean_bytes;
+    }
+    p.cpu_tier_gib_per_rank = std::max(p.cpu_tier_gib_per_rank, op.cpu_mem_gb);
+    p.footprint_bytes_per_host = p.footprint_bytes_per_rank * p.layout.npernode;
+    p.cpu_tier_gib_per_host = p.cpu_tier_gib_per_rank * p.layout.npernode;
     p.options[static_cast<std::size_t>(o - 1)] = op;
 
     KvcacheOptions k = option_engine_options(inv, op, p.settings.seed);

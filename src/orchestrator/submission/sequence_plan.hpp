@@ -124,6 +124,9 @@ struct SequencePlan {
   double expected_wall_s = 0;
   double footprint_bytes_per_host = 0;  // largest option: npernode × datasize total (1x floor)
   double cpu_tier_gib_per_host = 0;     // largest option: npernode × cpu-mem-gb
+  double footprint_bytes_per_rank = 0;  // largest option: datasize total
+  double footprint_bytes_per_user = 0;  // that option's mean per-user working set
+  double cpu_tier_gib_per_rank = 0;     // largest option's --cpu-mem-gb
 };
 
 // <results-dir>/<division>/<orgname>/results/<systemname>/kv_cache/<model>/run/<dt>
