@@ -1,14 +1,12 @@
 // Pre-flight resource checks of the launching host (preflight.hpp): CPU tier memory x ranks on this
 // host vs MemAvailable, cache-dir free space vs the KV footprint, remote hosts reported as not
-// checked, the value that would fit in every problem, and the wiring into `kvcache run` (exit 2
-// naming the flag before anything is created or launched; --what-if lists the checks).
+// checked, the value that would fit in every problem. The wiring into `kvcache run` is tested in
+// run_test.cpp, the real binaries in tests/e2e/mlpstorage_e2e_test.cpp.
 #include "orchestrator/preflight.hpp"
 
 #include <gtest/gtest.h>
 
 #include "core/units.hpp"
-#include "orchestrator/cli_main.hpp"
-#include "orchestrator/kvcache.hpp"
 #include "test_util.hpp"
 
 using namespace kv::orchestrator;
@@ -136,49 +134,4 @@ TEST(PreflightResources, ThisMachineIsRecognisedWithoutDns) {
   EXPECT_TRUE(p.is_local("localhost"));
   EXPECT_TRUE(p.is_local("127.0.0.1"));
   EXPECT_FALSE(p.is_local("no-such-host.invalid"));
-}
-
-// Through `mlpstorage kvcache run` with a fake engine: nothing created, the engine never runs.
-TEST(PreflightResources, RunStopsBeforeCreatingAnything) {
-  orchtest::TempDir tmp;
-  orchtest::ScopedEnv db("MLPSTORAGE_HISTORY_DB", (tmp.path / "h.db").string());
-  const fs::path fake = orchtest::make_fake_engine(tmp.path);
-  const fs::path rd = tmp.path / "results";
-  std::ostringstream out;
-  Environment env;
-  env.out = &out;
-  env.child_stdout_fd = env.child_stderr_fd = -1;
-  env.preflight.euid = 1000;
-  env.preflight.host = fixed_probe(2 * kGiB, 100 * kGiB);
-  const std::vector<std::string> args = {"mlpstorage",
-                                         "kvcache",
-                                         "run",
-                                         "--kvcache-bin-path",
-                                         fake.string(),
-                                         "-rd",
-                                         rd.string(),
-                                         "--model",
-                                         "tiny-1b",
-                                         "-nu",
-                                         "2",
-                                         "-d",
-                                         "3",
-                                         "--exec-type",
-                                         "docker",
-                                         "--cpu-mem-gb",
-                                         "4"};
-  EXPECT_EQ(run_cli(args, env), 2);
-  EXPECT_FALSE(fs::exists(rd));
-
-  auto what_if = args;
-  what_if.push_back("--what-if");
-  EXPECT_EQ(run_cli(what_if, env), 0);
-  EXPECT_NE(out.str().find("CPU tier memory: PROBLEM"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("cache-dir space: ok"), std::string::npos) << out.str();
-  EXPECT_FALSE(fs::exists(rd));
-
-  auto skip = args;
-  skip.push_back("--skip-validation");  // downgraded to a warning: the (fake) engine runs
-  EXPECT_EQ(run_cli(skip, env), 0);
-  EXPECT_TRUE(fs::exists(rd));
 }

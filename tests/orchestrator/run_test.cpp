@@ -452,3 +452,17 @@ TEST_F(KvcacheRun, HistoryDatabaseProblemsOnlyWarn) {
   ASSERT_EQ(run(base({"--history-db", (tmp.path / "notadir" / "h.db").string()})), 0);
   EXPECT_EQ(metadata_of(only_run_dir())["status"], "success");
 }
+
+// The resource pre-flight (preflight.hpp) stops the run before anything is created; --what-if lists
+// the checks; --skip-validation downgrades the problem to a warning and the (fake) engine runs.
+TEST_F(KvcacheRun, ResourcePreflightStopsBeforeCreatingAnything) {
+  env.preflight.host.mem_available = [] { return std::optional<double>(2.0 * (1 << 30)); };
+  EXPECT_EQ(run(base({"--cpu-mem-gb", "4"})), 2);
+  EXPECT_FALSE(fs::exists(rd));
+  EXPECT_EQ(run(base({"--cpu-mem-gb", "4", "--what-if"})), 0);
+  EXPECT_NE(out.str().find("CPU tier memory: PROBLEM"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("cache-dir space: ok"), std::string::npos) << out.str();
+  EXPECT_FALSE(fs::exists(rd));
+  EXPECT_EQ(run(base({"--cpu-mem-gb", "4", "--skip-validation"})), 0);
+  EXPECT_TRUE(fs::exists(only_run_dir()));
+}
