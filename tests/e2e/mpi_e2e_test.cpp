@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -165,6 +166,25 @@ struct Background {
     }
   }
 };
+
+// Completed requests in rank `r`'s latest "kv-cache progress: phase=window" record on the job's
+// output (keys in any order); -1 when there is none yet.
+long progress_requests(const std::string& output, int r) {
+  long latest = -1;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find("kv-cache progress: ");
+    if (at == std::string::npos) continue;
+    std::map<std::string, std::string> kv;
+    std::istringstream fields(line.substr(at + 19));
+    for (std::string f; fields >> f;)
+      if (const auto eq = f.find('='); eq != std::string::npos)
+        kv[f.substr(0, eq)] = f.substr(eq + 1);
+    if (kv["phase"] == "window" && kv["rank"] == std::to_string(r) && !kv["requests"].empty())
+      latest = std::stol(kv["requests"]);
+  }
+  return latest;
+}
 
 // pid of rank `r` from the engine's "Rank r/N on host (pid P)" line; 0 if not printed yet.
 pid_t rank_pid(const std::string& output, int r) {
@@ -579,4 +599,98 @@ TEST_F(MpiE2E, MlpstorageReportsAKilledRank) {
   EXPECT_NE(md["error"].get<std::string>().find("partial failure: rank 1"), std::string::npos)
       << md["error"];
   EXPECT_TRUE(md["kvcache_metrics"]["partial_failure"].get<bool>());
+}
+
+// Waits until every one of `ranks` ranks has reported completed requests in a progress record
+// (so each is in its window and has measured something); fails the test if the job ends first
+// or nothing is reported within a minute.
+static void wait_until_every_rank_measured(Background& job, int ranks) {
+  const auto t0 = Clock::now();
+  while (true) {
+    const std::string o = job.output();
+    bool all = true;
+    for (int r = 0; r < ranks; ++r) all = all && progress_requests(o, r) > 0 && rank_pid(o, r) > 0;
+    if (all) return;
+    ASSERT_LT(secs_since(t0), 60.0) << "no progress record from every rank\n" << o;
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
+}
+
+// A signal that someone sends to rank 0 alone (not the launcher) stops the whole job cleanly:
+// rank 0 tells every rank to stop, gathers their results and writes the merged results, marked
+// interrupted, with every rank ok; exit 8.
+class MpiRank0Signal : public MpiE2E, public ::testing::WithParamInterface<int> {};
+
+TEST_P(MpiRank0Signal, StopsTheWholeJobWithEveryRanksResults) {
+  auto args = concat(mpirun_args(2), engine_args(t.path, 120));
+  args.insert(args.end(), {"--progress-interval", "0.5"});
+  Background job(args, t.path);
+  wait_until_every_rank_measured(job, 2);
+  if (HasFatalFailure()) return;
+  const std::string before = job.output();
+  const pid_t rank0 = rank_pid(before, 0);
+  const long measured1 = progress_requests(before, 1);
+  const auto t0 = Clock::now();
+  ASSERT_EQ(::kill(rank0, GetParam()), 0);
+  const auto code = job.wait(60);
+  ASSERT_TRUE(code.has_value()) << "the job did not stop\n" << job.output();
+  std::printf("[ timing ] job ended %.1f s after signal %d to rank 0\n", secs_since(t0),
+              GetParam());
+  std::fflush(stdout);
+  EXPECT_EQ(*code, 8) << job.output();
+  const Json m = load(t.path / "out.json");
+  EXPECT_TRUE(m["interrupted"].get<bool>());
+  EXPECT_FALSE(m.contains("provisional"));
+  EXPECT_FALSE(m["partial_failure"].get<bool>()) << m["failed_ranks"].dump();
+  ASSERT_EQ(m["ranks"].size(), 2u);
+  for (const auto& r : m["ranks"]) EXPECT_EQ(r["status"], "ok") << r.dump();
+  // Rank 1 stopped on rank 0's word, with what it had measured.
+  const Json r1 = load(t.path / "out_rank1.json");
+  EXPECT_TRUE(r1["interrupted"].get<bool>());
+  EXPECT_EQ(r1["stop_reason"], "signal");
+  EXPECT_GE(r1["requests_completed"].get<long>(), measured1);
+  EXPECT_EQ(m["requests_completed"].get<std::uint64_t>(),
+            load(t.path / "out_rank0.json")["requests_completed"].get<std::uint64_t>() +
+                r1["requests_completed"].get<std::uint64_t>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, MpiRank0Signal, ::testing::Values(SIGINT, SIGTERM, SIGHUP),
+                         [](const auto& info) {
+                           return info.param == SIGINT    ? std::string("SIGINT")
+                                  : info.param == SIGTERM ? std::string("SIGTERM")
+                                                          : std::string("SIGHUP");
+                         });
+
+// Rank 0 killed (SIGKILL): nobody can merge, so every other rank keeps its own results on disk
+// (<output stem>_rank<r>.json) and says that rank 0 is gone and where the results are. OpenMPI's
+// teardown gives a rank odls_base_sigkill_timeout seconds between its SIGTERM and its SIGKILL
+// (default 1); 5 here (mlpstorage sets 2) so that a loaded test machine does not decide the
+// outcome.
+TEST_F(MpiE2E, Rank0DeathLeavesTheOtherRanksResultsOnDisk) {
+  auto args =
+      concat(mpirun_args(2, {"--mca", "odls_base_sigkill_timeout", "5"}), engine_args(t.path, 120));
+  args.erase(std::find(args.begin(), args.end(), "--per-rank-output"));
+  args.insert(args.end(), {"--progress-interval", "0.5"});
+  Background job(args, t.path);
+  wait_until_every_rank_measured(job, 2);
+  if (HasFatalFailure()) return;
+  const pid_t rank0 = rank_pid(job.output(), 0);
+  ASSERT_EQ(::kill(rank0, SIGKILL), 0);
+  const auto killed = Clock::now();
+  const auto code = job.wait(60);
+  ASSERT_TRUE(code.has_value()) << "the job did not end\n" << job.output();
+  std::printf("[ timing ] job ended %.1f s after rank 0 was killed\n", secs_since(killed));
+  std::fflush(stdout);
+  EXPECT_NE(*code, 0);
+  const std::string out = job.output();
+  EXPECT_FALSE(fs::exists(t.path / "out.json"));
+  const fs::path saved = t.path / "out_rank1.json";
+  ASSERT_TRUE(fs::exists(saved)) << out;
+  const Json r1 = load(saved);
+  EXPECT_EQ(r1["distributed"]["rank"], 1);
+  EXPECT_TRUE(r1["interrupted"].get<bool>());
+  EXPECT_GT(r1["requests_completed"].get<std::uint64_t>(), 0u);
+  EXPECT_NE(out.find("rank 1 ("), std::string::npos) << out;
+  EXPECT_NE(out.find("pid " + std::to_string(rank0) + ") is gone"), std::string::npos) << out;
+  EXPECT_NE(out.find("this rank's results are in " + saved.string()), std::string::npos) << out;
 }

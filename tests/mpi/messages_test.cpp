@@ -33,8 +33,11 @@ TEST(MpiMessages, HelloRoundTrip) {
 }
 
 TEST(MpiMessages, PlanRoundTrip) {
-  expect_round_trip(Plan{.abort = false, .reason = "", .base_seed = 1234567890123, .sharers = 3});
-  expect_round_trip(Plan{.abort = true, .reason = "rank 2 (x) failed before set-up: boom"});
+  const Sender root{.rank = 0, .host = "node-a", .pid = 77};
+  expect_round_trip(
+      Plan{.from = root, .abort = false, .reason = "", .base_seed = 1234567890123, .sharers = 3});
+  expect_round_trip(
+      Plan{.from = root, .abort = true, .reason = "rank 2 (x) failed before set-up: boom"});
 }
 
 TEST(MpiMessages, ReadyRoundTrip) {
@@ -61,6 +64,15 @@ TEST(MpiMessages, FailedRoundTrip) {
   expect_round_trip(
       Failed{.from = kFrom, .reason = "cannot create /x", .exit_code = 2, .cancelled = false});
   expect_round_trip(Failed{.from = kFrom, .reason = "run cancelled", .cancelled = true});
+}
+
+TEST(MpiMessages, ReceivedRoundTrip) {
+  expect_round_trip(Received{});
+}
+
+TEST(MpiMessages, StopRoundTrip) {
+  expect_round_trip(Stop{.reason = "rank 0 got signal 15"});
+  expect_round_trip(Stop{});
 }
 
 TEST(MpiMessages, DoneRoundTrip) {

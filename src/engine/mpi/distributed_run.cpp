@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -46,6 +48,8 @@ double since(SteadyClock::time_point t) {
 struct Inbox {
   std::optional<Plan> plan;
   std::optional<Go> go;
+  std::optional<Stop> stop;
+  bool received = false;  // rank 0 has this rank's result
   bool done = false;
 };
 
@@ -76,18 +80,26 @@ struct DistributedRun::Impl {
   // Ranks other than 0: protocol progress.
   bool reported = false;  // result or failed sent
   Inbox inbox;
+  std::string given_output;          // --output as given (rank 0's file)
+  std::optional<ojson> own_results;  // this rank's results, once the run produced them
+  std::string saved_to;              // where this rank saved them itself (rank 0 gone)
 
   // Rank 0.
   std::optional<Roster> roster;
   Rank0Phases phase;
   bool provisional_written = false;
+  bool stop_sent = false;
   const RunData* run_data = nullptr;
 
   explicit Impl(dist::RankContext& c) : ctx(c) {}
 
-  // A hard stop: the launcher is tearing the job down (run/signals.hpp).
-  static bool hard() { return run::signals::hard_stop(); }
-  static bool stop_requested() { return hard() || run::signals::stop_requested(); }
+  // A hard stop: the launcher is tearing the job down (run/signals.hpp). Rank 0 takes only the
+  // launcher's own signal for one: a signal someone else sent to rank 0 stops the whole job
+  // cleanly instead (stop, gather, write; docs/distributed.md).
+  bool hard() const {
+    return run::signals::hard_stop() && (rank != 0 || run::signals::launcher_stop());
+  }
+  bool stop_requested() const { return hard() || run::signals::stop_requested(); }
 
   // ---- messages ----
   void post(int dest, const Message& msg) {
@@ -110,11 +122,16 @@ struct DistributedRun::Impl {
       return;
     }
     if (rank == 0) {
-      roster->absorb(m.source, *msg);
+      if (roster->absorb(m.source, *msg) && std::holds_alternative<Result>(*msg))
+        post(m.source, Received{});
     } else if (auto* p = std::get_if<Plan>(&*msg)) {
       inbox.plan = std::move(*p);
     } else if (auto* g = std::get_if<Go>(&*msg)) {
       inbox.go = std::move(*g);
+    } else if (auto* st = std::get_if<Stop>(&*msg)) {
+      inbox.stop = std::move(*st);
+    } else if (std::holds_alternative<Received>(*msg)) {
+      inbox.received = true;
     } else if (std::holds_alternative<Done>(*msg)) {
       inbox.done = true;
     }
@@ -141,7 +158,16 @@ struct DistributedRun::Impl {
     return roster->all_peers(f);
   }
 
-  // ---- rank 0: merge and write ----
+  // ---- rank 0: stop, merge and write ----
+  // Rank 0 was stopped by a signal: every rank stops its window now and sends its results.
+  void stop_everyone() {
+    if (stop_sent) return;
+    stop_sent = true;
+    post_to_running(
+        Stop{.reason = fmt::format("rank 0 got signal {}", run::signals::stop_signal())});
+    if (!hard()) log::warn("stopping every rank; gathering their results");
+  }
+
   ojson merged(bool provisional) const {
     MergeContext mc;
     mc.base_seed = given_seed;
@@ -186,15 +212,23 @@ struct DistributedRun::Impl {
         log::warn("could not write provisional results: {}", e.what());
       }
     };
-    if (hard()) provisional();
-    double budget = hard() ? 0.5 : interrupted ? std::min(rank_timeout, 20.0) : rank_timeout;
+    if (hard() || interrupted) provisional();
+    constexpr double kStoppedBudgetS = 20.0;  // mlpstorage sends SIGTERM 30 s after its SIGUSR1
+    double budget = hard()        ? 0.5
+                    : interrupted ? std::min(rank_timeout, kStoppedBudgetS)
+                                  : rank_timeout;
     auto start = SteadyClock::now();
     const auto all_final = [&] { return all_peers([](const Roster::Peer& p) { return p.final; }); };
+    const auto newly_stopped = [&] { return !stop_sent && run::signals::stop_requested(); };
     while (!all_final()) {
       const double left = budget - since(start);
       if (left <= 0) break;
       const bool was_hard = hard();
-      wait_until(all_final, left, [&] { return !was_hard && hard(); });
+      wait_until(all_final, left, [&] { return (!was_hard && hard()) || newly_stopped(); });
+      if (newly_stopped()) {  // a signal while waiting: the ranks still measuring stop now
+        stop_everyone();
+        budget = std::min(budget, since(start) + kStoppedBudgetS);
+      }
       if (!was_hard && hard()) {  // the launcher is tearing the job down: write now, wait briefly
         provisional();
         budget = since(start) + 0.5;
@@ -238,7 +272,8 @@ struct DistributedRun::Impl {
         c.seed ? *c.seed : static_cast<std::int64_t>(std::random_device{}() & 0x7fffffff);
     Plan own;
     for (int r = 0; r < size; ++r) {
-      const Plan pm{.abort = !abort_reason.empty(),
+      const Plan pm{.from = self,
+                    .abort = !abort_reason.empty(),
                     .reason = abort_reason,
                     .base_seed = base,
                     .sharers = roster->sharers(r)};
@@ -285,9 +320,9 @@ struct DistributedRun::Impl {
   void start_window_rank() {
     post(0, Ready{.from = self});
     wait_until([&] { return inbox.go.has_value(); }, rank_timeout,
-               [&] { return stop_requested(); });
+               [&] { return stop_requested() || inbox.stop; });
     if (!inbox.go) {
-      if (!stop_requested())
+      if (!stop_requested() && !inbox.stop)
         throw Error(
             ExitCode::kFailure,
             fmt::format("rank {}: rank 0 did not start the window within --rank-timeout {} s", rank,
@@ -298,6 +333,41 @@ struct DistributedRun::Impl {
                   "run cancelled: " +
                       (inbox.go->reason.empty() ? std::string("by rank 0") : inbox.go->reason));
     }
+  }
+
+  // ---- results (on_results) ----
+  // Ranks other than 0: sends the results to rank 0. When the launcher is tearing the job down
+  // (its SIGKILL follows in about a second) and rank 0 is gone or does not confirm receipt at
+  // once, the rank keeps its results itself and says where.
+  int send_results(ojson r, const RunData& d, int code) {
+    own_results = std::move(r);
+    const bool teardown = hard();
+    std::string gone;
+    if (teardown && root_gone()) gone = "is gone (its process exited)";
+    if (gone.empty()) {
+      post(0, Result{.from = self, .exit_code = code, .results = own_results});
+      reported = true;
+    }
+    bool sent = false;
+    if (teardown && gone.empty()) {
+      constexpr double kReceiptWaitS = 0.8;
+      wait_until([&] { return inbox.received || root_gone(); }, kReceiptWaitS);
+      sent = inbox.received;
+      if (!sent)
+        gone = root_gone() ? "is gone (its process exited)"
+                           : fmt::format(
+                                 "did not confirm receipt within {} s while the launcher "
+                                 "is stopping the job: it may be gone",
+                                 kReceiptWaitS);
+    } else if (!teardown) {
+      sent = mb->flush(rank_timeout);
+    }
+    if (!gone.empty()) report_root_gone(save_own_results(), gone);
+    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", rank,
+                 self.host.c_str(), static_cast<unsigned long long>(d.requests_completed),
+                 sent ? "sent to" : "could not be delivered to");
+    std::fflush(stdout);
+    return code;
   }
 
   // ---- the end (conclude) ----
@@ -314,8 +384,47 @@ struct DistributedRun::Impl {
       ctx.finalize();
       return code;
     }
+    if (!done && !inbox.received && own_results && saved_to.empty())
+      report_root_gone(save_own_results(), "did not answer after this rank's results");
     std::fflush(nullptr);
     std::_Exit(code);
+  }
+
+  // ---- ranks other than 0: when rank 0 is gone ----
+  // Rank 0 runs on this host and its process no longer exists.
+  bool root_gone() const {
+    if (!inbox.plan || inbox.plan->from.pid <= 0 || inbox.plan->from.host != self.host)
+      return false;
+    return ::kill(static_cast<pid_t>(inbox.plan->from.pid), 0) != 0 && errno == ESRCH;
+  }
+  // Saves this rank's results itself: `<--output stem>_rank<r>.json` beside --output (in the
+  // working directory without --output), else in the temporary directory. Returns the path, or ""
+  // when neither could be written.
+  std::string save_own_results() {
+    const std::string base =
+        given_output.empty()
+            ? "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json"
+            : given_output;
+    for (const std::string& path : {per_rank_output_path(base, rank), plan.config.output}) {
+      try {
+        kv::fs::atomic_write(path, kv::json_text(*own_results, 4) + "\n");
+        saved_to = path;
+        return path;
+      } catch (const std::exception& e) {
+        log::warn("rank {}: could not save this rank's results to {}: {}", rank, path, e.what());
+      }
+    }
+    return {};
+  }
+  // "kv-cache: rank 1 (host): rank 0 (host0, pid P) <what>; this rank's results are in <path>"
+  void report_root_gone(const std::string& path, const std::string& what) {
+    const Sender root = inbox.plan ? inbox.plan->from : Sender{};
+    std::fprintf(stderr, "kv-cache: rank %d (%s): rank 0 (%s, pid %ld) %s; %s\n", rank,
+                 self.host.c_str(), root.host.empty() ? "?" : root.host.c_str(), root.pid,
+                 what.c_str(),
+                 path.empty() ? "this rank's results could not be saved"
+                              : ("this rank's results are in " + path).c_str());
+    std::fflush(stderr);
   }
 
   int conclude_rank0(int code, const std::string& error) {
@@ -335,7 +444,7 @@ struct DistributedRun::Impl {
       wait_until(
           [&] { return all_peers([](const Roster::Peer& p) { return p.hello || p.final; }); },
           std::min(rank_timeout, 60.0), [&] { return hard(); });
-      post_to_running(Plan{.abort = true, .reason = why});
+      post_to_running(Plan{.from = self, .abort = true, .reason = why});
       phase.advance(Rank0Phase::kWindow);  // nobody will wait for "go"
     }
     if (phase.before(Rank0Phase::kWindow)) {  // the ranks wait for "go": cancel the window
@@ -399,6 +508,7 @@ void DistributedRun::prepare(run::RunPlan& plan) {
   m.given_seed = c.seed;
   m.rank_timeout = c.rank_timeout;
   m.per_rank_output = c.per_rank_output;
+  m.given_output = c.output;
   plan.rank = m.rank;
   if (m.rank == 0 && c.output.empty())
     c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
@@ -471,6 +581,23 @@ void DistributedRun::before_window(run::RunState& /*s*/) {
   m.window_start_unix = unix_now();
 }
 
+std::optional<StopReason> DistributedRun::stop_reason(const run::RunState& /*s*/) const {
+  // Rank 0 was stopped by a signal: this rank stops as if it had been signalled (no drain).
+  if (m_->rank != 0 && m_->inbox.stop) return StopReason::kSignal;
+  return std::nullopt;
+}
+
+void DistributedRun::on_stop(const run::RunState& s) {
+  Impl& m = *m_;
+  if (!s.data.interrupted) return;
+  m.interrupted = true;
+  if (m.rank == 0)
+    m.stop_everyone();
+  else if (m.inbox.stop && !run::signals::stop_requested())
+    log::warn("rank {}: {}: stopping and sending the results", m.rank,
+              m.inbox.stop->reason.empty() ? "rank 0 stopped the job" : m.inbox.stop->reason);
+}
+
 void DistributedRun::on_tick(const run::RunState& s, std::int64_t now_ns) {
   tick(now_ns, s.t0_ns, s.recorder->completed());
 }
@@ -511,16 +638,7 @@ int DistributedRun::on_results(const nlohmann::ordered_json& results, const RunD
             {"capacity_sharers", m.sharers},
             {"cache_dir_base", m.base_cache_dir.empty() ? ojson(nullptr) : ojson(m.base_cache_dir)},
             {"window_start_unix_s", m.window_start_unix}};
-  if (m.rank != 0) {
-    m.post(0, Result{.from = m.self, .exit_code = code, .results = std::move(r)});
-    m.reported = true;
-    const bool sent = m.mb->flush(m.hard() ? 0.8 : m.rank_timeout);
-    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", m.rank,
-                 m.self.host.c_str(), static_cast<unsigned long long>(d.requests_completed),
-                 sent ? "sent to" : "could not be delivered to");
-    std::fflush(stdout);
-    return code;
-  }
+  if (m.rank != 0) return m.send_results(std::move(r), d, code);
   Roster::Peer& me = (*m.roster)[0];
   me.out.results = std::move(r);
   me.out.exit_code = code;

@@ -48,6 +48,10 @@ class DistributedRun final : public run::RunObserver {
   // Blocks until every rank is ready (the aligned start); throws kv::Error when the run must not
   // start (a peer failed). From here on SIGINT/SIGTERM/SIGHUP mean a hard stop.
   void before_window(run::RunState& s) override;
+  // Ranks other than 0: rank 0 sent `stop` (it was stopped by a signal).
+  std::optional<StopReason> stop_reason(const run::RunState& s) const override;
+  // Rank 0 stopped by a signal: every rank is told to stop.
+  void on_stop(const run::RunState& s) override;
   // Heartbeats to rank 0, peer messages.
   void on_tick(const run::RunState& s, std::int64_t now_ns) override;
   // Only rank 0 writes --output (the merged results) and prints the summary.

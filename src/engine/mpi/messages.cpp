@@ -48,11 +48,12 @@ Hello Hello::from_json(const ojson& j) {
 
 ojson Plan::to_json() const {
   return envelope(
-      kType, nullptr,
+      kType, &from,
       {{"abort", abort}, {"reason", reason}, {"base_seed", base_seed}, {"sharers", sharers}});
 }
 Plan Plan::from_json(const ojson& j) {
-  return Plan{.abort = j.value("abort", false),
+  return Plan{.from = sender_of(j),
+              .abort = j.value("abort", false),
               .reason = j.value("reason", std::string()),
               .base_seed = j.value("base_seed", std::int64_t{0}),
               .sharers = j.value("sharers", 1u)};
@@ -103,6 +104,20 @@ Failed Failed::from_json(const ojson& j) {
                 .cancelled = j.value("cancelled", false)};
 }
 
+ojson Received::to_json() const {
+  return envelope(kType, nullptr, {});
+}
+Received Received::from_json(const ojson& /*j*/) {
+  return Received{};
+}
+
+ojson Stop::to_json() const {
+  return envelope(kType, nullptr, {{"reason", reason}});
+}
+Stop Stop::from_json(const ojson& j) {
+  return Stop{.reason = j.value("reason", std::string())};
+}
+
 ojson Done::to_json() const {
   return envelope(kType, nullptr, {});
 }
@@ -132,6 +147,8 @@ std::optional<Message> decode(std::string_view text) {
       case MessageType::kHeartbeat: return decode_as<Heartbeat>(j);
       case MessageType::kResult: return decode_as<Result>(j);
       case MessageType::kFailed: return decode_as<Failed>(j);
+      case MessageType::kReceived: return decode_as<Received>(j);
+      case MessageType::kStop: return decode_as<Stop>(j);
       case MessageType::kDone: return decode_as<Done>(j);
     }
   } catch (const std::exception&) {  // not JSON, or a key of the wrong JSON type

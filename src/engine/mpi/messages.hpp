@@ -6,12 +6,15 @@
 // no known "type" or holds a key of the wrong JSON type decodes to nothing.
 //
 //   hello    r→0  sender, filesystem id of the cache location, host facts
-//   plan     0→r  abort + reason, or the base seed and this rank's capacity sharers
+//   plan     0→r  rank 0's host and pid; abort + reason, or the base seed and this rank's
+//                 capacity sharers
 //   ready    r→0  set-up done (pre-population, preconditioning)
 //   go       0→r  the window starts now (ok), or the run is cancelled (reason)
 //   hb       r→0  heartbeat during the window: seconds into the window, completed requests
 //   result   r→0  the rank's results JSON and exit code
 //   failed   r→0  the rank failed (or was cancelled): reason and exit code
+//   received 0→r  rank 0 has this rank's result (the rank knows rank 0 is alive)
+//   stop     0→r  rank 0 was stopped by a signal: stop the window now, send the results
 //   done     0→r  rank 0 wrote --output; ranks may finalise
 #pragma once
 
@@ -29,7 +32,18 @@ namespace kv::engine::mpi {
 
 using ojson = nlohmann::ordered_json;
 
-enum class MessageType { kHello, kPlan, kReady, kGo, kHeartbeat, kResult, kFailed, kDone };
+enum class MessageType {
+  kHello,
+  kPlan,
+  kReady,
+  kGo,
+  kHeartbeat,
+  kResult,
+  kFailed,
+  kReceived,
+  kStop,
+  kDone
+};
 
 inline constexpr engine_cli::Choice<MessageType> kMessageTypes[] = {
     {.text = "hello", .value = MessageType::kHello},
@@ -39,6 +53,8 @@ inline constexpr engine_cli::Choice<MessageType> kMessageTypes[] = {
     {.text = "hb", .value = MessageType::kHeartbeat},
     {.text = "result", .value = MessageType::kResult},
     {.text = "failed", .value = MessageType::kFailed},
+    {.text = "received", .value = MessageType::kReceived},
+    {.text = "stop", .value = MessageType::kStop},
     {.text = "done", .value = MessageType::kDone},
 };
 constexpr std::span<const engine_cli::Choice<MessageType>> choices_of(MessageType) {
@@ -65,6 +81,7 @@ struct Hello {
 
 struct Plan {
   static constexpr MessageType kType = MessageType::kPlan;
+  Sender from{};  // rank 0 (host and pid: rank 0's liveness, mpi/distributed_run.cpp)
   bool abort = false;
   std::string reason{};  // why the run is aborted (empty otherwise)
   std::int64_t base_seed = 0;
@@ -122,6 +139,21 @@ struct Failed {
   bool operator==(const Failed&) const = default;
 };
 
+struct Received {
+  static constexpr MessageType kType = MessageType::kReceived;
+  ojson to_json() const;
+  static Received from_json(const ojson& j);
+  bool operator==(const Received&) const = default;
+};
+
+struct Stop {
+  static constexpr MessageType kType = MessageType::kStop;
+  std::string reason{};  // e.g. "rank 0 got signal 15"
+  ojson to_json() const;
+  static Stop from_json(const ojson& j);
+  bool operator==(const Stop&) const = default;
+};
+
 struct Done {
   static constexpr MessageType kType = MessageType::kDone;
   ojson to_json() const;
@@ -129,7 +161,8 @@ struct Done {
   bool operator==(const Done&) const = default;
 };
 
-using Message = std::variant<Hello, Plan, Ready, Go, Heartbeat, Result, Failed, Done>;
+using Message =
+    std::variant<Hello, Plan, Ready, Go, Heartbeat, Result, Failed, Received, Stop, Done>;
 
 MessageType type_of(const Message& m);
 // The wire text of a message (its to_json(), compact).

@@ -10,6 +10,12 @@
 //                            SIGINT/SIGTERM/SIGHUP means the launcher is tearing the job down
 //                            (OpenMPI sends SIGKILL about 1 s later): hard_stop() tells the rank
 //                            protocol to write at once and wait only briefly for the others.
+//                            launcher_stop() says whether such a signal came from the launcher
+//                            itself (the parent process: mpirun or its daemon; the ranks are in
+//                            their own process groups, so a terminal's Ctrl-C reaches only mpirun)
+//                            or from someone else (a user's kill of rank 0: rank 0 then stops the
+//                            whole job cleanly, docs/distributed.md). In hard mode a second signal
+//                            from the launcher does not leave at once: the rank goes on writing.
 #pragma once
 
 namespace kv::engine::run::signals {
@@ -28,6 +34,8 @@ inline bool stop_requested() {
 }
 // A hard stop (SIGINT/SIGTERM/SIGHUP after set_hard_mode()) arrived.
 bool hard_stop();
+// A hard stop sent by the parent process (the launcher) arrived.
+bool launcher_stop();
 
 // Tests only: forgets received signals.
 void reset_for_tests();

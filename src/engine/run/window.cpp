@@ -87,7 +87,7 @@ void stop_window(RunState& s, StopReason reason) {
   d.stop_reason = stop_reason;
   d.interrupted = by_signal;
   for (RunObserver* o : s.observers) o->on_stop(s);
-  if (d.interrupted)
+  if (d.interrupted && signals::stop_requested())  // (an MPI rank that rank 0 stopped says so)
     log::warn("interrupted by signal {}: stopping and writing results", signals::stop_signal());
 
   log::debug("stop ({}) at {:.3f} s", to_text(stop_reason), d.elapsed_s);
