@@ -49,13 +49,6 @@ ojson histogram_json(const std::vector<double>& seconds) {
   return h.to_json();
 }
 
-// {count, mean, p50, p95, p99, p999, p9999, max} in ms from a histogram (per-chunk latencies).
-ojson chunk_ms(const metrics::Histogram& h) {
-  const metrics::PercentileSet p = metrics::summary_ms(h);
-  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},   {"p95", p.p95},
-               {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
-}
-
 // The health rules (report/health.hpp) over this rank's window: its storage volume and bandwidth,
 // P95s of its samples (device time when measured, else the tier's).
 ojson storage_health(const RunData& d) {
@@ -194,6 +187,12 @@ ojson latency_block_ms(const std::vector<double>& seconds) {
   return o;
 }
 
+ojson chunk_latency_ms(const metrics::Histogram& h) {
+  const metrics::PercentileSet p = metrics::summary_ms(h);
+  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},     {"p95", p.p95},
+               {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
+}
+
 ojson build_results(const RunData& d) {
   ojson j;
   const double storage_total = sum(d.storage_s);
@@ -300,7 +299,8 @@ ojson build_results(const RunData& d) {
   io["max_inflight_bytes"] = d.io.max_inflight_bytes;
   io["peak_inflight_bytes"] = d.io.peak_inflight_bytes;
   io["fallbacks"] = d.io.fallbacks;
-  io["chunk_latency_ms"] = ojson{{"read", chunk_ms(d.io.chunk_read)}, {"write", chunk_ms(d.io.chunk_write)}};
+  io["chunk_latency_ms"] = ojson{{"read", chunk_latency_ms(d.io.chunk_read)},
+                                 {"write", chunk_latency_ms(d.io.chunk_write)}};
   io["window_chunk_bytes"] =
       ojson{{"read", d.io.window_chunk_bytes_read}, {"write", d.io.window_chunk_bytes_written}};
   j["io"] = std::move(io);

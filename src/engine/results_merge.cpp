@@ -7,9 +7,12 @@
 #include <set>
 
 #include "engine/metrics/latency.hpp"
+#include "engine/metrics/reference_accounting.hpp"
 #include "engine/metrics/timeseries.hpp"
+#include "engine/replay/validation_trace.hpp"
 #include "engine/report/health.hpp"
 #include "engine/report/latency_blocks.hpp"
+#include "engine/results.hpp"
 #include "engine/workload/request.hpp"
 
 namespace kv::engine {
@@ -22,19 +25,6 @@ using report::kCacheStatsFamilies;
 using report::kPercentiles;
 using report::kSummaryBlocks;
 
-// Subtrees that are not summed (copied from the first rank, then fixed below).
-const std::set<std::string> kNoSum = {"/config",
-                                      "/io",
-                                      "/device_probe",
-                                      "/latency_histograms",
-                                      "/distributed",
-                                      "/seed",
-                                      "/timeseries",
-                                      "/summary/qos_metrics",
-                                      "/summary/cache_stats/storage_health",
-                                      "/summary/autoscaling_summary",
-                                      "/summary/autoscaling_stats"};
-
 constexpr const char* kRawLists[] = {"end_to_end_latencies", "storage_latencies",
                                      "generation_latencies", "prefill_latencies",
                                      "decode_latencies",     "throughput_timeline"};
@@ -42,25 +32,183 @@ constexpr const char* kRawLists[] = {"end_to_end_latencies", "storage_latencies"
 using Histograms = std::map<std::string, metrics::Histogram>;
 using Docs = std::vector<const ojson*>;
 
-bool is_num(const ojson& j) {
-  return j.is_number();
+// How one key of the ranks' results combines into the merged document. docs/metrics.md ("MPI
+// merge") has the same table in words; keep the two together.
+enum class Rule {
+  kSum,        // numbers added over the ranks (the default for numbers; objects descend)
+  kMax,        // the largest rank's number
+  kMin,        // the smallest rank's number
+  kSame,       // the same on every rank (a setting, an input file): rank 0's, and a rank that
+               // differs is named in merge_notes
+  kFirst,      // rank 0's on purpose (documented); other ranks' are in their own files
+  kRecompute,  // rebuilt after the sum from merged counts, pooled histograms or per-rank values
+  kAll,        // booleans: true when true on every rank
+  kAny,        // booleans: true when true on any rank
+};
+
+// Keys by JSON pointer; "<block>/*" is the rule of every key of the block without its own entry.
+// Keys without a rule: numbers summed, other values rank 0's, objects descended into.
+std::map<std::string, Rule> make_rules() {
+  using enum Rule;
+  std::map<std::string, Rule> r = {
+      // top level
+      {"/engine_version", kSame},
+      {"/stop_reason", kSame},
+      {"/interrupted", kAny},
+      {"/seed", kRecompute},
+      {"/config", kFirst},
+      {"/distributed", kRecompute},
+      {"/io/*", kSame},
+      {"/io/peak_inflight_bytes", kMax},
+      {"/io/window_chunk_bytes", kSum},
+      {"/io/chunk_latency_ms", kRecompute},
+      {"/device_probe", kFirst},
+      {"/resources/peak_rss_bytes", kMax},
+      {"/resources/cpu_seconds_per_gib", kRecompute},
+      {"/resources/note", kRecompute},
+      {"/workload/users", kFirst},
+      {"/workload/queue_max_depth", kMax},
+      {"/workload/failure_examples", kRecompute},
+      {"/cache_dir/path", kRecompute},
+      {"/cache_dir/temporary", kSame},
+      {"/cache_dir/kept", kSame},
+      {"/timeseries", kRecompute},
+      {"/latency_histograms", kRecompute},
+      {"/workload_mode", kSame},
+      // summary
+      {"/summary/elapsed_time", kMax},
+      {"/summary/qos_metrics", kRecompute},
+      {"/summary/autoscaling_stats", kFirst},
+      {"/summary/multi_turn_stats/hit_rate", kRecompute},
+      {"/summary/cache_stats/cache_hit_rate", kRecompute},
+      {"/summary/cache_stats/read_write_ratio", kRecompute},
+      {"/summary/cache_stats/storage_health", kRecompute},
+      {"/summary/autoscaling_summary/mode", kSame},
+      {"/summary/autoscaling_summary/offered_load_scaled", kSame},
+      {"/summary/autoscaling_summary/sample_interval_s", kSame},
+      {"/summary/autoscaling_summary/target_saturation", kSame},
+      {"/summary/autoscaling_summary/min_users", kSame},
+      {"/summary/autoscaling_summary/max_users", kSame},
+      {"/summary/autoscaling_summary/stopped_at_capacity", kAny},
+      {"/summary/autoscaling_summary/samples", kMax},
+      // RAG: planned and done work is summed (every rank plans its own documents)
+      {"/rag_stats/chunk_tokens", kSame},
+      {"/rag_stats/max_documents", kSame},
+      {"/rag_stats/request_probability", kSame},
+      {"/rag_stats/top_k_chunks", kSame},
+      {"/rag_stats/retrieval_distribution", kSame},
+      {"/rag_stats/ingestion_complete", kAll},
+      // ShareGPT: every rank loads the whole dataset and replays it on its own
+      {"/dataset_stats/records_read", kSame},
+      {"/dataset_stats/conversations", kSame},
+      {"/dataset_stats/empty_conversations", kSame},
+      {"/dataset_stats/turns", kSame},
+      {"/dataset_stats/skipped_pairs", kSame},
+      {"/dataset_stats/capped_context", kSame},
+      {"/dataset_stats/capped_generation", kSame},
+      {"/dataset_stats/context_tokens", kSame},
+      {"/dataset_stats/generation_tokens", kSame},
+      {"/dataset_stats/sessions_max", kSame},
+      {"/dataset_stats/multi_turn", kSame},
+      {"/dataset_stats/request_rate", kSame},
+      {"/dataset_stats/replay_cycles", kSame},
+      {"/dataset_stats/passes_started", kMax},
+      {"/dataset_stats/replay_complete", kAll},
+      // BurstGPT / Mooncake traces: every rank reads the whole trace on its own
+      {"/trace_stats/files", kSame},
+      {"/trace_stats/format", kSame},
+      {"/trace_stats/bad_lines_skipped", kMax},
+      {"/trace_stats/bad_line_samples", kFirst},
+      {"/trace_stats/cycles_completed", kMin},
+      {"/trace_stats/block_count_mismatches", kMax},
+      {"/trace_stats/replay_complete", kAll},
+      {"/trace_stats/error", kRecompute},
+      {"/mooncake_stats/block_hit_rate", kRecompute},
+      {"/mooncake_stats/block_tokens", kSame},
+      {"/validation", kRecompute},
+      {"/io_trace/path", kRecompute},
+      {"/io_trace/compressed", kSame},
+      {"/io_trace/real_io", kSame},
+      {"/io_trace/latency_column", kSame},
+      {"/io_trace/error", kRecompute},
+      {"/precondition/threads", kSame},
+      {"/precondition/stopped_on_consecutive_failures", kAny},
+      {"/precondition/interrupted", kAny},
+      {"/precondition/seconds", kMax},
+      {"/reference_accounting/window_s", kMax},
+      {"/reference_accounting/drain_s", kMax},
+      {"/reference_accounting/requests_per_second", kRecompute},
+      {"/reference_accounting/avg_throughput_tokens_per_sec", kRecompute},
+  };
+  for (const char* t : {"gpu", "cpu", "storage"})
+    for (const char* dir : {"read", "write"})
+      r[std::string("/reference_accounting/tier_") + t + "_" + dir + "_bandwidth_gbps"] =
+          kRecompute;
+  for (const char* k : kRawLists) r[std::string("/") + k] = kRecompute;
+  for (const auto& b : kSummaryBlocks) r[std::string("/summary/") + b.key] = kRecompute;
+  return r;
 }
 
-// acc += add for every numeric leaf (keys missing in acc are copied); non-numeric leaves keep
-// acc's.
-void sum_into(ojson& acc, const ojson& add, const std::string& path) {
-  if (kNoSum.count(path)) return;
+const std::map<std::string, Rule>& rules() {
+  static const std::map<std::string, Rule> r = make_rules();
+  return r;
+}
+
+std::optional<Rule> rule_for(const std::string& path) {
+  const auto& r = rules();
+  if (auto it = r.find(path); it != r.end()) return it->second;
+  const auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0)
+    if (auto it = r.find(path.substr(0, slash) + "/*"); it != r.end()) return it->second;
+  return std::nullopt;
+}
+
+// A path whose value the sum leaves alone (rank 0's until a later step rebuilds it).
+bool not_summed(const std::string& path) {
+  const auto rule = rule_for(path);
+  return rule && *rule != Rule::kSum;
+}
+
+// Paths of kSame keys on which some rank differs from rank 0 (reported in merge_notes).
+using Differing = std::set<std::string>;
+
+// Combines one more rank's value `add` into `acc` (rank 0's value, then the running result) by
+// the rule of `path`; keys missing in acc are copied.
+void sum_into(ojson& acc, const ojson& add, const std::string& path, Differing& differing) {
+  if (const auto rule = rule_for(path)) {
+    switch (*rule) {
+      case Rule::kFirst:
+      case Rule::kRecompute: return;
+      case Rule::kSame:
+        if (acc != add) differing.insert(path);
+        return;
+      case Rule::kAll:
+      case Rule::kAny:
+        if (acc.is_boolean() && add.is_boolean())
+          acc = *rule == Rule::kAll ? acc.get<bool>() && add.get<bool>()
+                                    : acc.get<bool>() || add.get<bool>();
+        return;
+      case Rule::kMax:
+      case Rule::kMin:
+        if (acc.is_number() && add.is_number() &&
+            (*rule == Rule::kMax ? add.get<double>() > acc.get<double>()
+                                 : add.get<double>() < acc.get<double>()))
+          acc = add;
+        return;
+      case Rule::kSum: break;
+    }
+  }
   if (acc.is_object() && add.is_object()) {
     for (auto it = add.begin(); it != add.end(); ++it) {
       if (!acc.contains(it.key())) {
         acc[it.key()] = it.value();
         continue;
       }
-      sum_into(acc[it.key()], it.value(), path + "/" + it.key());
+      sum_into(acc[it.key()], it.value(), path + "/" + it.key(), differing);
     }
     return;
   }
-  if (!is_num(acc) || !is_num(add)) return;
+  if (!acc.is_number() || !add.is_number()) return;
   if (acc.is_number_unsigned() && add.is_number_unsigned()) {
     acc = acc.get<std::uint64_t>() + add.get<std::uint64_t>();
   } else if (acc.is_number_integer() && add.is_number_integer()) {
@@ -208,7 +356,7 @@ ojson qos_metrics(const Docs& docs, const Histograms& hist, std::vector<std::str
 // replaced by the max over ranks of each field.
 void max_unknown_blocks(ojson& node, const std::string& ptr, const std::vector<const ojson*>& docs,
                         const std::set<std::string>& done, std::vector<std::string>& notes) {
-  if (!node.is_object() || done.count(ptr) || kNoSum.count(ptr)) return;
+  if (!node.is_object() || done.count(ptr) || not_summed(ptr)) return;
   if (node.contains("p50") && node.contains("p95")) {
     for (auto it = node.begin(); it != node.end(); ++it)
       if (it.value().is_number())
@@ -232,12 +380,15 @@ std::string per_rank_output_path(const std::string& output, int rank) {
 
 namespace {
 
-// The first rank's results with every other rank's numbers summed in (kNoSum subtrees excepted).
-ojson summed_skeleton(const Docs& docs, const MergeContext& mc) {
+// The first rank's results with every other rank's combined in by the rules (make_rules()).
+ojson summed_skeleton(const Docs& docs, const MergeContext& mc, std::vector<std::string>& notes) {
   ojson merged;
   if (!docs.empty()) {
     merged = *docs.front();
-    for (std::size_t i = 1; i < docs.size(); ++i) sum_into(merged, *docs[i], "");
+    Differing differing;
+    for (std::size_t i = 1; i < docs.size(); ++i) sum_into(merged, *docs[i], "", differing);
+    for (const auto& path : differing)
+      notes.push_back(path.substr(1) + ": differs between ranks (the first rank's value is kept)");
   } else if (mc.empty_results) {
     merged = *mc.empty_results;
   } else {
@@ -455,6 +606,64 @@ ojson mlperf_aggregates(const Docs& docs, const Histograms& hist,
   return agg;
 }
 
+// "rank R: <message>" of the first rank whose value at `ptr` is a string (an error), else null.
+ojson first_error(const std::vector<RankOutcome>& ranks, const std::string& ptr) {
+  for (const auto& r : ranks)
+    if (r.results && r.results->is_object())
+      if (const ojson* v = at_ptr(*r.results, ptr); v && v->is_string())
+        return "rank " + std::to_string(r.rank) + ": " + v->get<std::string>();
+  return nullptr;
+}
+
+ojson* block(ojson& merged, const char* key) {
+  const auto it = merged.find(key);
+  return it != merged.end() && it->is_object() ? &*it : nullptr;
+}
+
+// validation: the trace's hit rate (the same file on every rank) against the cluster's.
+void merge_validation(ojson& v, double cluster_hit_rate) {
+  const ojson* trace = at_ptr(v, "/comparison/cache_hit_rate/trace");
+  if (!trace || !trace->is_number()) return;
+  replay::ValidationTraceStats t;
+  t.cache_hit_rate = trace->get<double>();
+  const replay::ValidationResult r = replay::compare_validation(cluster_hit_rate, t);
+  v["passed"] = r.passed;
+  v["avg_error_pct"] = r.avg_error_pct;
+  v["comparison"] = r.comparison;
+}
+
+// The blocks the sum leaves to be rebuilt (Rule::kRecompute) outside summary: reference-style
+// rates, the Mooncake block hit rate, validation, the I/O trace files, errors, chunk latencies.
+void recompute_blocks(ojson& m, const std::vector<RankOutcome>& ranks, const Histograms& hist) {
+  if (ojson* ra = block(m, "reference_accounting")) metrics::set_reference_rates(*ra);
+  if (ojson* mc = block(m, "mooncake_stats")) {
+    const double h = mc->value("block_hits", 0.0), miss = mc->value("block_misses", 0.0);
+    (*mc)["block_hit_rate"] = h + miss > 0 ? h / (h + miss) : 0.0;
+  }
+  if (ojson* ts = block(m, "trace_stats"); ts && ts->contains("error"))
+    (*ts)["error"] = first_error(ranks, "/trace_stats/error");
+  if (ojson* v = block(m, "validation"))
+    merge_validation(*v, num_at(m, "/summary/cache_stats/cache_hit_rate"));
+  if (ojson* io = block(m, "io_trace")) {
+    ojson paths = ojson::array();  // one trace file per rank (`_rank<r>`), in rank order
+    for (const auto& r : ranks)
+      if (r.results && r.results->is_object())
+        if (const ojson* p = at_ptr(*r.results, "/io_trace/path"); p && p->is_string())
+          paths.push_back(*p);
+    io->erase("path");
+    (*io)["paths"] = std::move(paths);
+    (*io)["error"] = first_error(ranks, "/io_trace/error");
+  }
+  if (const ojson* c = at_ptr(m, "/io/chunk_latency_ms"); c && c->is_object()) {
+    auto pooled = [&](const char* name) {
+      const auto it = hist.find(name);
+      return chunk_latency_ms(it != hist.end() ? it->second : metrics::Histogram{});
+    };
+    m["io"]["chunk_latency_ms"] =
+        ojson{{"read", pooled("storage_read_chunk")}, {"write", pooled("storage_write_chunk")}};
+  }
+}
+
 // ranks[], rank_count, host_count, partial_failure, failed_ranks, window.
 void merge_rank_list(ojson& merged, const std::vector<RankOutcome>& ranks, const Docs& docs) {
   ojson rank_list = ojson::array();
@@ -508,8 +717,8 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
   Docs docs;  // ranks with results, in rank order
   for (const auto& r : ranks)
     if (r.results && r.results->is_object()) docs.push_back(&*r.results);
-  ojson merged = summed_skeleton(docs, mc);
   std::vector<std::string> notes;
+  ojson merged = summed_skeleton(docs, mc, notes);
   concat_raw_lists(merged, docs);
   merged["seed"] = mc.base_seed ? ojson(*mc.base_seed) : ojson(nullptr);
   const Histograms hist = pooled_histograms(docs);
@@ -517,6 +726,7 @@ ojson merge_rank_results(const std::vector<RankOutcome>& ranks, const MergeConte
     merge_summary(merged["summary"], hist, docs, notes);
   merge_top_level(merged, docs, mc);
   merge_series(merged, docs, hist);
+  recompute_blocks(merged, ranks, hist);
   merged["mlperf_aggregates"] = mlperf_aggregates(docs, hist, ranks);
   merge_rank_list(merged, ranks, docs);
   merged["cluster_info"] = mc.cluster_info;

@@ -1,20 +1,24 @@
-// Combining the results of the ranks of one MPI job into ONE results JSON (issue #8 item 4;
-// docs/distributed.md lists every rule). Pure functions of JSON, so they are unit-tested without
-// MPI.
+// Combining the results of the ranks of one MPI job into ONE results JSON (docs/distributed.md;
+// the rule of every block and key is the table in docs/metrics.md, "MPI merge", and make_rules() in
+// results_merge.cpp). Pure functions of JSON, so they are unit-tested without MPI.
 //
-// * Reference keys stay where they are and mean the cluster total: counters, bandwidths, tokens/s
-//   and requests/s are summed over ranks; hit rates and ratios are recomputed from the summed
-//   counts; every percentile and latency mean is pooled from the merged latency histograms (or, for
-//   the few quantities without a histogram, from histograms of the ranks' raw per-request lists),
-//   so it is a true cluster-wide percentile within the histogram's 0.4 % error; elapsed_time is the
-//   longest rank window (the windows are aligned); raw per-request lists are concatenated in rank
-//   order; time series are added second by second.
+// * Reference keys stay where they are and mean the cluster: counts are summed, and so are the
+//   rates the MLPerf rules sum (tokens/s, requests/s, tier bandwidths); hit rates and other ratios
+//   are recomputed from the summed counts; every percentile and latency mean is pooled from the
+//   merged latency histograms (or from histograms of the ranks' raw per-request lists), so it is a
+//   true cluster-wide percentile within the histogram's 0.4 % error; elapsed_time is the longest
+//   rank window; raw per-request lists are concatenated in rank order; time series are added
+//   second by second.
+// * Mode and feature blocks by their own rules: settings and input files the same on every rank
+//   (a difference is named in merge_notes), work summed, completion flags true only when true on
+//   every rank, validation / block_hit_rate / reference-style rates recomputed, one I/O trace file
+//   per rank.
 // * `mlperf_aggregates`: the MLPerf v3.0 rules' aggregation (sum of per-rank storage bandwidth and
 //   tokens/s, MAX over ranks of the per-rank device read/write P95), next to the pooled P95s.
 // * `ranks` (rank, host, pid, status, window, the rank's own summary), `rank_count`, `host_count`,
 //   `cluster_info`, `partial_failure`, `failed_ranks`, `window`.
-// Keys the merge does not know (e.g. new counters) are summed when numeric and taken from the
-// first rank otherwise.
+// Keys without a rule (e.g. new counters) are summed when numeric and taken from the first rank
+// otherwise.
 #pragma once
 
 #include <nlohmann/json.hpp>

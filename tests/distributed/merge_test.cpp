@@ -9,6 +9,8 @@
 
 #include "core/units.hpp"
 #include "engine/metrics/latency.hpp"
+#include "engine/metrics/reference_accounting.hpp"
+#include "engine/replay/validation_trace.hpp"
 #include "engine/results.hpp"
 #include "engine/results_merge.hpp"
 #include "model/model.hpp"
@@ -62,6 +64,8 @@ RunData rank_run(int r) {
   d.storage_read_host_s = lognormal(110 + r, n, -8.0, 0.3);
   d.storage_write_device_s = lognormal(120 + r, n / 2, -5.0 + 0.2 * r, 0.6);
   d.storage_write_host_s = lognormal(130 + r, n / 2, -8.0, 0.3);
+  for (int i = 0; i < 10 * (r + 1); ++i) d.io.chunk_read.add(0.001 * (r + 1));
+  d.io.window_chunk_bytes_read = 1000 * (static_cast<std::uint64_t>(r) + 1);
   d.timeseries = ojson::array();
   for (int t = 0; t < 5; ++t)
     d.timeseries.push_back(
@@ -124,6 +128,21 @@ std::vector<double> union_of(const std::vector<RunData>& runs, F f, int skip = -
 
 double num(const ojson& j, const std::string& ptr) {
   return j.at(ojson::json_pointer(ptr)).get<double>();
+}
+
+// Sets block `key` of every rank's results to make(rank) and merges again.
+template <class F>
+ojson remerge_with(Job& j, const char* key, F make) {
+  for (auto& r : j.ranks)
+    if (r.results) (*r.results)[key] = make(r.rank);
+  return merge_rank_results(j.ranks, MergeContext{});
+}
+
+bool has_note(const ojson& m, const std::string& start) {
+  if (!m.contains("merge_notes")) return false;
+  for (const auto& n : m["merge_notes"])
+    if (n.get<std::string>().rfind(start, 0) == 0) return true;
+  return false;
 }
 
 double sum_ranks(const Job& j, const std::string& ptr) {
@@ -305,4 +324,203 @@ TEST(Merge, UnknownKeysAreSummedOrMaxed) {
 TEST(Merge, PerRankOutputPath) {
   EXPECT_EQ(per_rank_output_path("/r/out.json", 3), "/r/out_rank3.json");
   EXPECT_EQ(per_rank_output_path("res", 0), "res_rank0");
+}
+
+// The rules of docs/metrics.md ("MPI merge"), one block at a time, over three synthetic ranks.
+
+// rag_stats: work (planned and done) is summed, settings are the same on every rank, the
+// ingestion is complete only when every rank's is.
+TEST(MergeRules, RagStatsSumWorkKeepSettings) {
+  Job j = make_job(3);
+  const ojson m = remerge_with(j, "rag_stats", [](int r) {
+    return ojson{{"documents_planned", 2},      {"chunk_tokens", 512},
+                 {"documents_ingested", 1 + r}, {"ingestion_complete", r != 1},
+                 {"max_documents", 4},          {"request_probability", 0.1},
+                 {"top_k_chunks", 5},           {"retrieval_distribution", "zipfian"},
+                 {"chunk_reads", 10 * (r + 1)}, {"chunk_hits", 5 * (r + 1)}};
+  });
+  const ojson& rag = m["rag_stats"];
+  EXPECT_EQ(rag["documents_planned"], 6);
+  EXPECT_EQ(rag["documents_ingested"], 1 + 2 + 3);
+  EXPECT_EQ(rag["chunk_reads"], 60);
+  EXPECT_EQ(rag["chunk_tokens"], 512);
+  EXPECT_EQ(rag["max_documents"], 4);
+  EXPECT_DOUBLE_EQ(rag["request_probability"].get<double>(), 0.1);
+  EXPECT_EQ(rag["top_k_chunks"], 5);
+  EXPECT_EQ(rag["retrieval_distribution"], "zipfian");
+  EXPECT_EQ(rag["ingestion_complete"], false);
+  EXPECT_FALSE(has_note(m, "rag_stats"));
+}
+
+// A setting that differs between ranks keeps the first rank's value and is named.
+TEST(MergeRules, DifferingSettingIsNamedInTheNotes) {
+  Job j = make_job(2);
+  const ojson m = remerge_with(j, "rag_stats", [](int r) {
+    return ojson{{"request_probability", r == 0 ? 0.1 : 0.3}, {"chunk_reads", 1}};
+  });
+  EXPECT_DOUBLE_EQ(m["rag_stats"]["request_probability"].get<double>(), 0.1);
+  EXPECT_TRUE(has_note(m, "rag_stats/request_probability: differs between ranks"));
+}
+
+// mooncake_stats.block_hit_rate: from the summed hits and misses, not a sum of ratios.
+TEST(MergeRules, BlockHitRateFromSummedCounts) {
+  Job j = make_job(3);
+  const int hits[] = {90, 10, 50};
+  const ojson m = remerge_with(j, "mooncake_stats", [&](int r) {
+    const int h = hits[r], miss = 100 - h;
+    return ojson{{"block_lookups", 100},
+                 {"block_hits", h},
+                 {"block_misses", miss},
+                 {"block_hit_rate", h / 100.0},
+                 {"block_tokens", 512}};
+  });
+  EXPECT_DOUBLE_EQ(m["mooncake_stats"]["block_hit_rate"].get<double>(), 150.0 / 300.0);
+  EXPECT_EQ(m["mooncake_stats"]["block_lookups"], 300);
+  EXPECT_EQ(m["mooncake_stats"]["block_tokens"], 512);
+}
+
+// validation: the cluster's hit rate against the trace's (the same file on every rank).
+TEST(MergeRules, ValidationComparesTheClusterHitRate) {
+  Job j = make_job(3);
+  replay::ValidationTraceStats trace = replay::builtin_validation_stats();  // hit rate 0.65
+  const ojson m = remerge_with(j, "validation", [&](int r) {
+    const ojson& cs = (*j.ranks[static_cast<std::size_t>(r)].results)["summary"]["cache_stats"];
+    return replay::to_json(replay::compare_validation(cs["cache_hit_rate"].get<double>(), trace));
+  });
+  const double cluster = num(m, "/summary/cache_stats/cache_hit_rate");  // 930 / 1380
+  const ojson& v = m["validation"];
+  EXPECT_DOUBLE_EQ(v["comparison"]["cache_hit_rate"]["benchmark"].get<double>(), cluster);
+  EXPECT_DOUBLE_EQ(v["comparison"]["cache_hit_rate"]["trace"].get<double>(), 0.65);
+  EXPECT_DOUBLE_EQ(v["avg_error_pct"].get<double>(), std::fabs(cluster - 0.65) / 0.65 * 100);
+  EXPECT_EQ(v["passed"], true);  // 3.7 % <= 5 %, although rank 0 alone (0.75) fails
+  EXPECT_EQ(v["trace_stats"], replay::to_json(trace));
+}
+
+// io_trace: one file per rank (paths in rank order), rows summed, the first rank's error.
+TEST(MergeRules, IoTraceListsEveryRanksFile) {
+  Job j = make_job(3);
+  const ojson m = remerge_with(j, "io_trace", [](int r) {
+    return ojson{{"path", "/t/trace_rank" + std::to_string(r) + ".csv"},
+                 {"rows", 100 * (r + 1)},
+                 {"compressed", false},
+                 {"real_io", true},
+                 {"latency_column", true},
+                 {"error", r == 0 ? ojson(nullptr) : ojson("disk full " + std::to_string(r))}};
+  });
+  const ojson& t = m["io_trace"];
+  EXPECT_FALSE(t.contains("path"));
+  EXPECT_EQ(t["paths"], (ojson{"/t/trace_rank0.csv", "/t/trace_rank1.csv", "/t/trace_rank2.csv"}));
+  EXPECT_EQ(t["rows"], 600);
+  EXPECT_EQ(t["real_io"], true);
+  EXPECT_EQ(t["error"], "rank 1: disk full 1");
+}
+
+// reference_accounting: counts summed, the longest window and drain, rates recomputed from the
+// summed counts over that window.
+TEST(MergeRules, ReferenceAccountingRatesOverTheLongestWindow) {
+  Job j = make_job(3);
+  const double windows[] = {10.0, 10.2, 9.9}, drains[] = {1.0, 1.5, 0.5};
+  const ojson m = remerge_with(j, "reference_accounting", [&](int r) {
+    metrics::ReferenceAccountingInput in;
+    in.window_s = windows[r];
+    in.drain_s = drains[r];
+    in.requests_in_window = 10 * static_cast<std::uint64_t>(r + 1);
+    in.requests_in_drain = 1;
+    in.in_flight_at_stop = 2;
+    in.after_drain.read_bytes[2] = static_cast<std::uint64_t>(r + 1) * kGiB;
+    return metrics::reference_accounting_json(in);
+  });
+  const ojson& ra = m["reference_accounting"];
+  EXPECT_DOUBLE_EQ(ra["window_s"].get<double>(), 10.2);
+  EXPECT_DOUBLE_EQ(ra["drain_s"].get<double>(), 1.5);
+  EXPECT_EQ(ra["requests_completed"], 63);
+  EXPECT_EQ(ra["in_flight_at_stop"], 6);
+  EXPECT_DOUBLE_EQ(ra["tier_storage_kv_bytes_read_gb"].get<double>(), 6.0);
+  EXPECT_DOUBLE_EQ(ra["tier_storage_read_bandwidth_gbps"].get<double>(), 6.0 / 10.2);
+  EXPECT_DOUBLE_EQ(ra["requests_per_second"].get<double>(), 63 / 10.2);
+}
+
+// Replay inputs: every rank reads the whole dataset or trace, so what the file holds is the same
+// on every rank; what a rank issued is summed; a replay is complete when every rank's is.
+TEST(MergeRules, ReplayStatsKeepTheInputSumTheWork) {
+  Job j = make_job(3);
+  remerge_with(j, "dataset_stats", [](int r) {
+    return ojson{{"conversations", 40},
+                 {"turns", 120},
+                 {"context_tokens", {{"count", 120}, {"p50", 300.0}, {"p95", 900.0}}},
+                 {"request_rate", 2.0},
+                 {"passes_started", 1 + r},
+                 {"replay_complete", true},
+                 {"turns_issued", 50 + r}};
+  });
+  const ojson m = remerge_with(j, "trace_stats", [](int r) {
+    return ojson{{"files", 1},
+                 {"records", 100 + r},
+                 {"bad_lines_skipped", r == 2 ? 3 : 2},
+                 {"cycles_completed", 2 - r / 2},
+                 {"format", "mooncake"},
+                 {"replay_complete", r != 2},
+                 {"error", nullptr}};
+  });
+  const ojson& ds = m["dataset_stats"];
+  EXPECT_EQ(ds["conversations"], 40);
+  EXPECT_EQ(ds["turns"], 120);
+  EXPECT_DOUBLE_EQ(ds["context_tokens"]["p95"].get<double>(), 900.0);
+  EXPECT_EQ(ds["context_tokens"]["count"], 120);
+  EXPECT_DOUBLE_EQ(ds["request_rate"].get<double>(), 2.0);
+  EXPECT_EQ(ds["passes_started"], 3);
+  EXPECT_EQ(ds["turns_issued"], 153);
+  EXPECT_EQ(ds["replay_complete"], true);
+  const ojson& ts = m["trace_stats"];
+  EXPECT_EQ(ts["files"], 1);
+  EXPECT_EQ(ts["records"], 303);
+  EXPECT_EQ(ts["bad_lines_skipped"], 3);
+  EXPECT_EQ(ts["cycles_completed"], 1);
+  EXPECT_EQ(ts["replay_complete"], false);
+  EXPECT_TRUE(ts["error"].is_null());
+}
+
+// precondition: bytes summed, the longest time, a stop on any rank; workload_mode the same.
+TEST(MergeRules, PreconditionAndWorkloadMode) {
+  Job j = make_job(2);
+  remerge_with(j, "workload_mode", [](int) {
+    return ojson{{"mode", "synthetic"}, {"rag", true}, {"replay_cycles", 2}};
+  });
+  const ojson m = remerge_with(j, "precondition", [](int r) {
+    return ojson{{"written_bytes", 1000 * (r + 1)},
+                 {"threads", 4},
+                 {"stopped_on_consecutive_failures", r == 1},
+                 {"seconds", 3.0 + r}};
+  });
+  EXPECT_EQ(m["workload_mode"]["replay_cycles"], 2);
+  EXPECT_EQ(m["workload_mode"]["mode"], "synthetic");
+  EXPECT_EQ(m["precondition"]["written_bytes"], 3000);
+  EXPECT_EQ(m["precondition"]["threads"], 4);
+  EXPECT_EQ(m["precondition"]["stopped_on_consecutive_failures"], true);
+  EXPECT_DOUBLE_EQ(m["precondition"]["seconds"].get<double>(), 4.0);
+}
+
+// io: the same on every rank except the largest in-flight peak and the summed window bytes; chunk
+// latencies pooled.
+TEST(MergeRules, IoBlockPoolsChunkLatencies) {
+  const Job j = make_job(3);
+  const ojson& io = j.merged["io"];
+  EXPECT_EQ(io["window_chunk_bytes"]["read"], 1000 + 2000 + 3000);
+  EXPECT_EQ(io["engine"], "posix");
+  EXPECT_EQ(io["chunk_latency_ms"]["read"]["count"], 10 + 20 + 30);
+  EXPECT_NEAR(io["chunk_latency_ms"]["read"]["max"].get<double>(), 3.0, 3.0 * 0.004);
+  EXPECT_EQ(io["chunk_latency_ms"]["write"]["count"], 0);
+}
+
+// storage_health of the cluster: the reference's criteria over the pooled percentiles.
+TEST(MergeRules, HealthFromPooledPercentiles) {
+  const Job j = make_job(3);
+  const ojson& h = j.merged["summary"]["cache_stats"]["storage_health"];
+  ASSERT_GE(h["criteria"].size(), 2u);
+  EXPECT_EQ(h["criteria"][0]["name"], "Storage Tier Write Device P95 < 500ms");
+  const double pooled =
+      exact_pct(union_of(j.runs, [](const RunData& d) { return d.storage_write_device_s; }), 95) *
+      1e3;
+  EXPECT_NEAR(h["criteria"][0]["actual"].get<double>(), pooled, pooled * 0.004);
+  EXPECT_EQ(h["criteria"][1]["name"], "Storage Tier Read Device P95 < 200ms");
 }

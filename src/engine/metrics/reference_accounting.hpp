@@ -39,4 +39,10 @@ struct ReferenceAccountingInput {
 // the reference), window_s, drain_s, in_flight_at_stop.
 nlohmann::ordered_json reference_accounting_json(const ReferenceAccountingInput& in);
 
+// Sets the block's rates from its counts over its `window_s` (0 when the window is empty):
+// requests_per_second, avg_throughput_tokens_per_sec, tier_*_{read,write}_bandwidth_gbps. The MPI
+// merge sums the ranks' counts, takes the longest window and calls this (docs/metrics.md, "MPI
+// merge").
+void set_reference_rates(nlohmann::ordered_json& block);
+
 }  // namespace kv::metrics
