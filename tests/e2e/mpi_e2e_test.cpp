@@ -664,11 +664,11 @@ INSTANTIATE_TEST_SUITE_P(Signals, MpiRank0Signal, ::testing::Values(SIGINT, SIGT
 // Rank 0 killed (SIGKILL): nobody can merge, so every other rank keeps its own results on disk
 // (<output stem>_rank<r>.json) and says that rank 0 is gone and where the results are. OpenMPI's
 // teardown gives a rank odls_base_sigkill_timeout seconds between its SIGTERM and its SIGKILL
-// (default 1); 5 here (mlpstorage sets 2) so that a loaded test machine does not decide the
+// (default 1; mlpstorage sets 2); 3 here so that a loaded test machine does not decide the
 // outcome.
 TEST_F(MpiE2E, Rank0DeathLeavesTheOtherRanksResultsOnDisk) {
   auto args =
-      concat(mpirun_args(2, {"--mca", "odls_base_sigkill_timeout", "5"}), engine_args(t.path, 120));
+      concat(mpirun_args(2, {"--mca", "odls_base_sigkill_timeout", "3"}), engine_args(t.path, 120));
   args.erase(std::find(args.begin(), args.end(), "--per-rank-output"));
   args.insert(args.end(), {"--progress-interval", "0.5"});
   Background job(args, t.path);
