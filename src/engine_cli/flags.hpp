@@ -35,6 +35,11 @@ struct Flag {
   std::span<const std::string_view> choices{};  // the texts of a kChoice flag, in table order
 };
 
+// The largest tier (or precondition volume) a flag may ask for, in GiB: 16 PiB, so byte counts
+// (GiB x 2^30, and sums of them) stay far inside 64 bits. A product of flags (--gpu-mem-gb x
+// --num-gpus) is held to the same bound by the engine's validate() (engine/config/flags.cpp).
+inline constexpr double kMaxTierGib = 16777216;
+
 // ---- reference flags (docs/engine.md "Flags") ----
 inline constexpr Flag kLogLevel{.name = "--log-level",
                                 .kind = Kind::kChoice,
@@ -57,7 +62,7 @@ inline constexpr Flag kGpuMemGb{.name = "--gpu-mem-gb",
                                 .max = 65536,
                                 .unit = "GiB"};
 inline constexpr Flag kNumGpus{
-    .name = "--num-gpus", .kind = Kind::kInt, .default_text = "1", .min = 1};
+    .name = "--num-gpus", .kind = Kind::kInt, .default_text = "1", .min = 1, .max = 65536};
 inline constexpr Flag kTensorParallel{
     .name = "--tensor-parallel", .kind = Kind::kInt, .default_text = "1", .min = 1};
 inline constexpr Flag kCpuMemGb{.name = "--cpu-mem-gb",
@@ -90,6 +95,7 @@ inline constexpr Flag kStorageCapacityGb{.name = "--storage-capacity-gb",
                                          .kind = Kind::kFloat,
                                          .default_text = "0",
                                          .min = 0,
+                                         .max = kMaxTierGib,
                                          .unit = "GiB"};
 inline constexpr Flag kPrefillOnly{
     .name = "--prefill-only", .kind = Kind::kBool, .default_text = "false"};
@@ -100,7 +106,7 @@ inline constexpr Flag kDecodeOnly{
 inline constexpr Flag kEnableRag{
     .name = "--enable-rag", .kind = Kind::kBool, .default_text = "false"};
 inline constexpr Flag kRagNumDocs{
-    .name = "--rag-num-docs", .kind = Kind::kInt, .default_text = "10", .min = 0};
+    .name = "--rag-num-docs", .kind = Kind::kInt, .default_text = "10", .min = 0, .max = 100000};
 inline constexpr Flag kEnableAutoscaling{
     .name = "--enable-autoscaling", .kind = Kind::kBool, .default_text = "false"};
 inline constexpr Flag kAutoscalerMode{.name = "--autoscaler-mode",
@@ -133,9 +139,13 @@ inline constexpr Flag kPreconditionSizeGb{.name = "--precondition-size-gb",
                                           .kind = Kind::kFloat,
                                           .default_text = "0",
                                           .min = 0,
+                                          .max = kMaxTierGib,
                                           .unit = "GiB"};
-inline constexpr Flag kPreconditionThreads{
-    .name = "--precondition-threads", .kind = Kind::kInt, .default_text = "0", .min = 0};
+inline constexpr Flag kPreconditionThreads{.name = "--precondition-threads",
+                                           .kind = Kind::kInt,
+                                           .default_text = "0",
+                                           .min = 0,
+                                           .max = 1024};
 inline constexpr Flag kIoTraceLog{.name = "--io-trace-log", .kind = Kind::kString};
 inline constexpr Flag kXlsxOutput{.name = "--xlsx-output", .kind = Kind::kString};
 inline constexpr Flag kMooncakeTrace{.name = "--mooncake-trace", .kind = Kind::kString};
@@ -147,11 +157,12 @@ inline constexpr Flag kGpuBackend{.name = "--gpu-backend",
                                   .kind = Kind::kChoice,
                                   .default_text = "auto",
                                   .choices = kTextsOf<kGpuBackends>};
+// At least 1 MB/s, so one byte's modelled transfer time (1 / bandwidth ns) stays finite and small.
 inline constexpr Flag kGpuBandwidthGbps{.name = "--gpu-bandwidth-gbps",
                                         .kind = Kind::kFloat,
                                         .default_text = "64",
-                                        .min = 0,
-                                        .min_exclusive = true,
+                                        .min = 0.001,
+                                        .max = 1e9,
                                         .unit = "GB/s"};
 inline constexpr Flag kKeepCache{
     .name = "--keep-cache", .kind = Kind::kBool, .default_text = "false"};

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <regex>
 #include <set>
@@ -35,6 +36,32 @@ std::vector<std::string> engine_flags() {
   for (const char* skip : {"--help", "--version", "--cache-dir", "--output", "--quiet"})
     names.erase(skip);
   return {names.begin(), names.end()};
+}
+
+// The small valid run every case extends.
+std::vector<std::string> base_run(const fs::path& dir) {
+  return {bin("kv-cache"),
+          "--model",
+          "tiny-1b",
+          "--duration",
+          "1",
+          "--num-users",
+          "1",
+          "--gpu-mem-gb",
+          "0",
+          "--cpu-mem-gb",
+          "0",
+          "--max-requests",
+          "2",
+          "--cache-dir",
+          (dir / "cache").string(),
+          "--output",
+          (dir / "out.json").string(),
+          "--quiet"};
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
 }
 
 unsigned env_or(const char* name, unsigned dflt) {
@@ -88,24 +115,7 @@ TEST(FuzzE2E, HostileFlagValuesNeverCrashAndAlwaysNameTheProblem) {
   std::mt19937_64 rng(env_or("KV_FUZZ_SEED", 15));
   const std::set<int> documented = {0, 1, 2, 3, 4, 5, 6, 7, 8};
   for (unsigned i = 0; i < cases; ++i) {
-    std::vector<std::string> argv = {bin("kv-cache"),
-                                     "--model",
-                                     "tiny-1b",
-                                     "--duration",
-                                     "1",
-                                     "--num-users",
-                                     "1",
-                                     "--gpu-mem-gb",
-                                     "0",
-                                     "--cpu-mem-gb",
-                                     "0",
-                                     "--max-requests",
-                                     "2",
-                                     "--cache-dir",
-                                     (dir / "cache").string(),
-                                     "--output",
-                                     (dir / "out.json").string(),
-                                     "--quiet"};
+    std::vector<std::string> argv = base_run(dir);
     std::string what;
     const unsigned n = 1 + static_cast<unsigned>(rng() % 3);
     for (unsigned k = 0; k < n; ++k) {
@@ -130,6 +140,82 @@ TEST(FuzzE2E, HostileFlagValuesNeverCrashAndAlwaysNameTheProblem) {
           << r.err;
     }
   }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Issue 15 item 7: the inputs that once crashed or overflowed (thread counts, allocation sizes,
+// products of flags, extreme rates, bandwidths, think times, model sizes, a chunk plan too large to
+// hold). Each is a usage error (exit 2) naming its flag or --config key before the run starts: no
+// results file is written. A cross-flag mode error (issue 14 item 2) is one too.
+TEST(FuzzE2E, OverflowingValuesAreUsageErrorsBeforeTheRun) {
+  const fs::path dir = fs::temp_directory_path() / ("kv_bounds_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto yaml = [&](const std::string& name, const std::string& text) {
+    write_file(dir / name, text);
+    return (dir / name).string();
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;  // what the error must name
+  };
+  const std::vector<Case> cases = {
+      {{"--precondition", "--precondition-threads", "2147483647"}, "--precondition-threads:"},
+      {{"--enable-rag", "--rag-num-docs", "2147483647"}, "--rag-num-docs:"},
+      {{"--use-burst-trace", "--trace-speedup", "1e-300"}, "--trace-speedup:"},
+      {{"--dataset-path", "x.json", "--request-rate", "1e-300"}, "--request-rate:"},
+      {{"--gpu-backend", "simulated", "--gpu-bandwidth-gbps", "1e-300"}, "--gpu-bandwidth-gbps:"},
+      {{"--num-gpus", "65536", "--gpu-mem-gb", "65536"}, "--gpu-mem-gb:"},
+      {{"--storage-capacity-gb", "1e300"}, "--storage-capacity-gb:"},
+      {{"--precondition", "--precondition-size-gb", "1e300"}, "--precondition-size-gb:"},
+      {{"--mooncake-trace", "m.jsonl", "--use-burst-trace"}, "--mooncake-trace:"},
+      {{"--config",
+        yaml("think.yaml", "user_templates:\n  chatbot: {think_time_range: [0, 1e300]}\n")},
+       "user_templates.chatbot.think_time_range"},
+      {{"--config", yaml("ctx.yaml", "user_templates:\n  coding: {context_range: [1, 1e300]}\n")},
+       "user_templates.coding.context_range"},
+      {{"--model", "huge", "--config",
+        yaml("model.yaml",
+             "model_configs:\n  huge: {num_layers: 100000, hidden_dim: "
+             "10000000, num_heads: 1, kv_heads: 100000}\n")},
+       "model_configs.huge: gives"},
+      {{"--enable-rag", "--rag-num-docs", "100000", "--config",
+        yaml("rag.yaml",
+             "rag: {max_chunk_bytes: 1, small_model_doc_tokens_max: 1048576, "
+             "large_model_doc_tokens_max: 1048576}\n")},
+       "--rag-num-docs: 100000 documents"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = base_run(dir);
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const auto r = run(argv, {}, dir);
+    EXPECT_EQ(r.exit_code, 2) << c.names << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.names), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dir / "out.json")) << c.names;
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+// Extreme timestamps in a trace are data, not flags: the gaps are clamped (one day at most) and the
+// run ends at --duration as usual, without overflow (the sanitizer build reports any).
+TEST(FuzzE2E, ExtremeTraceTimestampsRunBounded) {
+  const fs::path dir = fs::temp_directory_path() / ("kv_ts_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  write_file(dir / "burst.csv",
+             "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+             "-1e308,ChatGPT,100,10,110,Conversation log\n"
+             "1e308,ChatGPT,100,10,110,Conversation log\n"
+             "0,ChatGPT,100,10,110,Conversation log\n");
+  std::vector<std::string> argv = base_run(dir);
+  for (const char* a : {"--use-burst-trace", "--burst-trace-path"}) argv.emplace_back(a);
+  argv.push_back((dir / "burst.csv").string());
+  for (const char* a : {"--trace-speedup", "0.000001"}) argv.emplace_back(a);
+  const auto r = run(argv, {}, dir);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("runtime error:"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(dir / "out.json"));
   std::error_code ec;
   fs::remove_all(dir, ec);
 }

@@ -95,21 +95,21 @@ TEST(Flags, EveryLimitAcceptedAtBoundsRejectedOutside) {
       {"--duration", "1", "86400", "0", "86401"},
       {"--gpu-mem-gb", "0", "65536", "-0.5", "65536.5"},
       {"--cpu-mem-gb", "0", "131072", "-1", "131073"},
-      {"--rag-num-docs", "0", "", "-1", ""},
+      {"--rag-num-docs", "0", "100000", "-1", "100001"},
       {"--max-concurrent-allocs", "0", "", "-1", ""},
       {"--request-rate", "0", "", "-0.1", ""},
       {"--max-requests", "0", "", "-1", ""},
-      {"--storage-capacity-gb", "0", "", "-1", ""},
-      {"--precondition-size-gb", "0", "", "-1", ""},
-      {"--precondition-threads", "0", "", "-1", ""},
+      {"--storage-capacity-gb", "0", "16777216", "-1", "16777217"},
+      {"--precondition-size-gb", "0", "16777216", "-1", "16777217"},
+      {"--precondition-threads", "0", "1024", "-1", "1025"},
       {"--trace-speedup", "0", "", "-1", ""},
       {"--replay-cycles", "0", "", "-1", ""},
       {"--max-conversations", "1", "", "0", ""},
       {"--target-saturation", "0", "1", "-0.01", "1.01"},
-      {"--num-gpus", "1", "", "0", ""},
+      {"--num-gpus", "1", "65536", "0", "65537"},
       {"--io-depth", "1", "4096", "0", "4097"},
       {"--io-chunk-mib", "1", "512", "0", "1025"},
-      {"--gpu-bandwidth-gbps", "0.001", "", "0", ""},
+      {"--gpu-bandwidth-gbps", "0.001", "1e9", "0.0009", "1.1e9"},
   };
   for (const auto& c : cases) {
     // Workload-mode flags are refused when non-default, so check the limits through validate() for
@@ -150,6 +150,55 @@ TEST(Flags, TensorParallelWithinNumGpusAndPowerOfTwoWarning) {
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("power of 2"), std::string::npos);
   EXPECT_TRUE(parse({"--num-gpus", "8", "--tensor-parallel", "8"}).warnings.empty());
+}
+
+// Issue 15 item 7: values whose product (or whose use as a thread count / allocation) would
+// overflow or exhaust the process are usage errors at parse time, naming the flag.
+TEST(Flags, ThreadCountsAllocationsAndProductsAreBounded) {
+  EXPECT_NE(error_of({"--precondition-threads", "2147483647"})
+                .find("--precondition-threads: must be between 0 and 1024"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--rag-num-docs", "2147483647"}).find("--rag-num-docs: must be between"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--gpu-bandwidth-gbps", "1e-300"}).find("--gpu-bandwidth-gbps: must be"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of({"--trace-speedup", "1e-300"}).find("--trace-speedup: must be 0 or >= 0.000001"),
+      std::string::npos);
+  EXPECT_NE(error_of({"--request-rate", "1e-7"}).find("--request-rate: must be 0 or >="),
+            std::string::npos);
+  EXPECT_EQ(error_of({"--trace-speedup", "0.000001", "--request-rate", "0.000001"}), "");
+  EXPECT_NE(error_of({"--storage-capacity-gb", "1e300"}).find("--storage-capacity-gb: must be"),
+            std::string::npos);
+  // Each factor inside its own limit, the GPU tier (--num-gpus x --gpu-mem-gb) over the tier bound.
+  const std::string product = error_of({"--num-gpus", "65536", "--gpu-mem-gb", "65536"});
+  EXPECT_NE(product.find("--gpu-mem-gb: --num-gpus x --gpu-mem-gb must be <= 16777216 GiB"),
+            std::string::npos)
+      << product;
+  EXPECT_EQ(error_of({"--num-gpus", "256", "--gpu-mem-gb", "65536"}), "");  // exactly the bound
+  EXPECT_NE(error_of({"--num-gpus", "257", "--gpu-mem-gb", "65536"}).find("--gpu-mem-gb: "),
+            std::string::npos);
+}
+
+// Issue 14 item 2: the workload-mode combinations engine/config/mode_rules refuses are usage errors
+// of the parser (collected with the others), not run-time errors.
+TEST(FlagsModeRules, RefusedModeCombinationsAreUsageErrors) {
+  EXPECT_NE(error_of({"--mooncake-trace", "m.jsonl", "--use-burst-trace"})
+                .find("--mooncake-trace: cannot be combined"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--use-burst-trace", "--enable-autoscaling"})
+                .find("--enable-autoscaling: needs user producers"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--mooncake-trace", "m.jsonl", "--enable-rag"})
+                .find("--enable-rag: cannot be combined with --mooncake-trace"),
+            std::string::npos);
+  EXPECT_EQ(error_of({"--io-trace-real"}), "--io-trace-real: needs --io-trace-log PATH");
+  // Collected with the other errors of the same command line.
+  const std::string both = error_of({"--io-trace-real", "--num-users", "0"});
+  EXPECT_NE(both.find("--num-users: must be"), std::string::npos) << both;
+  EXPECT_NE(both.find("--io-trace-real: needs --io-trace-log"), std::string::npos) << both;
+  // Warnings (ignored flags) stay warnings: the parse succeeds.
+  EXPECT_EQ(error_of({"--dataset-path", "x.json", "--use-burst-trace"}), "");
 }
 
 TEST(Flags, PrefillOnlyAndDecodeOnlyAreExclusive) {
@@ -232,28 +281,29 @@ TEST(Flags, ArgparseStyleParsing) {
 }
 
 TEST(Flags, WorkloadModeFlagsAreAcceptedWhenUsed) {
-  // Implemented by engine/modes (issue #5); their inputs and cross-flag rules are checked at run
-  // start.
-  const std::vector<std::vector<std::string>> used = {{"--enable-rag"},
-                                                      {"--rag-num-docs", "3"},
-                                                      {"--dataset-path", "x.json"},
-                                                      {"--max-conversations", "10"},
-                                                      {"--request-rate", "5"},
-                                                      {"--replay-cycles", "2"},
-                                                      {"--use-burst-trace"},
-                                                      {"--burst-trace-path", "a.csv"},
-                                                      {"--trace-speedup", "2"},
-                                                      {"--validation-trace", "t.json"},
-                                                      {"--precondition"},
-                                                      {"--precondition-size-gb", "1"},
-                                                      {"--precondition-threads", "2"},
-                                                      {"--enable-autoscaling"},
-                                                      {"--autoscaler-mode", "capacity"},
-                                                      {"--target-saturation", "0.5"},
-                                                      {"--io-trace-log", "t.csv"},
-                                                      {"--xlsx-output", "x.xlsx"},
-                                                      {"--mooncake-trace", "m.jsonl"},
-                                                      {"--io-trace-real"}};
+  // Implemented by engine/modes (issue #5); their inputs are checked at run start (before any I/O),
+  // their cross-flag rules here (FlagsModeRules below).
+  const std::vector<std::vector<std::string>> used = {
+      {"--enable-rag"},
+      {"--rag-num-docs", "3"},
+      {"--dataset-path", "x.json"},
+      {"--max-conversations", "10"},
+      {"--request-rate", "5"},
+      {"--replay-cycles", "2"},
+      {"--use-burst-trace"},
+      {"--burst-trace-path", "a.csv"},
+      {"--trace-speedup", "2"},
+      {"--validation-trace", "t.json"},
+      {"--precondition"},
+      {"--precondition-size-gb", "1"},
+      {"--precondition-threads", "2"},
+      {"--enable-autoscaling"},
+      {"--autoscaler-mode", "capacity"},
+      {"--target-saturation", "0.5"},
+      {"--io-trace-log", "t.csv"},
+      {"--xlsx-output", "x.xlsx"},
+      {"--mooncake-trace", "m.jsonl"},
+      {"--io-trace-real", "--io-trace-log", "t.csv"}};
   for (const auto& args : used) EXPECT_EQ(error_of(args), "") << args[0];
   EXPECT_NE(error_of({"--enable-latency-tracing"}).find("--enable-latency-tracing: out of scope"),
             std::string::npos);

@@ -114,6 +114,43 @@ TEST(YamlConfig, WrongTypesAndValuesAreErrorsNamingThePath) {
   EXPECT_NE(many.find("decode.batch_size"), std::string::npos);
 }
 
+// Issue 15 item 7: values that would overflow the workload's arithmetic are errors naming the key.
+TEST(YamlConfig, HugeTokenCountsThinkTimesAndModelSizesAreRefused) {
+  EXPECT_NE(error_of("user_templates:\n  chatbot: {context_range: [1, 1e300]}\n")
+                .find("user_templates.chatbot.context_range: maximum must be <= 1048576"),
+            std::string::npos);
+  EXPECT_NE(error_of("user_templates:\n  chatbot: {generation_range: [1, 1048577]}\n")
+                .find("user_templates.chatbot.generation_range: maximum must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("user_templates:\n  chatbot: {think_time_range: [0, 1e300]}\n")
+                .find("user_templates.chatbot.think_time_range: maximum must be <= 86400"),
+            std::string::npos);
+  EXPECT_EQ(error_of("user_templates:\n  chatbot: {context_range: [1, 1048576], "
+                     "think_time_range: [0, 86400]}\n"),
+            "");
+  EXPECT_NE(error_of("rag:\n  small_model_doc_tokens_max: 2147483647\n")
+                .find("rag.small_model_doc_tokens_max: must be between 1 and 1048576"),
+            std::string::npos);
+  // Every field within its own limit, the product (bytes per token) far beyond 64 bit... and 64
+  // MiB.
+  const std::string huge = error_of(
+      "model_configs:\n  m: {num_layers: 100000, hidden_dim: 10000000, num_heads: 1, "
+      "kv_heads: 100000, dtype: float32}\n");
+  EXPECT_NE(huge.find("model_configs.m: gives 8e+17 bytes per token (at most 67108864"),
+            std::string::npos)
+      << huge;
+  EXPECT_NE(error_of("model_configs:\n  m: {num_layers: 100000, hidden_dim: 8, num_heads: 2, "
+                     "attention_type: mla, kv_lora_rank: 1000000, qk_rope_head_dim: 1000000}\n")
+                .find("model_configs.m: gives"),
+            std::string::npos);
+  // An existing model overridden past the bound, and one just inside it (64 MiB per token).
+  EXPECT_NE(error_of("model_configs:\n  tiny-1b: {num_layers: 100000}\n").find("tiny-1b: gives"),
+            std::string::npos);
+  EXPECT_EQ(error_of("model_configs:\n  m: {num_layers: 1024, hidden_dim: 16384, num_heads: 1, "
+                     "kv_heads: 1}\n"),
+            "");  // 1024 x 16384 x 2 x 2 bytes = 64 MiB
+}
+
 TEST(YamlConfig, MissingFileIsFileNotFound) {
   try {
     load_yaml_config("/nonexistent/kv.yaml", model::ModelTable::builtin());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/error.hpp"
 #include "engine/replay/rag_plan.hpp"
 #include "engine/replay/validation_trace.hpp"
 #include "model/model.hpp"
@@ -117,6 +118,29 @@ TEST(Rag, PlanUsesTheModelSizeRule) {
   // Same seed, same plan.
   std::mt19937_64 rng3(42);
   EXPECT_EQ(plan_rag_documents(*small, o, rng3)[7].total_tokens, docs[7].total_tokens);
+}
+
+// Issue 15 item 7: the plan lives in memory, so a plan of more than 2^22 chunks is a usage error
+// naming --rag-num-docs (before any document is planned), not a bad_alloc.
+TEST(Rag, PlanOfTooManyChunksIsAUsageError) {
+  const auto table = kv::model::ModelTable::builtin();
+  const kv::model::ModelConfig* m = table.find("tiny-1b");
+  ASSERT_NE(m, nullptr);
+  RagOptions o;
+  o.num_docs = 100000;
+  o.small_doc_tokens_min = o.small_doc_tokens_max = 1 << 20;
+  o.large_doc_tokens_min = o.large_doc_tokens_max = 1 << 20;
+  std::mt19937_64 rng(1);
+  try {
+    (void)plan_rag_documents(*m, o, rng);
+    FAIL() << "planned";
+  } catch (const kv::Error& e) {
+    EXPECT_EQ(e.code(), kv::ExitCode::kInvalidArguments);
+    EXPECT_NE(std::string(e.what()).find("--rag-num-docs: 100000 documents"), std::string::npos)
+        << e.what();
+  }
+  o.num_docs = 2;  // the same documents, few of them: planned
+  EXPECT_EQ(plan_rag_documents(*m, o, rng).size(), 2u);
 }
 
 TEST(Rag, ZipfWeightsAndSelection) {

@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/version.hpp"
 #include "engine/cache_dir.hpp"
+#include "engine/config/mode_rules.hpp"
 
 namespace kv::engine {
 
@@ -428,6 +429,21 @@ std::vector<std::string> validate(const EngineConfig& c) {
   if (c.max_inflight_mib < c.io_chunk_mib)
     errors.push_back(fmt::format("--max-inflight-mib: must be >= --io-chunk-mib ({}) (got {})",
                                  c.io_chunk_mib, c.max_inflight_mib));
+  // Products of flags: each factor is bounded by its own limit, the product by the tier bound.
+  if (c.gpu_mem_gb * std::max(c.num_gpus, 1) > engine_cli::kMaxTierGib)
+    errors.push_back(
+        fmt::format("--gpu-mem-gb: --num-gpus x --gpu-mem-gb must be <= {} GiB (got {} x {})",
+                    engine_cli::number_text(engine_cli::kMaxTierGib), c.num_gpus,
+                    engine_cli::number_text(c.gpu_mem_gb)));
+  // A rate or speed-up of 0 means none; a positive one below 1e-6 would stretch a 1 s gap past 11
+  // days (the producers clamp every wait, core/wait_ns.hpp, but such a run measures nothing).
+  for (const auto& [flag, v] : {std::pair{&engine_cli::kTraceSpeedup, c.trace_speedup},
+                                std::pair{&engine_cli::kRequestRate, c.request_rate}})
+    if (v > 0 && v < 1e-6)
+      errors.push_back(fmt::format("{}: must be 0 or >= 0.000001 (got {})", flag->name,
+                                   engine_cli::number_text(v)));
+  // The workload-mode combinations refused (engine/config/mode_rules.hpp): usage errors too.
+  for (auto& e : check_mode_flags(c).errors) errors.push_back(std::move(e));
   if (!c.cache_dir.empty()) {
     if (auto problem = cache_dir_problem(c.cache_dir)) errors.push_back("--cache-dir: " + *problem);
   }

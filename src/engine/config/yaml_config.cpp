@@ -49,7 +49,8 @@ class Walker {
     }
     return n.Scalar();
   }
-  std::optional<model::Range> range(const YAML::Node& n, const std::string& path, double min) {
+  std::optional<model::Range> range(const YAML::Node& n, const std::string& path, double min,
+                                    double max) {
     if (!n.IsSequence() || n.size() != 2) {
       error(path, "expected a list of two numbers [min, max]");
       return std::nullopt;
@@ -63,6 +64,10 @@ class Walker {
     }
     if (*lo > *hi) {
       error(path, fmt::format("minimum {} is above maximum {}", *lo, *hi));
+      return std::nullopt;
+    }
+    if (*hi > max) {
+      error(path, fmt::format("maximum must be <= {} (got {})", max, *hi));
       return std::nullopt;
     }
     return model::Range{*lo, *hi};
@@ -119,6 +124,22 @@ class Walker {
 
 constexpr double kBig = 1e18;
 constexpr std::int64_t kIntMax = 2147483647;
+// Token counts of a request or a RAG document: at most 2^20, as a trace's (modes/producers.cpp).
+constexpr std::int64_t kMaxTokens = 1 << 20;
+// Think times: at most a day (a wait is clamped to kv::kMaxWaitNs anyway).
+constexpr double kMaxThinkS = 86400;
+// A model's KV bytes per token: at most 64 MiB (the largest built-in model needs ~1 MiB), so an
+// object of kMaxTokens tokens stays below 2^46 bytes.
+constexpr double kMaxBytesPerToken = 64.0 * 1024 * 1024;
+
+// Bytes per token of `m` in floating point (no overflow whatever the fields), for the bound check
+// before ModelConfig::bytes_per_token()'s integer product.
+double bytes_per_token_estimate(const model::ModelConfig& m) {
+  const double d = m.dtype_bytes(), L = m.num_layers;
+  if (m.attention == model::Attention::kMLA)
+    return L * (static_cast<double>(m.kv_lora_rank) + m.qk_rope_head_dim) * d;
+  return L * m.kv_heads * static_cast<double>(m.head_dim()) * 2 * d;
+}
 
 }  // namespace
 
@@ -143,14 +164,16 @@ YamlSettings parse_yaml_config(const std::string& text, const std::string& sourc
         w.section(tn, tp,
                   {{"context_range",
                     [&w, t](const YAML::Node& x, const std::string& xp) {
-                      if (auto r = w.range(x, xp, 1)) t->context_tokens = *r;
+                      if (auto r = w.range(x, xp, 1, static_cast<double>(kMaxTokens)))
+                        t->context_tokens = *r;
                     }},
                    {"generation_range",
                     [&w, t](const YAML::Node& x, const std::string& xp) {
-                      if (auto r = w.range(x, xp, 1)) t->generation_tokens = *r;
+                      if (auto r = w.range(x, xp, 1, static_cast<double>(kMaxTokens)))
+                        t->generation_tokens = *r;
                     }},
                    {"think_time_range", [&w, t](const YAML::Node& x, const std::string& xp) {
-                      if (auto r = w.range(x, xp, 0)) t->think_time_s = *r;
+                      if (auto r = w.range(x, xp, 0, kMaxThinkS)) t->think_time_s = *r;
                     }}});
       };
     }
@@ -233,6 +256,11 @@ YamlSettings parse_yaml_config(const std::string& text, const std::string& sourc
         }
         if (m.attention != model::Attention::kMLA && m.kv_heads <= 0) m.kv_heads = m.num_heads;
       }
+      if (!bad && bytes_per_token_estimate(m) > kMaxBytesPerToken) {
+        w.error(mp, fmt::format("gives {:.4g} bytes per token (at most {} = 64 MiB)",
+                                bytes_per_token_estimate(m), kMaxBytesPerToken));
+        bad = true;
+      }
       if (!bad && m.bytes_per_token() == 0) {
         w.error(mp, "gives 0 bytes per token");
         bad = true;
@@ -300,10 +328,14 @@ YamlSettings parse_yaml_config(const std::string& text, const std::string& sourc
                   s.rag_retrieval_distribution = *v;
                 }},
                {"max_documents", w.integer_field(&s.rag_max_documents, 0, kIntMax)},
-               {"large_model_doc_tokens_min", w.integer_field(&s.rag_large_model_doc_tokens_min, 1, kIntMax)},
-               {"large_model_doc_tokens_max", w.integer_field(&s.rag_large_model_doc_tokens_max, 1, kIntMax)},
-               {"small_model_doc_tokens_min", w.integer_field(&s.rag_small_model_doc_tokens_min, 1, kIntMax)},
-               {"small_model_doc_tokens_max", w.integer_field(&s.rag_small_model_doc_tokens_max, 1, kIntMax)}});
+               {"large_model_doc_tokens_min",
+                w.integer_field(&s.rag_large_model_doc_tokens_min, 1, kMaxTokens)},
+               {"large_model_doc_tokens_max",
+                w.integer_field(&s.rag_large_model_doc_tokens_max, 1, kMaxTokens)},
+               {"small_model_doc_tokens_min",
+                w.integer_field(&s.rag_small_model_doc_tokens_min, 1, kMaxTokens)},
+               {"small_model_doc_tokens_max",
+                w.integer_field(&s.rag_small_model_doc_tokens_max, 1, kMaxTokens)}});
         }},
        {"conversation",
         [&](const YAML::Node& n, const std::string& p) {

@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/units.hpp"
 
 namespace kv::engine::modes {
@@ -57,7 +60,17 @@ PreconditionResult run_precondition(
     }
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 0; t < res.threads; ++t) pool.emplace_back(worker);
+  try {
+    for (unsigned t = 0; t < res.threads; ++t) pool.emplace_back(worker);
+  } catch (const std::system_error& e) {  // out of threads: go on with those already started
+    if (pool.empty()) {
+      throw Error(ExitCode::kGeneralError,
+                  fmt::format("--precondition-threads: cannot start a thread: {}", e.what()));
+    }
+    log::warn("--precondition-threads: only {} of {} threads started ({})", pool.size(),
+              res.threads, e.what());
+    res.threads = static_cast<unsigned>(pool.size());
+  }
   for (auto& t : pool) t.join();
 
   res.written_bytes = written.load();

@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/wait_ns.hpp"
 #include "engine/workload/rng.hpp"
 
 namespace kv::engine::modes {
@@ -158,8 +159,7 @@ void ShareGptProducer::set_active_users(std::uint32_t n) {
 }
 
 void ShareGptProducer::loop(std::int64_t t0_ns) {
-  const std::int64_t gap_ns =
-      s_.request_rate > 0 ? static_cast<std::int64_t>(1e9 / s_.request_rate) : 0;
+  const std::int64_t gap_ns = s_.request_rate > 0 ? seconds_to_wait_ns(1.0 / s_.request_rate) : 0;
   std::int64_t next_ns = t0_ns;
   std::uint32_t live = 0;
   std::uint64_t global_index = 0;
@@ -235,7 +235,7 @@ void ShareGptProducer::loop(std::int64_t t0_ns) {
     s_.draws.apply(q, kShareGptTag, global_index++);
     if (gap_ns > 0) {
       if (wait_until_ns(clock_, stop_, next_ns)) break;
-      next_ns = std::max(next_ns, clock_.now_ns() - gap_ns) + gap_ns;
+      next_ns = add_ns(std::max(next_ns, clock_.now_ns() - gap_ns), gap_ns);
     }
     std::optional<workload::Request> extra;
     if (follow_up_) extra = follow_up_(q);
@@ -307,7 +307,7 @@ void BurstTraceProducer::loop(std::int64_t t0_ns) {
         ended_.store(true);
         break;
       }
-      due += static_cast<std::int64_t>(rec.delay_s * 1e9);
+      due = add_ns(due, seconds_to_wait_ns(rec.delay_s));
       if (wait_until_ns(clock_, stop_, due)) break;
       workload::Request q;
       q.user_index = static_cast<std::uint32_t>(rec.index % 1000);
@@ -375,7 +375,7 @@ void MooncakeProducer::loop(std::int64_t t0_ns) {
         ended_.store(true);
         break;
       }
-      due += static_cast<std::int64_t>(rec.delay_s * 1e9);
+      due = add_ns(due, seconds_to_wait_ns(rec.delay_s));
       if (wait_until_ns(clock_, stop_, due)) break;
       workload::Request q;
       q.user_index = static_cast<std::uint32_t>(rec.index % 1000);

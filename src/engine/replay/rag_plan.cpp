@@ -1,5 +1,7 @@
 #include "engine/replay/rag_plan.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -29,6 +31,17 @@ std::vector<RagDocument> plan_rag_documents(const kv::model::ModelConfig& model,
       std::max(lo, large ? opts.large_doc_tokens_max : opts.small_doc_tokens_max);
   const std::uint32_t chunk =
       rag_chunk_tokens(model.bytes_per_token(), opts.max_chunk_bytes, opts.chunk_size_tokens);
+  // The plan is held in memory: bound the chunk count (documents x the most chunks of one).
+  constexpr std::uint64_t kMaxPlannedChunks = std::uint64_t{1} << 22;
+  const std::uint64_t most_chunks =
+      std::uint64_t{opts.num_docs} * ((std::uint64_t{hi} + chunk - 1) / chunk);
+  if (most_chunks > kMaxPlannedChunks)
+    throw usage_error(
+        "--rag-num-docs",
+        fmt::format("{} documents of up to {} tokens in {}-token chunks make up to {} "
+                    "chunks (at most {}); use fewer documents or larger chunks "
+                    "(--config rag.chunk_size_tokens / rag.max_chunk_bytes)",
+                    opts.num_docs, hi, chunk, most_chunks, kMaxPlannedChunks));
   std::uniform_int_distribution<std::uint32_t> total_dist(lo, hi);
   std::vector<RagDocument> docs;
   docs.reserve(opts.num_docs);

@@ -73,9 +73,8 @@ void begin(RunState& s) {
 // and checked here, before any I/O. Then the observers: the run's own first, then the plan's.
 void add_features(RunState& s) {
   const EngineConfig& c = s.config();
-  const ModeFlagRules rules = check_mode_flags(c);
-  if (!rules.errors.empty()) throw Error(ExitCode::kInvalidArguments, rules.errors.front());
-  s.mode_warnings = rules.warnings;
+  // The refused combinations are usage errors of parse_flags (config/flags.cpp validate()).
+  s.mode_warnings = check_mode_flags(c).warnings;
   for (const auto& w : s.mode_warnings) log::warn("{}", w);
   s.mode = &modes::select_mode(c);
   s.mode_source = s.mode->load(c, s.plan.yaml);

@@ -1,12 +1,13 @@
 // Simulated GPU tier: sizes only; every transfer costs bytes / bandwidth of wall time (a precise
 // sleep). Bytes are never kept: a sink or a demotion gets them regenerated from (key, seed).
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <mutex>
 #include <unordered_map>
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/wait_ns.hpp"
 #include "engine/tier/scratch.hpp"
 #include "engine/tier/tier.hpp"
 
@@ -22,7 +23,7 @@ class SimulatedGpuTier final : public Tier {
 
   io::IoResult write(const io::ObjectSpec& spec, const io::PayloadSource&) override {
     const auto t0 = mono_ns();
-    precise_sleep_until(t0 + cost_ns(spec.payload_bytes));
+    precise_sleep_until(add_ns(t0, cost_ns(spec.payload_bytes)));
     const auto t1 = mono_ns();
     {
       std::lock_guard lk(mu_);
@@ -37,7 +38,7 @@ class SimulatedGpuTier final : public Tier {
       if (!sizes_.contains(spec.key)) return missing(spec.key);
     }
     const auto t0 = mono_ns();
-    precise_sleep_until(t0 + cost_ns(spec.payload_bytes));
+    precise_sleep_until(add_ns(t0, cost_ns(spec.payload_bytes)));
     const auto t1 = mono_ns();
     if (sink != nullptr) {  // untimed: the modelled transfer already charged the time
       const io::GeneratedPayload src(gen_, spec.key);
@@ -74,7 +75,8 @@ class SimulatedGpuTier final : public Tier {
     void fill(std::uint64_t offset, std::span<std::byte> out) const override {
       const auto t0 = mono_ns();
       payload_.fill(offset, out);
-      precise_sleep_until(t0 + static_cast<std::int64_t>(static_cast<double>(out.size()) * ns_per_byte_));
+      precise_sleep_until(
+          add_ns(t0, clamp_wait_ns(static_cast<double>(out.size()) * ns_per_byte_)));
     }
 
    private:
@@ -83,7 +85,7 @@ class SimulatedGpuTier final : public Tier {
   };
 
   std::int64_t cost_ns(std::uint64_t bytes) const {
-    return static_cast<std::int64_t>(static_cast<double>(bytes) * ns_per_byte_);
+    return clamp_wait_ns(static_cast<double>(bytes) * ns_per_byte_);
   }
   static io::IoResult done(std::uint64_t bytes, std::int64_t t0, std::int64_t t1) {
     io::IoResult r;

@@ -21,8 +21,9 @@ void precise_sleep_until(std::int64_t deadline_ns) {
   // then yield-spin. Short spans (< 80 µs, e.g. small objects at 64 GB/s) only spin.
   constexpr std::int64_t kSpinNs = 60'000, kCoarseMinNs = 80'000;
   for (;;) {
-    const std::int64_t rem = deadline_ns - mono_ns();
-    if (rem <= 0) return;
+    const std::int64_t now = mono_ns();
+    if (deadline_ns <= now) return;  // (also before the subtraction, which then cannot overflow)
+    const std::int64_t rem = deadline_ns - now;
     if (rem > kCoarseMinNs) {
       std::this_thread::sleep_for(std::chrono::nanoseconds(rem - kSpinNs));
     } else {

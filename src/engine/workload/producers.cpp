@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/wait_ns.hpp"
 
 namespace kv::workload {
 
@@ -33,13 +34,13 @@ void ArrivalScheduler::loop(std::int64_t t0_ns) {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
   const auto n = static_cast<std::uint32_t>(factory_.users().size());
   auto think_ns = [&](std::uint32_t u, std::uint64_t r) {
-    return static_cast<std::int64_t>(factory_.think_time_s(u, r) * 1e9);
+    return kv::seconds_to_wait_ns(factory_.think_time_s(u, r));
   };
   // Users [0, live) are scheduled; a stopped user leaves the heap when its turn comes.
   std::vector<char> in_heap(n, 0);
   std::uint32_t live = std::min(active_.load(), n);
   for (std::uint32_t u = 0; u < live; ++u) {
-    heap.emplace(t0_ns + think_ns(u, 0), u);
+    heap.emplace(kv::add_ns(t0_ns, think_ns(u, 0)), u);
     in_heap[u] = 1;
   }
   constexpr std::int64_t kPollNs = 50'000'000;  // how soon a change of active users is seen
@@ -55,7 +56,7 @@ void ArrivalScheduler::loop(std::int64_t t0_ns) {
       const std::int64_t now = kv::mono_ns();
       for (std::uint32_t u = live; u < want; ++u) {
         if (in_heap[u]) continue;
-        heap.emplace(now + think_ns(u, factory_.requests_made(u)), u);
+        heap.emplace(kv::add_ns(now, think_ns(u, factory_.requests_made(u))), u);
         in_heap[u] = 1;
       }
     }
@@ -67,7 +68,7 @@ void ArrivalScheduler::loop(std::int64_t t0_ns) {
     const auto [fire, u] = heap.top();
     const std::int64_t now = kv::mono_ns();
     if (now < fire) {
-      if (stop_.wait_until(to_tp(std::min(fire, now + kPollNs)))) break;
+      if (stop_.wait_until(to_tp(std::min(fire, kv::add_ns(now, kPollNs))))) break;
       continue;
     }
     heap.pop();
@@ -87,7 +88,7 @@ void ArrivalScheduler::loop(std::int64_t t0_ns) {
       if (!queue_.push(std::move(*extra))) break;
       enqueued_.fetch_add(1, std::memory_order_relaxed);
     }
-    heap.emplace(fire + think_ns(u, factory_.requests_made(u)), u);
+    heap.emplace(kv::add_ns(fire, think_ns(u, factory_.requests_made(u))), u);
   }
 }
 
