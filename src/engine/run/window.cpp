@@ -16,13 +16,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The drain: requests in flight at the stop keep issuing their operations for up to kJoinTimeoutS
-// (the reference lets them run to the end, joining each thread for 2 s); at that deadline
-// drain_end ends them at their next operation boundary and the storage backend cancels what is
-// still in flight (io::IoStop: io_uring requests cancelled, posix transfers stop at the next chunk
-// boundary); the workers get kCancelGraceS more to return before they are abandoned
-// (docs/performance.md, "Bounded stop"; docs/metrics.md, "Reference accounting").
-constexpr double kJoinTimeoutS = 1.0;
+// The drain: requests in flight at the stop keep issuing their operations for up to kDrainS; at
+// that deadline drain_end ends them at their next operation boundary and the storage backend
+// cancels what is still in flight (io::IoStop: io_uring requests cancelled, posix transfers stop at
+// the next chunk boundary); the workers get kCancelGraceS more to return before they are abandoned.
+// 2 s is the reference's join timeout per thread; it joins its threads in turn, so its own drain
+// lasts from 2 s up to 2 s per busy thread (docs/metrics.md, "Reference accounting"; docs/
+// performance.md, "Bounded stop"). A signal has no drain: drain_end and the I/O deadline are
+// raised at the stop, and the workers get only kCancelGraceS (an MPI launcher kills soon after).
+constexpr double kDrainS = 2.0;
 constexpr double kCancelGraceS = 0.5;
 constexpr std::int64_t kTickNs = 50'000'000;
 
@@ -79,7 +81,7 @@ void stop_window(RunState& s, StopReason reason) {
   const bool by_signal = stop_reason == StopReason::kSignal;
   if (by_signal) s.drain_end.request_stop();
   // The backends run on the monotonic clock, not on s.clock (which tests may replace).
-  s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kJoinTimeoutS * 1e9)));
+  s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kDrainS * 1e9)));
   s.stop_ns = stop_ns;
   d.stats = s.cache->stats();  // traffic counters at the stop instant
   s.chunk_latency.mark_window_stop();  // after: every object counted above has its chunks in
@@ -97,13 +99,15 @@ void stop_window(RunState& s, StopReason reason) {
   d.queue_max_depth = s.queue.max_size();
 }
 
-// Bounded join: workers still inside an I/O after kJoinTimeoutS are detached, never waited for.
+// Bounded join: the drain (none after a signal), then the grace; workers still inside an I/O
+// operation after that are detached, never waited for.
 void join_workers(RunState& s) {
   WorkerPool& w = s.workers;
+  const double drain_s = s.data.interrupted ? 0.0 : kDrainS;
   {
     std::unique_lock lk(w.mu);
     const auto all_done = [&] { return w.done.load() == w.threads.size(); };
-    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kJoinTimeoutS), all_done);
+    s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(drain_s), all_done);
     if (!s.workers_joined) {
       s.drain_end.request_stop();  // the drain deadline (the same instant as s.io_stop)
       s.workers_joined = w.cv.wait_for(lk, std::chrono::duration<double>(kCancelGraceS), all_done);
@@ -122,7 +126,7 @@ void join_workers(RunState& s) {
       "{} worker(s) still in an I/O operation {:.1f} s after stop: not waiting for them (their "
       "requests "
       "are not counted)",
-      w.threads.size() - w.done.load(), kJoinTimeoutS + kCancelGraceS);
+      w.threads.size() - w.done.load(), drain_s + kCancelGraceS);
 }
 
 }  // namespace
