@@ -18,14 +18,15 @@ namespace fs = std::filesystem;
 namespace {
 
 std::vector<std::string> args(const fs::path& dir, const std::string& users,
-                              const std::string& seed, std::vector<std::string> extra = {}) {
+                              const std::string& seed, std::vector<std::string> extra = {},
+                              const std::string& duration = "3") {
   std::vector<std::string> a{bin("kv-cache"),
                              "--model",
                              "tiny-1b",
                              "--num-users",
                              users,
                              "--duration",
-                             "3",
+                             duration,
                              "--gpu-mem-gb",
                              "0",
                              "--cpu-mem-gb",
@@ -82,11 +83,14 @@ TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothin
   EXPECT_EQ(j["summary"]["prefix_cache_stats"], json::object());
 
   // One user, one request: the stop comes when it completes, so nothing is in flight and the
-  // reference's figures are ours.
+  // reference's figures are ours. The window is long, so that the stop is that completion even
+  // when a loaded machine takes seconds for the first request (with a 3 s window the duration
+  // could end first, with the request's write still running into the drain).
   kvtest::TempDir t1;
-  const auto one = run(args(t1.path, "1", "7", {"--max-requests", "1"}));
+  const auto one = run(args(t1.path, "1", "7", {"--max-requests", "1"}, "120"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
   const json k = load(t1.path / "r.json");
+  ASSERT_EQ(k["stop_reason"], "max_requests");
   const json& kcs = k["summary"]["cache_stats"];
   const json& kra = k["reference_accounting"];
   EXPECT_EQ(kra["in_flight_at_stop"], 0);
