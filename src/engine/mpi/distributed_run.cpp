@@ -53,6 +53,13 @@ struct Inbox {
   bool done = false;
 };
 
+// A rank's seed: the job's base seed + its rank, wrapping at 2^64 like the unsigned seeds derived
+// from it (a --seed near INT64_MAX must not overflow a signed addition).
+std::int64_t rank_seed(std::int64_t base, int rank) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(base) +
+                                   static_cast<std::uint64_t>(rank));
+}
+
 }  // namespace
 
 struct DistributedRun::Impl {
@@ -550,7 +557,7 @@ void DistributedRun::prepare(run::RunPlan& plan) {
   // ---- this rank's plan ----
   m.base_seed = own.base_seed;
   m.sharers = std::max(1u, own.sharers);
-  c.seed = m.base_seed + m.rank;
+  c.seed = rank_seed(m.base_seed, m.rank);
   if (!c.cache_dir.empty())
     c.cache_dir =
         (std::filesystem::path(c.cache_dir) / ("rank_" + std::to_string(m.rank))).string();
@@ -632,7 +639,7 @@ int DistributedRun::on_results(const nlohmann::ordered_json& results, const RunD
             {"size", m.size},
             {"host", m.self.host},
             {"pid", m.self.pid},
-            {"seed", m.base_seed + m.rank},
+            {"seed", rank_seed(m.base_seed, m.rank)},
             {"base_seed", m.base_seed},
             {"seed_given", m.given_seed.has_value()},
             {"capacity_sharers", m.sharers},
