@@ -160,6 +160,7 @@ ojson cache_stats(const RunData& d) {
   c["failed_writes"] = s.failed_writes;
   c["failed_demotions"] = s.failed_demotions;
   c["forced_storage_admissions"] = s.forced_storage_admissions;
+  c["storage_admission_waits"] = s.storage_admission_waits;
   c["skipped_demotions"] = s.skipped_demotions;
   c["evictions"] = s.evictions;
   c["demotions"] = s.demotions;

@@ -181,28 +181,33 @@ TEST(Cache, NoBailOutWhenTierHoldsEnoughToEvict) {
   EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, 20 * KiB);
 }
 
-TEST(Cache, ForcedStorageAdmissionWhenNothingToEvict) {
+// Storage over its limit, and what fills it is a write still in flight (no entry to evict): the
+// next admission waits for that write and then evicts it, instead of reserving over the limit (the
+// reference forces it in, and when the limit is the device's real space that ends in ENOSPC).
+TEST(Cache, FullStorageWaitsForItsOwnInFlightWriteInsteadOfGoingOverItsLimit) {
   CacheRig c(std::nullopt, std::nullopt, 10 * KiB);
   c.fake->gate_key("k1");
   std::thread a([&] { EXPECT_TRUE(c->allocate("k1", 20).ok); });  // near-empty: reserved, blocked
   c.fake->wait_blocked(1);
-  // Storage over its limit, and its only reservation is in flight (no entry to evict): forced.
-  auto r = c->allocate("k2", 20);
-  EXPECT_TRUE(r.ok);
-  EXPECT_EQ(r.tier, TierId::kStorage);
-  EXPECT_EQ(c->stats().forced_storage_admissions, 1u);
+  std::thread b([&] {
+    const auto r = c->allocate("k2", 20);
+    EXPECT_TRUE(r.ok);
+    EXPECT_EQ(r.tier, TierId::kStorage);
+  });
+  while (c->stats().storage_admission_waits == 0) std::this_thread::yield();  // b is waiting
+  EXPECT_EQ(tier_of(c->stats(), TierId::kStorage).usage_bytes, 20 * KiB);     // k1's alone
+  EXPECT_EQ(c.fake->count(), 0u);
   c.fake->open_gate();
   a.join();
-  auto s = c->stats();
-  EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, 40 * KiB);
-  EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, c.fake->total_bytes());
-  // The next allocation evicts both and fits on the (now near-empty) tier.
-  ASSERT_TRUE(c->allocate("k3", 20).ok);
-  s = c->stats();
-  EXPECT_EQ(s.forced_storage_admissions, 1u);
-  EXPECT_EQ(tier_of(s, TierId::kStorage).entries, 1u);
+  b.join();
+  const auto s = c->stats();
+  EXPECT_EQ(s.forced_storage_admissions, 0u);
+  EXPECT_EQ(s.storage_admission_waits, 1u);
+  EXPECT_EQ(tier_of(s, TierId::kStorage).entries, 1u);  // k2; k1 evicted once written
   EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, 20 * KiB);
-  EXPECT_EQ(c.fake->count(), 1u);
+  EXPECT_EQ(tier_of(s, TierId::kStorage).usage_bytes, c.fake->total_bytes());
+  EXPECT_FALSE(c->location("k1").has_value());
+  EXPECT_EQ(c->location("k2"), TierId::kStorage);
 }
 
 // A victim being demoted is claimed: a second allocation does not pick it again (the snapshot

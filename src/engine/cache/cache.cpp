@@ -121,6 +121,8 @@ struct MultiTierCache::Impl {
 
   mutable std::mutex usage_mu;
   std::vector<std::uint64_t> usage, pending;
+  std::vector<std::uint64_t> settled;  // per tier index: reservations settled (under usage_mu)
+  std::condition_variable settled_cv;  // signalled (with usage_mu) when a reservation settles
 
   mutable std::mutex stats_mu;
   CacheStats st;
@@ -162,14 +164,39 @@ struct MultiTierCache::Impl {
     pending[i] += bytes;
   }
   void release_reservation(std::size_t i, std::uint64_t bytes) {
-    std::lock_guard lk(usage_mu);
-    usage[i] -= std::min(usage[i], bytes);
-    pending[i] -= std::min(pending[i], bytes);
+    {
+      std::lock_guard lk(usage_mu);
+      usage[i] -= std::min(usage[i], bytes);
+      pending[i] -= std::min(pending[i], bytes);
+      ++settled[i];
+    }
+    settled_cv.notify_all();
   }
   // Caller holds meta_mu: the reservation becomes a committed entry of tier i.
   void commit_locked(std::size_t i, std::uint64_t bytes) {
-    std::lock_guard lk(usage_mu);
-    pending[i] -= std::min(pending[i], bytes);
+    {
+      std::lock_guard lk(usage_mu);
+      pending[i] -= std::min(pending[i], bytes);
+      ++settled[i];
+    }
+    settled_cv.notify_all();
+  }
+  // Terminal tier with nothing left to evict (caller holds meta_mu via `meta`): if reservations of
+  // writes still in flight are what fills it, waits until one of them settles (it becomes an entry
+  // that can be evicted, or its bytes come back) and returns true, with meta_mu released. Ours
+  // (docs/cache.md): the reference reserves over the limit here, and on a device of that size its
+  // own in-flight writes then end in ENOSPC. Nothing in flight: false (the caller forces).
+  bool wait_for_in_flight(std::size_t i, std::unique_lock<std::mutex>& meta) {
+    std::unique_lock lk(usage_mu);
+    if (pending[i] == 0) return false;
+    const std::uint64_t seen = settled[i];
+    meta.unlock();  // the settling write takes meta_mu to commit
+    {
+      std::lock_guard slk(stats_mu);  // (usage_mu -> stats_mu: no path takes them the other way)
+      ++st.storage_admission_waits;
+    }
+    settled_cv.wait(lk, [&] { return settled[i] != seen; });
+    return true;
   }
   // Caller holds meta_mu: a committed entry leaves tier i.
   void uncommit_locked(std::size_t i, std::uint64_t bytes) {
@@ -331,6 +358,11 @@ struct MultiTierCache::Impl {
               // would have waited on that victim's entry lock and skipped it).
               ++used;
               claims_cv.wait(lk, [&] { return claimed[i] == 0 || !lru[i].empty(); });
+              pass_left = 0;
+              continue;
+            }
+            if (terminal && used < budget && wait_for_in_flight(i, lk)) {
+              ++used;
               pass_left = 0;
               continue;
             }
@@ -501,6 +533,7 @@ MultiTierCache::MultiTierCache(CacheConfig cfg, std::vector<std::unique_ptr<tier
   m.claimed.assign(n, 0);
   m.usage.assign(n, 0);
   m.pending.assign(n, 0);
+  m.settled.assign(n, 0);
   m.bpt = m.cfg.model.bytes_per_token();
   if (m.cfg.max_concurrent_allocs > 0)
     m.sem = std::make_unique<Semaphore>(m.cfg.max_concurrent_allocs);

@@ -89,7 +89,8 @@ struct CacheStats {
   std::uint64_t failed_reads = 0, failed_writes = 0, failed_demotions = 0;
   std::uint64_t failed_write_bytes = 0;  // object bytes of admissions that failed (or were cancelled)
   std::uint64_t forced_storage_admissions =
-      0;                                // storage admitted over its limit (nothing to evict)
+      0;                                      // storage admitted over its limit (nothing to evict)
+  std::uint64_t storage_admission_waits = 0;  // storage full of in-flight writes: waited for one
   std::uint64_t skipped_demotions = 0;  // victim vanished/moved: reservation released
   std::uint64_t storage_tokens_processed = 0;
   std::uint64_t evictions = 0;  // all evictions (demotions + terminal deletions), as the reference
