@@ -75,8 +75,8 @@ struct TierCounters {
   std::uint64_t demotions_out = 0, demoted_bytes_out = 0;
   std::uint64_t evictions = 0, evicted_bytes = 0;  // terminal deletions (storage)
   std::uint64_t failed_read_bytes = 0;  // entry bytes of reads that failed (or were cancelled)
-  std::uint64_t limit_bytes = 0;                   // configured capacity (kUnlimited = no limit)
-  bool present = false;                            // tier exists in this cache
+  std::uint64_t limit_bytes = 0;        // configured capacity (kUnlimited = no limit)
+  bool present = false;                 // tier exists in this cache
 };
 
 struct CacheStats {
@@ -87,11 +87,12 @@ struct CacheStats {
   std::uint64_t read_operations = 0, write_operations = 0;  // successful ones
   std::uint64_t total_read_bytes = 0, total_write_bytes = 0;
   std::uint64_t failed_reads = 0, failed_writes = 0, failed_demotions = 0;
-  std::uint64_t failed_write_bytes = 0;  // object bytes of admissions that failed (or were cancelled)
+  std::uint64_t failed_write_bytes =
+      0;  // object bytes of admissions that failed (or were cancelled)
   std::uint64_t forced_storage_admissions =
       0;                                      // storage admitted over its limit (nothing to evict)
   std::uint64_t storage_admission_waits = 0;  // storage full of in-flight writes: waited for one
-  std::uint64_t skipped_demotions = 0;  // victim vanished/moved: reservation released
+  std::uint64_t skipped_demotions = 0;        // victim vanished/moved: reservation released
   std::uint64_t storage_tokens_processed = 0;
   std::uint64_t evictions = 0;  // all evictions (demotions + terminal deletions), as the reference
   std::uint64_t demotions = 0, demoted_bytes = 0;
