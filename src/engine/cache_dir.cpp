@@ -566,7 +566,12 @@ std::vector<std::string> CacheDir::owned_keys() const {
   return out;
 }
 
-CacheDir::Cleanup CacheDir::finish(bool keep, bool background) {
+std::size_t CacheDir::owned_count() const {
+  std::lock_guard lk(st_->mu);
+  return st_->keys.size();
+}
+
+CacheDir::Cleanup CacheDir::finish(bool keep, bool background, std::atomic<std::size_t>* progress) {
   State& st = *st_;
   std::lock_guard lk(st.mu);
   Cleanup c;
@@ -632,6 +637,7 @@ CacheDir::Cleanup CacheDir::finish(bool keep, bool background) {
   }
   for (const auto& [key, rec] : st.keys) {
     if (st.remove_ours(key, rec, trash_fd)) ++c.removed;
+    if (progress != nullptr) progress->fetch_add(1, std::memory_order_relaxed);
   }
   if (st.manifest_fd >= 0) {
     ::unlinkat(st.dir_fd, kManifestName, 0);

@@ -22,6 +22,7 @@
 //     only regular *.npy files).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
@@ -65,6 +66,7 @@ class CacheDir {
   // From now on writes through wrap()'s backend fail with ECANCELED (shutdown with stragglers).
   void seal();
   std::vector<std::string> owned_keys() const;
+  std::size_t owned_count() const;  // files created through wrap() so far
 
   struct Cleanup {
     std::size_t removed = 0;  // our files removed (or moved to the trash being deleted)
@@ -74,7 +76,8 @@ class CacheDir {
   // Idempotent. keep = --keep-cache. background: move our files into `<dir>/.kv-cache-trash-<pid>`
   // (a temporary directory as a whole) and delete that in a detached process, so freeing many GiB
   // does not delay the exit; a later run removes a trash directory whose process is gone.
-  Cleanup finish(bool keep, bool background = false);
+  // `progress`, when given, counts the owned files handled so far (read by a progress display).
+  Cleanup finish(bool keep, bool background = false, std::atomic<std::size_t>* progress = nullptr);
 
   struct State;
 

@@ -21,6 +21,7 @@
 #include "orchestrator/metadata.hpp"
 #include "orchestrator/reports_cmd.hpp"
 #include "orchestrator/runner.hpp"
+#include "orchestrator/submission/progress.hpp"
 #include "orchestrator/verify.hpp"
 
 namespace kv::orchestrator {
@@ -296,6 +297,9 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
     spec.stderr_log = plan.stderr_log;
     spec.echo_stdout_fd = env.child_stdout_fd;
     spec.echo_stderr_fd = env.child_stderr_fd;
+    // The engine's progress records become mlpstorage's status line (submission/progress.hpp).
+    const auto relay = submission::console_relay({1, 0, 1, 0, 0}, env.child_stderr_fd);
+    spec.stderr_sink = [&relay](const char* p, std::size_t n) { relay->feed(p, n); };
     spec.grace = env.grace;
     // mpirun forwards SIGUSR1 to every rank: a graceful stop (the engine stops, rank 0 merges and
     // writes); SIGTERM makes mpirun SIGKILL the ranks one second later.
@@ -312,6 +316,7 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       ::setenv("OMPI_MCA_rtc_hwloc_vmhole", "none", /*overwrite=*/0);
     }
     ChildResult cr = run_child(spec);
+    relay->finish();
     rec.logs_written = true;
     rec.runtime_s = cr.runtime_s;
     const ChildOutcome oc =

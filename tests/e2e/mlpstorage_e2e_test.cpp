@@ -157,6 +157,12 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   const std::string dt = dir.filename().string();
   EXPECT_GT(fs::file_size(dir / ("kvcache_" + dt + ".stdout.log")), 0u);
   EXPECT_TRUE(fs::exists(dir / ("kvcache_" + dt + ".stderr.log")));
+  // The engine's progress records stay in its stderr log; mlpstorage shows them as its own status
+  // lines (a new phase at once), never as raw records (docs/engine.md "Progress on stderr").
+  EXPECT_NE(kvtest::slurp(dir / ("kvcache_" + dt + ".stderr.log")).find("phase=cleanup"),
+            std::string::npos);
+  EXPECT_EQ((r.out + r.err).find("kv-cache progress:"), std::string::npos) << r.err;
+  EXPECT_NE((r.out + r.err).find("removing cache files"), std::string::npos) << r.out << r.err;
   Json results = Json::parse(kvtest::slurp(dir / ("kvcache_results_" + dt + ".json")));
   ASSERT_TRUE(results.contains("summary"));
   Json md = metadata_of(dir);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -121,4 +122,42 @@ TEST(ProgressE2E, StatusLineFitsAn80ColumnTerminal) {
     start = end + 1;
   }
   EXPECT_GE(refreshes, 1) << stream.substr(0, 3000);
+}
+
+// The phases outside the window report too (docs/engine.md "Progress on stderr"): the --decode-only
+// pre-population and the cleanup of the cache dir each write a record when they start and one when
+// they end (done=total), in the order the run goes through them.
+TEST(ProgressE2E, PrepopulationAndCleanupWriteTheirPhaseRecords) {
+  kvtest::TempDir t;
+  auto args = engine_args(t.path, "1");
+  args[4] = "1";  // --num-users 1: 10 pre-populated entries
+  args.insert(args.end(), {"--decode-only", "--progress-interval", "0.5"});
+  auto r = run(args, {"KV_DIST_NO_MPI=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex rec(
+      R"(kv-cache progress: phase=(\w+) elapsed_s=[0-9.]+ duration_s=1 requests=[0-9]+ )"
+      R"(read_gibps=[0-9.]+ write_gibps=[0-9.]+ rank=0(?: done=([0-9]+) total=([0-9]+) unit=(\w+))?)");
+  std::vector<std::string> phases;  // in order, repeats collapsed
+  std::map<std::string, std::vector<std::smatch>> by_phase;
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), rec);
+       it != std::sregex_iterator(); ++it) {
+    const std::string ph = (*it)[1];
+    if (phases.empty() || phases.back() != ph) phases.push_back(ph);
+    by_phase[ph].push_back(*it);
+  }
+  ASSERT_FALSE(phases.empty()) << r.err;
+  EXPECT_EQ(phases.front(), "prepopulate") << r.err;
+  EXPECT_EQ(phases.back(), "cleanup") << r.err;
+  const auto& pre = by_phase["prepopulate"];
+  ASSERT_GE(pre.size(), 2u) << r.err;
+  EXPECT_EQ(pre.front()[2], "0");
+  EXPECT_EQ(pre.front()[3], "10");
+  EXPECT_EQ(pre.front()[4], "entries");
+  EXPECT_EQ(pre.back()[2], "10");
+  EXPECT_EQ(pre.back()[3], "10");
+  const auto& clean = by_phase["cleanup"];
+  ASSERT_GE(clean.size(), 2u) << r.err;
+  EXPECT_EQ(clean.front()[4], "files");
+  EXPECT_EQ(clean.back()[2], clean.back()[3]);                 // all files handled
+  EXPECT_GE(std::stoull(clean.back()[3].str()), 1u) << r.err;  // entries reached the storage tier
 }

@@ -417,6 +417,73 @@ TEST(ProgressRelay, TerminalRedrawsInPlace) {
   EXPECT_EQ(console, "\r\x1b[K" + status + "\r\x1b[Kother\n" + status + "\r\x1b[K");
 }
 
+TEST(ProgressRelay, PhasesOutsideTheWindowSayWhatTheyDoAndHowFar) {
+  std::vector<std::string> logged;
+  double now = 0;
+  sub::ProgressRelay relay(
+      {1, 3, 1, 3, 600.0}, /*terminal=*/false, 30.0, [](std::string_view) {},
+      [&](const std::string& l) { logged.push_back(l); }, [&] { return now; });
+  const std::string in =
+      "kv-cache progress: phase=prepopulate elapsed_s=3.2 duration_s=300 requests=0 "
+      "read_gibps=0 write_gibps=0.25 rank=0 done=12 total=40 unit=entries\n"
+      "kv-cache progress: phase=prepopulate elapsed_s=2.9 duration_s=300 requests=0 "
+      "read_gibps=0 write_gibps=0.25 rank=1 done=18 total=40 unit=entries\n"
+      "kv-cache progress: phase=window elapsed_s=1.0 duration_s=300 requests=0 read_gibps=1.5 "
+      "write_gibps=0 rank=0\n"
+      "kv-cache progress: phase=cleanup elapsed_s=0.0 duration_s=300 requests=0 read_gibps=0 "
+      "write_gibps=0 rank=0 done=0 total=2000 unit=files\n"
+      "kv-cache progress: phase=probe elapsed_s=4.0 duration_s=300 requests=0 read_gibps=0.8 "
+      "write_gibps=0 rank=0 done=2147483648 total=0 unit=bytes step=read\n"
+      "kv-cache progress: phase=gather elapsed_s=1.0 duration_s=300 requests=0 read_gibps=0 "
+      "write_gibps=0 rank=0 done=3 total=4 unit=ranks\n"
+      "kv-cache progress: phase=gather elapsed_s=1.5 duration_s=300 requests=0 read_gibps=0 "
+      "write_gibps=0 rank=0 done=3 total=4 unit=ranks\n"
+      "kv-cache progress: phase=gather elapsed_s=2.0 duration_s=300 requests=0 read_gibps=0 "
+      "write_gibps=0 rank=0 done=4 total=4 unit=ranks\n";
+  relay.feed(in.data(), in.size());
+  // A new phase is logged at once (the first record of each), so is a phase's completion; the
+  // same phase within 30 s is not.
+  ASSERT_EQ(logged.size(), 6u);
+  EXPECT_EQ(logged[0],
+            "option 1/3, trial 1/3, pre-populating 12/40 entries (30 %), 3 s, write 0.2 GiB/s, "
+            "ETA 15 min");  // the window (300 s) and the rest of the sequence (600 s) to come
+  EXPECT_EQ(logged[1], "option 1/3, trial 1/3, 1/300 s, read 1.5 GiB/s, ETA 15 min");
+  EXPECT_EQ(logged[2],
+            "option 1/3, trial 1/3, removing cache files 0/2000 files (0 %), 0 s, ETA 10 min");
+  EXPECT_EQ(logged[3],
+            "option 1/3, trial 1/3, probing the device (read) 2.00 GiB, 4 s, read 0.8 GiB/s, "
+            "ETA 15 min");
+  EXPECT_EQ(logged[4],
+            "option 1/3, trial 1/3, gathering rank results 3/4 ranks (75 %), 1 s, ETA 10 min");
+  EXPECT_EQ(logged[5],
+            "option 1/3, trial 1/3, gathering rank results 4/4 ranks (100 %), 2 s, ETA 10 min");
+}
+
+TEST(ProgressRelay, RanksInTheSamePhaseAreSummed) {
+  std::vector<std::string> logged;
+  sub::ProgressRelay relay(
+      {1, 3, 1, 3, 0}, /*terminal=*/false, 30.0, [](std::string_view) {},
+      [&](const std::string& l) { logged.push_back(l); }, [] { return 0.0; });
+  const std::string in =
+      "kv-cache progress: phase=prepopulate elapsed_s=3.2 duration_s=60 requests=0 "
+      "read_gibps=0 write_gibps=0.25 rank=0 done=12 total=40 unit=entries\n"
+      "kv-cache progress: phase=prepopulate elapsed_s=2.9 duration_s=60 requests=0 "
+      "read_gibps=0 write_gibps=0.25 rank=1 done=18 total=40 unit=entries\n";
+  relay.feed(in.data(), in.size());
+  EXPECT_EQ(relay.last_status(),
+            "option 1/3, trial 1/3, pre-populating 30/80 entries (38 %), 3 s, write 0.5 GiB/s, "
+            "ETA 1 min");
+}
+
+TEST(ProgressRelay, ASingleRunHasNoOptionOrTrial) {
+  sub::ProgressRecord r;
+  r.phase = "window";
+  r.elapsed_s = 12;
+  r.duration_s = 60;
+  r.read_gibps = 2;
+  EXPECT_EQ(sub::format_status({1, 0, 1, 0, 0}, r), "12/60 s, read 2.0 GiB/s, ETA <1 min");
+}
+
 TEST(ProgressRelay, EtaFormatting) {
   EXPECT_EQ(sub::format_eta(30), "<1 min");
   EXPECT_EQ(sub::format_eta(41 * 60), "41 min");

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -27,6 +28,7 @@
 #include "engine/mpi/roster.hpp"
 #include "engine/results.hpp"
 #include "engine/results_merge.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
 #include "engine/summary.hpp"
@@ -225,7 +227,16 @@ struct DistributedRun::Impl {
                     : interrupted ? std::min(rank_timeout, kStoppedBudgetS)
                                   : rank_timeout;
     auto start = SteadyClock::now();
-    const auto all_final = [&] { return all_peers([](const Roster::Peer& p) { return p.final; }); };
+    std::atomic<std::uint64_t> finals{0};  // ranks whose result (or failure) is in
+    const auto all_final = [&] {
+      std::uint64_t n = 0;
+      for (int r = 0; r < roster->size(); ++r) n += (*roster)[r].final ? 1 : 0;
+      finals = n;
+      return all_peers([](const Roster::Peer& p) { return p.final; });
+    };
+    run::PhaseProgress progress(run::ProgressOptions::from(plan.config, rank), "gather",
+                                "gathering rank results", "ranks",
+                                [&] { return run::PhaseSample(finals.load(), size); });
     const auto newly_stopped = [&] { return !stop_sent && run::signals::stop_requested(); };
     while (!all_final()) {
       const double left = budget - since(start);
@@ -241,6 +252,7 @@ struct DistributedRun::Impl {
         budget = since(start) + 0.5;
       }
     }
+    progress.finish();
     const ojson m = merged(false);
     write_results(m, true);
     phase.advance(Rank0Phase::kWritten);

@@ -146,10 +146,7 @@ void size_memory_tiers(RunState& s) {
 
 // --probe: measures the device before the run (its chunks are not the run's).
 void probe_before_run(RunState& s, const io::BackendOptions& bo) {
-  std::fprintf(stdout, "Probing the storage device in %s for %.0f s (--probe)...\n",
-               s.data.cache_dir.c_str(), kProbeSeconds);
-  std::fflush(stdout);
-  const io::ProbeResult p = io::run_probe(bo, kProbeSeconds, kProbeFileBytes, kProbeThreads);
+  const io::ProbeResult p = probe_device(s.config(), s.plan.rank, bo, " (--probe)");
   s.data.device_probe = probe_json(p);
   if (!p.ok)
     log::warn("--probe: {}", p.error);

@@ -8,6 +8,7 @@
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "engine/metrics/resources.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/state.hpp"
 #include "engine/summary.hpp"
@@ -46,6 +47,21 @@ void collect(RunState& s) {
   d.io.chunk_write = s.chunk_latency.write();
   d.io.window_chunk_bytes_read = s.chunk_latency.window_bytes(false);
   d.io.window_chunk_bytes_written = s.chunk_latency.window_bytes(true);
+}
+
+// Our files leave the cache dir (moved to a trash directory that a detached process deletes), or
+// stay with --keep-cache; the cleanup phase reports its progress (run/progress.hpp).
+CacheDir::Cleanup clean_up(RunState& s) {
+  const EngineConfig& c = s.config();
+  if (c.keep_cache) return s.dir->finish(true);
+  const std::size_t total = s.dir->owned_count();
+  std::atomic<std::size_t> done{0};
+  PhaseProgress progress(ProgressOptions::from(c, s.plan.rank), "cleanup", "removing cache files",
+                         "files", [&] { return PhaseSample(done.load(), total); });
+  const CacheDir::Cleanup cleanup = s.dir->finish(false, /*background=*/true, &done);
+  done = total;  // a temporary directory goes as a whole
+  progress.finish();
+  return cleanup;
 }
 
 bool output_owned_by_observer(const RunState& s) {
@@ -90,7 +106,7 @@ int finish_run(RunState& s) {
   RunData& d = s.data;
   collect(s);
   // Clean up before measuring resources, so unlink time is not hidden; then write the results.
-  const CacheDir::Cleanup cleanup = s.dir->finish(s.config().keep_cache, /*background=*/true);
+  const CacheDir::Cleanup cleanup = clean_up(s);
   d.cache_kept = cleanup.kept;
   d.files_removed_at_end = cleanup.removed;
   d.resources = metrics::resource_usage();

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "engine/run/features.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
@@ -26,6 +27,12 @@ void prepopulate_for_decode_only(RunState& s) {
                static_cast<unsigned long long>(n));
   std::fflush(stdout);
   std::atomic<std::uint64_t> next{0}, failed{0};
+  PhaseProgress progress(ProgressOptions::from(c, s.plan.rank), "prepopulate", "pre-populating",
+                         "entries", [&] {
+                           const auto st = cache.stats();
+                           return PhaseSample(std::min(next.load(), n), n, st.tiers[2].bytes_read,
+                                              st.tiers[2].bytes_written);
+                         });
   const unsigned nthreads = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < nthreads; ++t)
@@ -41,6 +48,7 @@ void prepopulate_for_decode_only(RunState& s) {
     const auto& p = s.prefix.prompt(i);
     if (!cache.allocate(p.key, p.tokens, cache::Phase::kPrefill).ok) ++failed;
   }
+  progress.finish();
   if (failed > 0) log::warn("--decode-only: {} pre-population writes failed", failed.load());
   cache.set_alloc_limit_enabled(true);
   cache.reset_stats();

@@ -51,6 +51,14 @@ std::string fit_status_line(const std::string& prefix, std::vector<StatusField> 
   }
 }
 
+std::string status_refresh(std::vector<StatusField> fields) {
+  const int cols = terminal_columns();
+  return "\r" +
+         fit_status_line("[kv-cache] ", std::move(fields),
+                         static_cast<std::size_t>(std::max(cols - 1, 1))) +
+         "\x1b[K";
+}
+
 StatusLine::StatusLine(bool enabled, int duration_s) : enabled_(enabled), duration_s_(duration_s) {}
 
 void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t requests,
@@ -83,13 +91,7 @@ void StatusLine::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t req
   fields.push_back({fmt::format("total R {:.2f} W {:.2f} GiB", bytes_to_gib(s.total_read_bytes),
                                 bytes_to_gib(s.total_write_bytes)),
                     6});
-  // One column less than the terminal: writing the last column makes some terminals wrap.
-  const int cols = terminal_columns();
-  const std::string line = "\r" +
-                           fit_status_line("[kv-cache] ", std::move(fields),
-                                           static_cast<std::size_t>(std::max(cols - 1, 1))) +
-                           "\x1b[K";
-  std::fputs(line.c_str(), stderr);
+  std::fputs(status_refresh(std::move(fields)).c_str(), stderr);
   std::fflush(stderr);
   printed_ = true;
   last_ns_ = now_ns;

@@ -50,5 +50,8 @@ struct StatusField {
 // the prefix) until the visible width (code points) is at most `width`.
 std::string fit_status_line(const std::string& prefix, std::vector<StatusField> fields,
                             std::size_t width);
+// One refresh of a live line on the terminal: "\r[kv-cache] <fields>\x1b[K", fitted to one column
+// less than the terminal (writing the last column makes some terminals wrap).
+std::string status_refresh(std::vector<StatusField> fields);
 
 }  // namespace kv::engine::run

@@ -1,7 +1,9 @@
 #include "engine/run/storage.hpp"
 
+#include <fmt/format.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -11,6 +13,7 @@
 #include "core/json_text.hpp"
 #include "engine/cache/cache.hpp"
 #include "engine/cache_dir.hpp"
+#include "engine/run/progress.hpp"
 
 namespace kv::engine::run {
 
@@ -55,18 +58,44 @@ nlohmann::json probe_json(const io::ProbeResult& p) {
                         {"error", p.error}};
 }
 
+io::ProbeResult probe_device(const EngineConfig& c, int rank, const io::BackendOptions& bo,
+                             const std::string& detail) {
+  // Each stream moves whole objects and checks the clock between them, so every stream writes and
+  // reads at least one object: on a slow device the probe takes longer than kProbeSeconds.
+  std::fprintf(stdout,
+               "Probing the storage device in %s%s: about %.0f s of writes, then %.0f s of reads "
+               "(%u streams, each writing and reading at least one %llu MiB object, so longer "
+               "on a slow device), then the probe files are removed\n",
+               bo.dir.c_str(), detail.c_str(), kProbeSeconds / 2, kProbeSeconds / 2, kProbeThreads,
+               static_cast<unsigned long long>(kProbeFileBytes / kMiB));
+  std::fflush(stdout);
+  // Bytes per chunk as the backend moves them (an object is 256 MiB: whole-object counts would
+  // stand still for seconds on a slow device). Reads start once the writes are done.
+  struct Counter final : io::ChunkObserver {
+    std::atomic<std::uint64_t> written{0}, read{0};
+    void on_chunk(bool is_write, double, std::uint64_t bytes) override {
+      (is_write ? written : read).fetch_add(bytes, std::memory_order_relaxed);
+    }
+  } live;
+  io::BackendOptions probe_bo = bo;
+  probe_bo.chunk_observer = &live;
+  PhaseProgress progress(ProgressOptions::from(c, rank), "probe", "probing the device", "bytes",
+                         [&live] {
+                           const std::uint64_t w = live.written.load(), r = live.read.load();
+                           return PhaseSample(r > 0 ? r : w, 0, r, w, r > 0 ? "read" : "write");
+                         });
+  io::ProbeResult p = io::run_probe(probe_bo, kProbeSeconds, kProbeFileBytes, kProbeThreads);
+  progress.finish();
+  return p;
+}
+
 int run_probe_only(const EngineConfig& c) {
   std::unique_ptr<CacheDir> dir = CacheDir::open(c.cache_dir);
-  std::fprintf(
-      stdout,
-      "Probing the storage device in %s for %.0f s: %u streams of %llu MiB objects, %s engine%s, "
-      "%d MiB chunks, depth %d, sync %s\n",
-      dir->path().c_str(), kProbeSeconds, kProbeThreads,
-      static_cast<unsigned long long>(kProbeFileBytes / kMiB), to_text(c.io_engine).data(),
-      c.direct_io ? " + O_DIRECT" : "", c.io_chunk_mib, c.io_depth, to_text(c.sync_mode).data());
-  std::fflush(stdout);
   const io::ProbeResult p =
-      io::run_probe(backend_options(c, dir->path()), kProbeSeconds, kProbeFileBytes, kProbeThreads);
+      probe_device(c, 0, backend_options(c, dir->path()),
+                   fmt::format(" ({} engine{}, {} MiB chunks, depth {}, sync {})",
+                               to_text(c.io_engine), c.direct_io ? " + O_DIRECT" : "",
+                               c.io_chunk_mib, c.io_depth, to_text(c.sync_mode)));
   dir->finish(false);
   for (const auto& f : p.fallbacks) std::fprintf(stdout, "  fallback: %s\n", f.c_str());
   if (!p.ok) {

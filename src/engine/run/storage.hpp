@@ -20,6 +20,12 @@ inline constexpr unsigned kProbeThreads = 4;
 io::BackendOptions backend_options(const EngineConfig& c, const std::filesystem::path& dir);
 nlohmann::json probe_json(const io::ProbeResult& p);
 
+// The device probe with its announcement on stdout (what it does and how long it takes at least)
+// and its progress on stderr (phase=probe, run/progress.hpp). `detail` is appended to the
+// announcement's first line.
+io::ProbeResult probe_device(const EngineConfig& c, int rank, const io::BackendOptions& bo,
+                             const std::string& detail = {});
+
 // --probe-device: probes the cache directory's device with the configured backend, prints,
 // returns the exit code.
 int run_probe_only(const EngineConfig& c);

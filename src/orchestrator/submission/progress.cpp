@@ -1,10 +1,14 @@
 #include "orchestrator/submission/progress.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+
+#include "orchestrator/logger.hpp"
 
 namespace kv::orchestrator::submission {
 
@@ -61,6 +65,14 @@ std::optional<ProgressRecord> parse_progress_line(std::string_view line) {
       to_number(v, r.write_gibps);
     else if (k == "rank")
       to_number(v, r.rank);
+    else if (k == "done")
+      to_number(v, r.done);
+    else if (k == "total")
+      to_number(v, r.total);
+    else if (k == "unit")
+      r.unit = std::string(v);
+    else if (k == "step")
+      r.step = std::string(v);
   }
   if (!have_elapsed) return std::nullopt;
   return r;
@@ -73,14 +85,49 @@ std::string format_eta(double seconds) {
   return fmt::format("{} h {} min", min / 60, min % 60);
 }
 
-std::string format_status(const SequencePosition& pos, const std::string& phase, double elapsed_s,
-                          int duration_s, double read_gibps, double eta_s) {
-  std::string s =
-      fmt::format("option {}/{}, trial {}/{}, ", pos.option, pos.options, pos.trial, pos.trials);
-  if (!phase.empty() && phase != "window") s += phase + ", ";
-  s += fmt::format("{:.0f}/{} s, read {:.1f} GiB/s, ETA {}", std::floor(elapsed_s), duration_s,
-                   read_gibps, format_eta(eta_s));
-  return s;
+namespace {
+
+// What a phase outside the window does, as the status line says it.
+std::string phase_text(const ProgressRecord& r) {
+  std::string t = r.phase == "prepopulate" ? "pre-populating"
+                  : r.phase == "probe"     ? "probing the device"
+                  : r.phase == "cleanup"   ? "removing cache files"
+                  : r.phase == "gather"    ? "gathering rank results"
+                                           : r.phase;
+  if (!r.step.empty()) t += " (" + r.step + ")";
+  if (r.unit.empty()) return t;
+  const bool bytes = r.unit == "bytes";
+  const auto num = [&](unsigned long long v) {
+    return bytes ? fmt::format("{:.2f}", static_cast<double>(v) / (1024.0 * 1024.0 * 1024.0))
+                 : std::to_string(v);
+  };
+  const std::string unit = bytes ? "GiB" : r.unit;
+  if (r.total == 0) return fmt::format("{} {} {}", t, num(r.done), unit);
+  const double pct =
+      100.0 * static_cast<double>(std::min(r.done, r.total)) / static_cast<double>(r.total);
+  return fmt::format("{} {}/{} {} ({:.0f} %)", t, num(r.done), num(r.total), unit, pct);
+}
+
+}  // namespace
+
+std::string format_status(const SequencePosition& pos, const ProgressRecord& r) {
+  std::string s = pos.options > 0 ? fmt::format("option {}/{}, trial {}/{}, ", pos.option,
+                                                pos.options, pos.trial, pos.trials)
+                                  : std::string();
+  const bool window = r.phase.empty() || r.phase == "window" || r.phase == "drain";
+  double left = 0;  // of this run
+  if (window) {
+    if (r.phase == "drain") s += "drain, ";
+    s += fmt::format("{:.0f}/{} s, read {:.1f} GiB/s", std::floor(r.elapsed_s), r.duration_s,
+                     r.read_gibps);
+    left = std::max(0.0, r.duration_s - r.elapsed_s);
+  } else {
+    s += fmt::format("{}, {:.0f} s", phase_text(r), std::floor(r.elapsed_s));
+    if (r.read_gibps > 0) s += fmt::format(", read {:.1f} GiB/s", r.read_gibps);
+    if (r.write_gibps > 0) s += fmt::format(", write {:.1f} GiB/s", r.write_gibps);
+    if (r.phase == "prepopulate" || r.phase == "probe") left = r.duration_s;  // window to come
+  }
+  return s + ", ETA " + format_eta(left + pos.remaining_after_s);
 }
 
 ProgressRelay::ProgressRelay(SequencePosition pos, bool terminal, double log_every_s,
@@ -108,8 +155,9 @@ void ProgressRelay::feed(const char* data, std::size_t n) {
 
 void ProgressRelay::on_line(std::string_view line) {
   if (auto r = parse_progress_line(line)) {
-    latest_[r->rank] = *r;
-    show();
+    const std::string phase = r->phase;
+    latest_[r->rank] = std::move(*r);
+    show(phase);
     return;
   }
   if (terminal_ && line_shown_) write_err_("\r\x1b[K");
@@ -119,28 +167,33 @@ void ProgressRelay::on_line(std::string_view line) {
   if (terminal_ && line_shown_) write_err_(last_status_);
 }
 
-void ProgressRelay::show() {
-  double elapsed = 0, read = 0;
-  int duration = 0;
-  std::string phase;
+void ProgressRelay::show(const std::string& phase) {
+  ProgressRecord sum;  // the ranks whose latest record is in `phase`
+  sum.phase = phase;
   for (const auto& [rank, r] : latest_) {
-    read += r.read_gibps;
-    if (r.elapsed_s >= elapsed) {
-      elapsed = r.elapsed_s;
-      phase = r.phase;
-    }
-    duration = std::max(duration, r.duration_s);
+    sum.duration_s = std::max(sum.duration_s, r.duration_s);
+    if (r.phase != phase) continue;
+    sum.elapsed_s = std::max(sum.elapsed_s, r.elapsed_s);
+    sum.read_gibps += r.read_gibps;
+    sum.write_gibps += r.write_gibps;
+    sum.requests += r.requests;
+    sum.done += r.done;
+    sum.total += r.total;
+    if (!r.unit.empty()) sum.unit = r.unit;
+    if (!r.step.empty()) sum.step = r.step;
   }
-  const double eta = std::max(0.0, duration - elapsed) + pos_.remaining_after_s;
-  last_status_ = format_status(pos_, phase, elapsed, duration, read, eta);
+  last_status_ = format_status(pos_, sum);
   if (terminal_) {
     write_err_("\r\x1b[K" + last_status_);
     line_shown_ = true;
     return;
   }
   const double now = now_s_();
-  if (!last_log_s_ || now - *last_log_s_ >= log_every_s_) {
+  // A phase outside the window that just completed is logged too, so the log says how it ended.
+  const bool completed = sum.total > 0 && sum.done >= sum.total && phase != "window";
+  if (!last_log_s_ || now - *last_log_s_ >= log_every_s_ || phase != last_phase_ || completed) {
     last_log_s_ = now;
+    last_phase_ = phase;
     log_status_(last_status_);
   }
 }
@@ -155,6 +208,26 @@ void ProgressRelay::finish() {
     write_err_("\r\x1b[K");
     line_shown_ = false;
   }
+}
+
+std::unique_ptr<ProgressRelay> console_relay(const SequencePosition& pos, int err_fd,
+                                             double log_every_s) {
+  const bool tty = err_fd >= 0 && ::isatty(err_fd) == 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  return std::make_unique<ProgressRelay>(
+      pos, tty, log_every_s,
+      [err_fd](std::string_view s) {
+        if (err_fd < 0) return;
+        while (!s.empty()) {
+          const ssize_t w = ::write(err_fd, s.data(), s.size());
+          if (w <= 0) return;
+          s.remove_prefix(static_cast<std::size_t>(w));
+        }
+      },
+      [](const std::string& line) { logger().status("{}", line); },
+      [t0] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      });
 }
 
 }  // namespace kv::orchestrator::submission

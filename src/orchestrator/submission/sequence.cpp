@@ -287,20 +287,7 @@ TrialOutcome SequenceRun::run_trial(const TrialPlan& t, std::size_t index) {
   pos.trials = plan_.settings.trials;
   pos.remaining_after_s = remaining_after(index);
   const int err_fd = env_.child_stderr_fd;
-  const bool tty = err_fd >= 0 && ::isatty(err_fd) == 1;
-  const auto t0 = Clock::now();
-  ProgressRelay relay(
-      pos, tty, 30.0,
-      [err_fd](std::string_view s) {
-        if (err_fd < 0) return;
-        while (!s.empty()) {
-          const ssize_t w = ::write(err_fd, s.data(), s.size());
-          if (w <= 0) return;
-          s.remove_prefix(static_cast<std::size_t>(w));
-        }
-      },
-      [](const std::string& line) { logger().status("{}", line); },
-      [t0] { return std::chrono::duration<double>(Clock::now() - t0).count(); });
+  const std::unique_ptr<ProgressRelay> relay = console_relay(pos, err_fd);
 
   ChildSpec spec;
   spec.argv = t.argv();
@@ -308,14 +295,14 @@ TrialOutcome SequenceRun::run_trial(const TrialPlan& t, std::size_t index) {
   spec.stderr_log = t.stderr_log;
   spec.echo_stdout_fd = env_.child_stdout_fd;
   spec.echo_stderr_fd = err_fd;
-  spec.stderr_sink = [&relay](const char* p, std::size_t n) { relay.feed(p, n); };
+  spec.stderr_sink = [&relay](const char* p, std::size_t n) { relay->feed(p, n); };
   spec.grace = env_.grace;
   if (plan_.use_mpi) {
     spec.soft_stop_signal = SIGUSR1;
     ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "2", /*overwrite=*/0);
   }
   ChildResult cr = run_child(spec);
-  relay.finish();
+  relay->finish();
   const ChildOutcome oc =
       classify_child(cr.started, cr.exit_code, cr.term_signal, cr.forwarded_signal);
   out.status = oc.status;

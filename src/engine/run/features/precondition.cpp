@@ -1,10 +1,12 @@
 // --precondition as a run feature (docs/workload-modes.md "Preconditioning").
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "engine/run/features.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
 
@@ -57,11 +59,21 @@ void Precondition::on_prepare(RunState& s) {
                static_cast<double>(o.entry_bytes) / static_cast<double>(kMiB), o.threads);
   std::fflush(stdout);
   cache::MultiTierCache& cache = *s.cache;
+  std::atomic<std::uint64_t> written{0};
+  PhaseProgress progress(
+      ProgressOptions::from(c, s.plan.rank), "prepopulate", "preconditioning", "bytes", [&] {
+        const auto st = cache.stats();
+        return PhaseSample(std::min(written.load(), o.target_bytes), o.target_bytes,
+                           st.tiers[2].bytes_read, st.tiers[2].bytes_written);
+      });
   result_ = modes::run_precondition(
-      [&cache](const std::string& key) {
-        return cache.allocate(key, modes::kPreconditionTokens, cache::Phase::kPrefill);
+      [&cache, &written, bytes = o.entry_bytes](const std::string& key) {
+        auto r = cache.allocate(key, modes::kPreconditionTokens, cache::Phase::kPrefill);
+        if (r.ok) written += bytes;
+        return r;
       },
       o, [] { return signals::stop_requested(); });
+  progress.finish();
   print_result(*result_);
   cache.reset_stats();
 }

@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "engine/run/features.hpp"
+#include "engine/run/progress.hpp"
 #include "engine/run/state.hpp"
 
 namespace kv::engine::run::features {
@@ -32,7 +33,16 @@ void Rag::on_prepare(RunState& s) {
                rag_->documents().size());
   std::fflush(stdout);
   workload::StopFlag never;
+  const cache::MultiTierCache& cache = *s.cache;
+  PhaseProgress progress(ProgressOptions::from(s.config(), s.plan.rank), "prepopulate",
+                         "ingesting RAG documents", "documents", [&] {
+                           const auto st = cache.stats();
+                           return PhaseSample(rag_->stats().value("documents_ingested", 0ULL),
+                                              rag_->documents().size(), st.tiers[2].bytes_read,
+                                              st.tiers[2].bytes_written);
+                         });
   rag_->ingest(*s.request_store, *s.cache, never);
+  progress.finish();
   ingested_before_ = true;
 }
 
