@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "cluster/cluster.hpp"
-#include "core/json_text.hpp"
 #include "core/error.hpp"
 #include "core/fs.hpp"
+#include "core/json_text.hpp"
 #include "model/model.hpp"
 #include "orchestrator/datasize.hpp"
 #include "orchestrator/distributed_results.hpp"

@@ -102,8 +102,9 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   fs::create_directories(cache);
   { std::ofstream(cache / "foreign.npy") << "not ours"; }
 
-  auto args = base_args(cache, out);
-  args.push_back("--keep-cache");
+  // Enough work in the window whatever the load: the run stops after 10 requests (60 s at most).
+  auto args = base_args(cache, out, 60);
+  args.insert(args.end(), {"--keep-cache", "--max-requests", "10"});
   auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("BENCHMARK RESULTS"), std::string::npos);
