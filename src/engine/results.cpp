@@ -182,6 +182,11 @@ ojson cache_stats(const RunData& d) {
 
 ojson latency_block_ms(const std::vector<double>& seconds) {
   ojson o;
+  if (seconds.empty()) {  // never measured: null, not 0 (docs/metrics.md)
+    o["mean"] = nullptr;
+    for (const auto& p : kPercentiles) o[p.name] = nullptr;
+    return o;
+  }
   const auto s = sorted(seconds);
   o["mean"] = mean(seconds) * 1e3;
   for (const auto& p : kPercentiles) o[p.name] = metrics::percentile_type7(s, p.p) * 1e3;
@@ -189,8 +194,11 @@ ojson latency_block_ms(const std::vector<double>& seconds) {
 }
 
 ojson chunk_latency_ms(const metrics::Histogram& h) {
+  if (h.count() == 0)
+    return ojson{{"count", 0},      {"mean", nullptr},  {"p50", nullptr},   {"p95", nullptr},
+                 {"p99", nullptr},  {"p999", nullptr},  {"p9999", nullptr}, {"max", nullptr}};
   const metrics::PercentileSet p = metrics::summary_ms(h);
-  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},     {"p95", p.p95},
+  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},   {"p95", p.p95},
                {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
 }
 

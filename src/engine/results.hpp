@@ -106,7 +106,8 @@ struct RunData {
 nlohmann::ordered_json latency_block_ms(const std::vector<double>& seconds);
 
 // io.chunk_latency_ms.{read,write}: {count, mean, p50, p95, p99, p999, p9999, max} in ms of a
-// per-chunk histogram (also used by the MPI merge over the pooled histograms).
+// per-chunk histogram (also used by the MPI merge over the pooled histograms); every value but the
+// count null without samples.
 nlohmann::ordered_json chunk_latency_ms(const metrics::Histogram& h);
 
 nlohmann::ordered_json build_results(const RunData& d);

@@ -245,14 +245,24 @@ std::optional<metrics::Histogram> histogram_of(const ojson& results, const char*
   return std::nullopt;
 }
 
+// {mean, percentiles[, max]} in ms; every value null when no rank had a sample (never measured).
 ojson block_ms(const metrics::Histogram& h, bool with_max = false) {
   ojson o;
-  o["mean"] = h.count() ? h.sum() / static_cast<double>(h.count()) * 1e3 : 0.0;
+  if (h.count() == 0) {
+    o["mean"] = nullptr;
+    if (with_max) {
+      for (const char* k : {"p50", "p95", "p99", "max"}) o[k] = nullptr;
+    } else {
+      for (const auto& p : kPercentiles) o[p.name] = nullptr;
+    }
+    return o;
+  }
+  o["mean"] = h.sum() / static_cast<double>(h.count()) * 1e3;
   if (with_max) {
     o["p50"] = h.percentile(50) * 1e3;
     o["p95"] = h.percentile(95) * 1e3;
     o["p99"] = h.percentile(99) * 1e3;
-    o["max"] = h.count() ? h.max() * 1e3 : 0.0;
+    o["max"] = h.max() * 1e3;
     return o;
   }
   for (const auto& p : kPercentiles) o[p.name] = h.percentile(p.p) * 1e3;
@@ -358,8 +368,8 @@ void max_unknown_blocks(ojson& node, const std::string& ptr, const std::vector<c
                         const std::set<std::string>& done, std::vector<std::string>& notes) {
   if (!node.is_object() || done.count(ptr) || not_summed(ptr)) return;
   if (node.contains("p50") && node.contains("p95")) {
-    for (auto it = node.begin(); it != node.end(); ++it)
-      if (it.value().is_number())
+    for (auto it = node.begin(); it != node.end(); ++it)  // null: that rank measured nothing
+      if (it.value().is_number() || it.value().is_null())
         if (auto m = max_over(docs, ptr + "/" + it.key())) it.value() = *m;
     notes.push_back(ptr + ": max over ranks (no histogram to pool)");
     return;

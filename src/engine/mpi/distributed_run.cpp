@@ -382,10 +382,13 @@ struct DistributedRun::Impl {
       sent = mb->flush(rank_timeout);
     }
     if (!gone.empty()) report_root_gone(save_own_results(), gone);
-    std::fprintf(stdout, "Rank %d (%s): %llu requests completed; results %s rank 0\n", rank,
-                 self.host.c_str(), static_cast<unsigned long long>(d.requests_completed),
-                 sent ? "sent to" : "could not be delivered to");
-    std::fflush(stdout);
+    // Rank 0 prints this rank's line in the job's summary; stdout stays rank 0's.
+    if (sent)
+      log::info("rank {} ({}): {} requests completed; results sent to rank 0", rank, self.host,
+                d.requests_completed);
+    else
+      log::warn("rank {} ({}): {} requests completed; results could not be delivered to rank 0",
+                rank, self.host, d.requests_completed);
     return code;
   }
 
@@ -582,11 +585,12 @@ void DistributedRun::prepare(run::RunPlan& plan) {
     c.xlsx_output = per_rank_output_path(c.xlsx_output, m.rank);
   plan.observers.push_back(this);
   m.plan = plan;
-  std::fprintf(
-      stdout,
-      "Rank %d/%d on %s (pid %ld): seed %lld, cache dir %s, capacity shared by %u rank(s)\n",
-      m.rank, m.size, m.self.host.c_str(), m.self.pid, static_cast<long long>(*c.seed),
-      c.cache_dir.empty() ? "(temporary)" : c.cache_dir.c_str(), m.sharers);
+  // One short line per rank (the full paths are in rank 0's banner and the results' ranks[]).
+  std::fprintf(stdout, "Rank %d/%d on %s (pid %ld): seed %lld, %s%s\n", m.rank, m.size,
+               m.self.host.c_str(), m.self.pid, static_cast<long long>(*c.seed),
+               c.cache_dir.empty() ? "temporary cache dir"
+                                   : fmt::format("<cache-dir>/rank_{}", m.rank).c_str(),
+               m.sharers > 1 ? fmt::format(", capacity/{}", m.sharers).c_str() : "");
   std::fflush(stdout);
 }
 

@@ -247,8 +247,10 @@ void build_workload(RunState& s) {
 
   const std::vector<workload::UserProfile> initial(s.users.begin(), s.users.begin() + c.num_users);
   if (synthetic_mode(c)) s.data.user_population = workload::users_json(initial, us);
-  std::fputs(banner_text(s.data, initial).c_str(), stdout);
-  std::fflush(stdout);
+  if (s.plan.rank == 0) {  // an MPI job prints one banner (rank 0's); rank 0 prints every rank
+    std::fputs(banner_text(s.data, initial).c_str(), stdout);
+    std::fflush(stdout);
+  }
 
   s.conversations = std::make_unique<workload::ConversationManager>(
       static_cast<std::size_t>(y.max_conversations),

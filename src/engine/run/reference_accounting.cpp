@@ -60,8 +60,7 @@ std::string ReferenceAccounting::console_text(const nlohmann::ordered_json& resu
   const auto it = results.find("reference_accounting");
   if (it == results.end() || !it->is_object()) return {};
   return fmt::format(
-      "reference-style read bandwidth {:.2f} GiB/s (counts work after the window, see "
-      "docs/metrics.md)\n",
+      "Reference-style read bandwidth: {:.2f} GiB/s (incl. the drain, docs/metrics.md)\n",
       it->value("tier_storage_read_bandwidth_gbps", 0.0));
 }
 
