@@ -1,5 +1,6 @@
 // The MPI part of the console summary (engine/summary.hpp): rank 0 prints, from the merged results,
-// one line per rank and the MLPerf v3.0 aggregates next to the pooled figures (docs/distributed.md).
+// one line per rank and the MLPerf v3.0 aggregates next to the pooled figures
+// (docs/distributed.md).
 #include <fmt/format.h>
 
 #include <array>

@@ -2,7 +2,8 @@
 //  * a short run: every stdout line fits 79 columns; the per-chunk P95 and the per-second
 //    bandwidth spread are printed and are the results JSON's;
 //  * a run that cannot complete a request (every request generates >= 1 token at 60 s a token,
-//    the window is 2 s): a WARNING, "—" for the latencies, no verdict, null percentiles in the JSON;
+//    the window is 2 s): a WARNING, "—" for the latencies, no verdict, null percentiles in the
+//    JSON;
 //  * an MPI job of 2 ranks under a real mpirun: one banner, one line per rank, the MLPerf
 //    aggregates beside the pooled figures (skipped without OpenMPI's mpirun).
 #include <gtest/gtest.h>
@@ -26,11 +27,23 @@ namespace {
 const std::string kDash = "\xE2\x80\x94";  // "—"
 
 std::vector<std::string> engine_args(const fs::path& dir, const std::string& duration) {
-  return {bin("kv-cache"), "--model",      "tiny-1b", "--num-users",
-          "3",             "--duration",   duration,  "--gpu-mem-gb",
-          "0",             "--cpu-mem-gb", "0",       "--seed",
-          "5",             "--cache-dir",  (dir / "cache").string(),
-          "--output",      (dir / "out.json").string()};
+  return {bin("kv-cache"),
+          "--model",
+          "tiny-1b",
+          "--num-users",
+          "3",
+          "--duration",
+          duration,
+          "--gpu-mem-gb",
+          "0",
+          "--cpu-mem-gb",
+          "0",
+          "--seed",
+          "5",
+          "--cache-dir",
+          (dir / "cache").string(),
+          "--output",
+          (dir / "out.json").string()};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -102,8 +115,8 @@ TEST(ConsoleE2E, ShortRunFitsSeventyNineColumnsAndPrintsChunkP95AndSpread) {
   // Per-second spread over the whole seconds: min <= median <= max, the window's mean within.
   const auto spread = row(r.out, "write", "Storage GiB/s");
   ASSERT_EQ(spread.size(), 4u) << r.out;
-  const double window = std::stod(spread[0]), lo = std::stod(spread[1]),
-               mid = std::stod(spread[2]), hi = std::stod(spread[3]);
+  const double window = std::stod(spread[0]), lo = std::stod(spread[1]), mid = std::stod(spread[2]),
+               hi = std::stod(spread[3]);
   EXPECT_NEAR(window,
               j["summary"]["cache_stats"]["tier_storage_write_bandwidth_gbps"].get<double>(),
               0.0006);
@@ -116,14 +129,14 @@ TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
   kvtest::TempDir t;
   { std::ofstream(t.path / "slow.yaml") << "generation_timing:\n  realistic: 60\n"; }
   auto args = engine_args(t.path, "2");
-  args.insert(args.end(), {"--generation-mode", "realistic", "--config",
-                           (t.path / "slow.yaml").string()});
+  args.insert(args.end(),
+              {"--generation-mode", "realistic", "--config", (t.path / "slow.yaml").string()});
   const auto r = run(args, {"KV_DIST_NO_MPI=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Json j = load(t.path / "out.json");
   ASSERT_EQ(j["requests_completed"], 0);
-  for (const char* block : {"end_to_end_latency_ms", "storage_io_latency_ms",
-                            "generation_latency_ms", "ttft_proxy_ms"})
+  for (const char* block :
+       {"end_to_end_latency_ms", "storage_io_latency_ms", "generation_latency_ms", "ttft_proxy_ms"})
     for (const auto& [k, v] : j["summary"][block].items())
       EXPECT_TRUE(v.is_null()) << block << "." << k << " = " << v;
   EXPECT_NE(r.out.find("WARNING: no request completed"), std::string::npos) << r.out;
@@ -143,9 +156,15 @@ TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
 TEST(ConsoleE2E, MpiJobPrintsOneBannerOneLinePerRankAndTheAggregates) {
   if (!have_openmpi()) GTEST_SKIP() << "OpenMPI mpirun not found";
   kvtest::TempDir t;
-  std::vector<std::string> args = {"/usr/bin/env", "mpirun", "--allow-run-as-root",
-                                   "--oversubscribe", "--mca", "rtc_hwloc_vmhole", "none",
-                                   "-n", "2"};
+  std::vector<std::string> args = {"/usr/bin/env",
+                                   "mpirun",
+                                   "--allow-run-as-root",
+                                   "--oversubscribe",
+                                   "--mca",
+                                   "rtc_hwloc_vmhole",
+                                   "none",
+                                   "-n",
+                                   "2"};
   const auto engine = engine_args(t.path, "2");
   args.insert(args.end(), engine.begin(), engine.end());
   args.insert(args.end(), {"--generation-mode", "none", "--rank-timeout", "30"});

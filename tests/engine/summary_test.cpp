@@ -169,6 +169,14 @@ TEST(Summary, UnmeasuredStorageWriteIsADashBesideMeasuredReads) {
   const auto e2e = cells_after(line_starting(text, "End-to-end"), "End-to-end");
   ASSERT_EQ(e2e.size(), 4u);
   EXPECT_NEAR(std::stod(e2e[2]), j["summary"]["end_to_end_latency_ms"]["p95"].get<double>(), 0.05);
+  // Storage health: every unmet criterion by name (the read device P95 is above its target).
+  std::size_t unmet = 0;
+  for (const auto& c : cs["storage_health"]["criteria"]) {
+    if (c["passed"].get<bool>()) continue;
+    ++unmet;
+    EXPECT_NE(text.find("not met: " + c["name"].get<std::string>()), std::string::npos) << text;
+  }
+  EXPECT_GE(unmet, 1u);
   // Verdicts are labelled informational.
   EXPECT_NE(line_starting(text, "### STORAGE HEALTH").find("informational"), std::string::npos);
   EXPECT_NE(line_starting(text, "### QOS").find("informational"), std::string::npos);
@@ -201,8 +209,8 @@ TEST(Summary, DeviceProbeShareAndPerSecondSpreadComeFromTheJson) {
   // Without a probe there is no probe line.
   RunData no_probe = d;
   no_probe.device_probe.reset();
-  EXPECT_TRUE(line_starting(results_text(build_results(no_probe), no_probe), "Run / device probe")
-                  .empty());
+  EXPECT_TRUE(
+      line_starting(results_text(build_results(no_probe), no_probe), "Run / device probe").empty());
 }
 
 TEST(Summary, MergedResultsGetOneLinePerRankAndTheMlperfAggregates) {
