@@ -195,10 +195,10 @@ ojson latency_block_ms(const std::vector<double>& seconds) {
 
 ojson chunk_latency_ms(const metrics::Histogram& h) {
   if (h.count() == 0)
-    return ojson{{"count", 0},      {"mean", nullptr},  {"p50", nullptr},   {"p95", nullptr},
-                 {"p99", nullptr},  {"p999", nullptr},  {"p9999", nullptr}, {"max", nullptr}};
+    return ojson{{"count", 0},     {"mean", nullptr}, {"p50", nullptr},   {"p95", nullptr},
+                 {"p99", nullptr}, {"p999", nullptr}, {"p9999", nullptr}, {"max", nullptr}};
   const metrics::PercentileSet p = metrics::summary_ms(h);
-  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},   {"p95", p.p95},
+  return ojson{{"count", p.count}, {"mean", p.mean}, {"p50", p.p50},     {"p95", p.p95},
                {"p99", p.p99},     {"p999", p.p999}, {"p9999", p.p9999}, {"max", p.max}};
 }
 
