@@ -11,10 +11,14 @@
 
 #include "core/clock.hpp"
 #include "engine/cache/cache.hpp"
-#include "fake_backend.hpp"
 #include "model/model.hpp"
+#include "support/fake_backend.hpp"
 
 namespace kvtest {
+
+using kv::testsupport::FakeBackend;
+using kv::testsupport::generated;
+using kv::testsupport::VectorSink;
 
 constexpr std::uint64_t KiB = 1024;
 

@@ -13,6 +13,7 @@
 #include "cache_fixture.hpp"
 #include "core/error.hpp"
 #include "engine/io/fault_backend.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -290,13 +291,12 @@ TEST(Cache, WriteFailureIsNotCountedAndRollsBack) {
 
 // A storage-only cache over real files in a temporary directory, through a FaultBackend.
 struct RealFilesCache {
-  std::filesystem::path dir;
+  kv::testsupport::TempDir tmp{"kvcache"};
+  std::filesystem::path dir = tmp.path;
   kv::io::PayloadGenerator gen{1};
   kv::io::FaultBackend* fb = nullptr;
   std::unique_ptr<kv::cache::MultiTierCache> cache;
   RealFilesCache() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kvcache_XXXXXX").string();
-    dir = ::mkdtemp(tmpl.data());
     kv::io::BackendOptions opts;
     opts.dir = dir;
     opts.engine = kv::io::Engine::kPosix;
@@ -308,10 +308,6 @@ struct RealFilesCache {
     cfg.model = kvtest::kib_model();
     cfg.storage_limit = 10 * 1024 * KiB;
     cache = std::make_unique<kv::cache::MultiTierCache>(cfg, std::move(tiers), gen, nullptr);
-  }
-  ~RealFilesCache() {
-    cache.reset();
-    std::filesystem::remove_all(dir);
   }
 };
 

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
+
 namespace fs = std::filesystem;
 using namespace kv::cluster;
 
@@ -199,18 +202,14 @@ TEST(ClusterHostInfo, JsonRoundTrip) {
 }
 
 TEST(ClusterCollect, FakeProcTreeAndMissingFiles) {
-  std::string tmpl = (fs::temp_directory_path() / "clustertest_XXXXXX").string();
-  const fs::path root = ::mkdtemp(tmpl.data());
-  auto put = [&](const fs::path& p, const std::string& s) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p) << s;
-  };
-  put(root / "proc/meminfo", kMeminfo);
-  put(root / "proc/cpuinfo", cpuinfo());
-  put(root / "proc/net/dev", kNetdev);
-  put(root / "proc/version", "Linux version 6.1.0-test (x) #1\n");
-  put(root / "proc/loadavg", "1.0 2.0 3.0 4/5 6\n");
-  put(root / "os-release", "VERSION_ID=\"12\"\n");
+  const kv::testsupport::TempDir tmp("clustertest");
+  const fs::path& root = tmp.path;
+  kv::testsupport::write_file(root / "proc/meminfo", kMeminfo);
+  kv::testsupport::write_file(root / "proc/cpuinfo", cpuinfo());
+  kv::testsupport::write_file(root / "proc/net/dev", kNetdev);
+  kv::testsupport::write_file(root / "proc/version", "Linux version 6.1.0-test (x) #1\n");
+  kv::testsupport::write_file(root / "proc/loadavg", "1.0 2.0 3.0 4/5 6\n");
+  kv::testsupport::write_file(root / "os-release", "VERSION_ID=\"12\"\n");
   HostInfo h = collect_local_host(root / "proc", root / "os-release");
   EXPECT_EQ(h.meminfo_kb["MemTotal"], 16384000u);
   EXPECT_EQ(h.cpuinfo.size(), 4u);
@@ -223,7 +222,6 @@ TEST(ClusterCollect, FakeProcTreeAndMissingFiles) {
   EXPECT_FALSE(h.uptime_seconds.has_value());
   auto j = normalise({h}, "local");
   EXPECT_TRUE(j["hosts"][0].contains("collection_errors"));
-  fs::remove_all(root);
 }
 
 TEST(ClusterCollect, RealLocalHost) {

@@ -17,31 +17,16 @@
 #include "orchestrator/cli_main.hpp"
 #include "orchestrator/distributed_results.hpp"
 #include "orchestrator/runner.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kv::orchestrator;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using kv::testsupport::slurp;
+using kv::testsupport::TempDir;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "kvdist_XXXXXX").string();
-    path = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 Json host(const std::string& name) {
   return Json{{"hostname", name}, {"memory", {{"total", 1024}}}};

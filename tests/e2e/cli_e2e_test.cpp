@@ -1,10 +1,9 @@
 // Foundation behaviour of both binaries: --version, --help, unknown flags.
 #include <gtest/gtest.h>
 
-#include "run_process.hpp"
+#include "support/process.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
 
 TEST(CliE2E, VersionPrintsAndExitsZero) {
   for (const char* b : {"kv-cache", "mlpstorage"}) {

@@ -13,10 +13,13 @@
 #include <sstream>
 #include <thread>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/json_file.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -24,31 +27,8 @@ namespace {
 
 std::vector<std::string> base_args(const fs::path& cache, const fs::path& out, int duration = 4,
                                    const std::string& seed = "7") {
-  return {bin("kv-cache"),
-          "--model",
-          "tiny-1b",
-          "--num-users",
-          "6",
-          "--duration",
-          std::to_string(duration),
-          "--gpu-mem-gb",
-          "0",
-          "--cpu-mem-gb",
-          "0",
-          "--generation-mode",
-          "none",
-          "--seed",
-          seed,
-          "--cache-dir",
-          cache.string(),
-          "--output",
-          out.string(),
-          "--quiet"};
-}
-
-json load(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
+  return engine_argv(
+      {.cache = cache, .output = out, .users = 6, .duration = duration, .seed = seed});
 }
 
 struct NpyFile {
@@ -89,15 +69,10 @@ std::vector<fs::path> npy_files(const fs::path& dir) {
   return v;
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
-  kvtest::TempDir t;
+  TempDir t;
   const fs::path cache = t.path / "cache", out = t.path / "r1.json";
   fs::create_directories(cache);
   { std::ofstream(cache / "foreign.npy") << "not ours"; }
@@ -108,7 +83,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("BENCHMARK RESULTS"), std::string::npos);
-  const json j = load(out);
+  const json j = load_json(out);
   const auto& s = j["summary"];
   const auto& cs = s["cache_stats"];
   EXPECT_GT(s["total_requests"].get<int>(), 0);
@@ -163,7 +138,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   const fs::path out2 = t.path / "r2.json";
   auto r2 = run(base_args(cache, out2, 3));
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
-  const json j2 = load(out2);
+  const json j2 = load_json(out2);
   EXPECT_EQ(j2["cache_dir"]["stale_files_removed_at_start"].get<std::uint64_t>(), ours);
   EXPECT_EQ(j2["cache_dir"]["foreign_npy_files_left_untouched"].get<int>(), 1);
   EXPECT_FALSE(j2["cache_dir"]["kept"].get<bool>());
@@ -175,7 +150,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
 }
 
 TEST(EngineE2E, SameSeedSameKeysAndBytes) {
-  kvtest::TempDir t;
+  TempDir t;
   std::vector<std::set<std::string>> names(3);
   for (int i = 0; i < 3; ++i) {
     auto args = base_args(t.path / ("c" + std::to_string(i)),
@@ -198,27 +173,27 @@ TEST(EngineE2E, SameSeedSameKeysAndBytes) {
 }
 
 TEST(EngineE2E, MaxRequestsStopsEarlyWithExactlyThatMany) {
-  kvtest::TempDir t;
+  TempDir t;
   auto args = base_args(t.path / "c", t.path / "r.json", 60);
   args.insert(args.end(), {"--max-requests", "3"});
   const auto t0 = std::chrono::steady_clock::now();
   auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(40));
-  const json j = load(t.path / "r.json");
+  const json j = load_json(t.path / "r.json");
   EXPECT_EQ(j["summary"]["total_requests"].get<int>(), 3);
   EXPECT_EQ(j["stop_reason"], "max_requests");
 }
 
 TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
-  kvtest::TempDir t;
+  TempDir t;
   auto args = base_args(t.path / "c", t.path / "r.json", 4);
   args.insert(args.end(),
               {"--gpu-backend", "simulated", "--gpu-mem-gb", "0.1", "--cpu-mem-gb", "0.2"});
   // later flags win: replaces the earlier --gpu-mem-gb 0 / --cpu-mem-gb 0
   auto r = run(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json j = load(t.path / "r.json");
+  const json j = load_json(t.path / "r.json");
   const auto& cs = j["summary"]["cache_stats"];
   EXPECT_GT(cs["tier_gpu_kv_bytes_written_gb"].get<double>(), 0);
   EXPECT_GT(cs["tier_cpu_kv_bytes_written_gb"].get<double>() +
@@ -229,12 +204,12 @@ TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
 }
 
 TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
-  kvtest::TempDir t;
+  TempDir t;
   auto d = base_args(t.path / "d", t.path / "d.json", 3);
   d.insert(d.end(), {"--num-users", "1", "--decode-only"});
   auto r = run(d);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  json j = load(t.path / "d.json");
+  json j = load_json(t.path / "d.json");
   const auto& dc = j["summary"]["cache_stats"];
   EXPECT_EQ(dc["total_write_bytes"].get<double>(),
             0);  // pre-population is before the measured window
@@ -246,7 +221,7 @@ TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
   p.insert(p.end(), {"--prefill-only", "--disable-multi-turn", "--disable-prefix-caching"});
   r = run(p);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  j = load(t.path / "p.json");
+  j = load_json(t.path / "p.json");
   const auto& pc = j["summary"]["cache_stats"];
   EXPECT_EQ(pc["total_read_bytes"].get<double>(), 0);
   EXPECT_EQ(pc["cache_hits"].get<int>() + pc["cache_misses"].get<int>(), 0);
@@ -254,29 +229,16 @@ TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
 }
 
 TEST(EngineE2E, SigintStopsWritesInterruptedResultsAndExits8) {
-  kvtest::TempDir t;
+  TempDir t;
   const fs::path out = t.path / "r.json";
   auto args = base_args(t.path / "c", out, 60);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* o = std::freopen((t.path / "out.txt").c_str(), "w", stdout);
-    FILE* e = std::freopen((t.path / "err.txt").c_str(), "w", stderr);
-    if (!o || !e) std::_Exit(126);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::_Exit(127);
-  }
+  Background engine(args, t.path);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  const auto t0 = std::chrono::steady_clock::now();
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(15));
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 8) << kvtest::slurp(t.path / "err.txt");
-  const json j = load(out);  // valid JSON
+  engine.signal(SIGINT);
+  const auto code = engine.wait(15);
+  ASSERT_TRUE(code.has_value()) << "still running 15 s after SIGINT";
+  EXPECT_EQ(*code, 8) << slurp(engine.err);
+  const json j = load_json(out);  // valid JSON
   EXPECT_TRUE(j["interrupted"].get<bool>());
   EXPECT_EQ(j["stop_reason"], "signal");
   EXPECT_LT(j["summary"]["elapsed_time"].get<double>(), 10.0);
@@ -284,7 +246,7 @@ TEST(EngineE2E, SigintStopsWritesInterruptedResultsAndExits8) {
 }
 
 TEST(EngineE2E, UsageErrorsExitTwoNamingTheProblem) {
-  kvtest::TempDir t;
+  TempDir t;
   struct Case {
     std::vector<std::string> args;
     std::string needle;

@@ -8,10 +8,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/json_file.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -20,51 +23,30 @@ namespace {
 std::vector<std::string> args(const fs::path& dir, const std::string& users,
                               const std::string& seed, std::vector<std::string> extra = {},
                               const std::string& duration = "3") {
-  std::vector<std::string> a{bin("kv-cache"),
-                             "--model",
-                             "tiny-1b",
-                             "--num-users",
-                             users,
-                             "--duration",
-                             duration,
-                             "--gpu-mem-gb",
-                             "0",
-                             "--cpu-mem-gb",
-                             "0",
-                             "--generation-mode",
-                             "none",
-                             "--seed",
-                             seed,
-                             "--cache-dir",
-                             (dir / "cache").string(),
-                             "--output",
-                             (dir / "r.json").string(),
-                             "--quiet"};
-  a.insert(a.end(), extra.begin(), extra.end());
-  return a;
-}
-
-json load(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
+  return engine_argv({.cache = dir / "cache",
+                      .output = dir / "r.json",
+                      .users = std::stoi(users),
+                      .duration = std::stoi(duration),
+                      .seed = seed,
+                      .extra = std::move(extra)});
 }
 
 TEST(FidelityE2E, ListUsersPrintsTheReferencePopulationWithoutTouchingStorage) {
-  kvtest::TempDir t;
+  TempDir t;
   auto a = args(t.path, "20", "42", {"--list-users"});
   const auto r = run(a);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out),
-            load(fs::path(KV_TEST_DATA_DIR) / "reference-users/users_seed42_n20.json"));
+            load_json(fs::path(KV_TEST_DATA_DIR) / "reference-users/users_seed42_n20.json"));
   EXPECT_FALSE(fs::exists(t.path / "cache"));
   EXPECT_FALSE(fs::exists(t.path / "r.json"));
 }
 
 TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothingInFlight) {
-  kvtest::TempDir t;
+  TempDir t;
   const auto r = run(args(t.path, "4", "7", {"--disable-prefix-caching"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const json j = load(t.path / "r.json");
+  const json j = load_json(t.path / "r.json");
   const json& cs = j["summary"]["cache_stats"];
   const json& ra = j["reference_accounting"];
   ASSERT_TRUE(ra.is_object()) << j.dump().substr(0, 400);
@@ -86,10 +68,10 @@ TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothin
   // reference's figures are ours. The window is long, so that the stop is that completion even
   // when a loaded machine takes seconds for the first request (with a 3 s window the duration
   // could end first, with the request's write still running into the drain).
-  kvtest::TempDir t1;
+  TempDir t1;
   const auto one = run(args(t1.path, "1", "7", {"--max-requests", "1"}, "120"));
   ASSERT_EQ(one.exit_code, 0) << one.err;
-  const json k = load(t1.path / "r.json");
+  const json k = load_json(t1.path / "r.json");
   ASSERT_EQ(k["stop_reason"], "max_requests");
   const json& kcs = k["summary"]["cache_stats"];
   const json& kra = k["reference_accounting"];

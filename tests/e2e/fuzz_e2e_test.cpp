@@ -16,10 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,28 +42,13 @@ std::vector<std::string> engine_flags() {
 
 // The small valid run every case extends.
 std::vector<std::string> base_run(const fs::path& dir) {
-  return {bin("kv-cache"),
-          "--model",
-          "tiny-1b",
-          "--duration",
-          "1",
-          "--num-users",
-          "1",
-          "--gpu-mem-gb",
-          "0",
-          "--cpu-mem-gb",
-          "0",
-          "--max-requests",
-          "2",
-          "--cache-dir",
-          (dir / "cache").string(),
-          "--output",
-          (dir / "out.json").string(),
-          "--quiet"};
-}
-
-void write_file(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
+  return engine_argv({.cache = dir / "cache",
+                      .output = dir / "out.json",
+                      .users = 1,
+                      .duration = 1,
+                      .seed = "",
+                      .generation_mode = "",
+                      .extra = {"--max-requests", "2"}});
 }
 
 unsigned env_or(const char* name, unsigned dflt) {

@@ -6,10 +6,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/json_file.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -19,17 +22,12 @@ const std::string kFakeEnv = std::string("KVCACHE_LIBCUDA=") + KV_FAKE_CUDA_LIB;
 
 std::vector<std::string> args(const fs::path& dir, const std::string& backend,
                               const std::string& gpu_gb) {
-  // clang-format off
-  return {bin("kv-cache"), "--model", "tiny-1b", "--num-users", "4", "--duration", "3",
-          "--generation-mode", "none", "--seed", "5", "--gpu-backend", backend, "--gpu-mem-gb", gpu_gb,
-          "--cpu-mem-gb", "0.2", "--cache-dir", (dir / "c").string(), "--output", (dir / "r.json").string(),
-          "--quiet"};
-  // clang-format on
-}
-
-json load(const fs::path& p) {
-  std::ifstream in(p);
-  return json::parse(in);
+  return engine_argv({.cache = dir / "c",
+                      .output = dir / "r.json",
+                      .seed = "5",
+                      .gpu_mem_gb = gpu_gb,
+                      .cpu_mem_gb = "0.2",
+                      .extra = {"--gpu-backend", backend}});
 }
 
 void expect_cascade_through_gpu(const json& j, const std::string& backend) {
@@ -46,29 +44,29 @@ void expect_cascade_through_gpu(const json& j, const std::string& backend) {
 }
 
 TEST(GpuE2E, CudaBackendOverTheFakeDriverHoldsTheFirstTier) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r =
       run(args(t.path, "cuda", "0.1"), {kFakeEnv, "FAKE_CUDA_MEM=335544320"});  // 320 MiB device
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  expect_cascade_through_gpu(load(t.path / "r.json"), "cuda");
-  EXPECT_EQ(load(t.path / "r.json")["config"]["gpu_devices"][0],
+  expect_cascade_through_gpu(load_json(t.path / "r.json"), "cuda");
+  EXPECT_EQ(load_json(t.path / "r.json")["config"]["gpu_devices"][0],
             "0: Fake GPU 0 (0.3 GiB)");  // 320 MiB
 }
 
 TEST(GpuE2E, AutoPicksCudaWhenADeviceIsFound) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r = run(args(t.path, "auto", "0.1"), {kFakeEnv, "FAKE_CUDA_MEM=268435456"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(load(t.path / "r.json")["config"]["gpu_backend"], "cuda");
+  EXPECT_EQ(load_json(t.path / "r.json")["config"]["gpu_backend"], "cuda");
 }
 
 TEST(GpuE2E, AutoWithoutADeviceRunsWithoutAGpuTierAndSaysWhy) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r = run(args(t.path, "auto", "0.1"), {kFakeEnv, "FAKE_CUDA_INIT=100"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("--gpu-backend auto: no GPU tier"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CUDA_ERROR_NO_DEVICE"), std::string::npos) << r.err;
-  const json j = load(t.path / "r.json");
+  const json j = load_json(t.path / "r.json");
   EXPECT_EQ(j["config"]["gpu_backend"], "none");
   EXPECT_FALSE(j["config"]["gpu_tier"].get<bool>());
   EXPECT_NE(j["config"]["gpu_backend_note"].get<std::string>().find("CUDA_ERROR_NO_DEVICE"),
@@ -77,7 +75,7 @@ TEST(GpuE2E, AutoWithoutADeviceRunsWithoutAGpuTierAndSaysWhy) {
 }
 
 TEST(GpuE2E, CudaFailuresExit2NamingTheFlag) {
-  kvtest::TempDir t;
+  TempDir t;
   struct Case {
     std::vector<std::string> env;
     std::string gpu_gb, extra, flag;
@@ -102,12 +100,12 @@ TEST(GpuE2E, CudaFailuresExit2NamingTheFlag) {
 // A real device: GPU → CPU → storage with device memory. Skipped when kv-cache finds no driver or
 // device (the same check the engine makes).
 TEST(GpuDeviceE2E, ThreeTierRunOnARealDevice) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r = run(args(t.path, "cuda", "0.1"));
   if (r.exit_code == 2 && r.err.find("error: --gpu-backend: ") != std::string::npos)
     GTEST_SKIP() << "no CUDA device: " << r.err;
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  expect_cascade_through_gpu(load(t.path / "r.json"), "cuda");
+  expect_cascade_through_gpu(load_json(t.path / "r.json"), "cuda");
 }
 
 }  // namespace

@@ -13,10 +13,12 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -28,7 +30,7 @@ bool engine_is_real() {
 }
 
 bool on_path(const std::string& name) {
-  return !kvtest::find_on_path(name).empty();
+  return !find_on_path(name).empty();
 }
 
 fs::path only_run_dir(const fs::path& rd, const std::string& model) {
@@ -40,22 +42,8 @@ fs::path only_run_dir(const fs::path& rd, const std::string& model) {
 
 Json metadata_of(const fs::path& dir) {
   const std::string dt = dir.filename().string();
-  return Json::parse(kvtest::slurp(dir / ("kv_cache_" + dt + "_metadata.json")));
+  return Json::parse(slurp(dir / ("kv_cache_" + dt + "_metadata.json")));
 }
-
-const std::vector<std::string> kTinyRun = {"kvcache",
-                                           "run",
-                                           "--model",
-                                           "tiny-1b",
-                                           "--num-users",
-                                           "2",
-                                           "--gpu-mem-gb",
-                                           "0",
-                                           "--cpu-mem-gb",
-                                           "0",
-                                           "--generation-mode",
-                                           "none",
-                                           "--allow-run-as-root"};
 
 }  // namespace
 
@@ -75,7 +63,7 @@ TEST(MlpstorageE2E, HelpAndUsageExitCodes) {
 }
 
 TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {
-  kvtest::TempDir t;
+  TempDir t;
   const fs::path rd = t.path / "results";
   auto r = run({bin("mlpstorage"), "kvcache", "run", "--hosts", "host1", "host2", "--num-processes",
                 "4", "--what-if", "--results-dir", rd.string()},
@@ -90,7 +78,7 @@ TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {
 // A CPU tier larger than this machine's memory stops both run forms before the launcher starts:
 // exit 2 naming --cpu-mem-gb with the value that fits, and no directory is created.
 TEST(MlpstorageE2E, CpuTierLargerThanThisMachineFailsBeforeTheLauncher) {
-  kvtest::TempDir t;
+  TempDir t;
   std::ifstream meminfo("/proc/meminfo");
   std::string key, unit;
   long long kb = 0;
@@ -129,7 +117,7 @@ TEST(MlpstorageE2E, CpuTierLargerThanThisMachineFailsBeforeTheLauncher) {
 }
 
 TEST(MlpstorageE2E, DatasizePrintsEstimates) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r = run(
       {bin("mlpstorage"), "kvcache", "datasize", "--model", "llama3.1-70b-instruct", "-nu", "70"},
       {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
@@ -142,14 +130,10 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   if (!engine_is_real())
     GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
   if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed (apt-get install openmpi-bin)";
-  kvtest::TempDir t;
+  TempDir t;
   const fs::path rd = t.path / "results";
   const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
-  std::vector<std::string> argv = {bin("mlpstorage")};
-  argv.insert(argv.end(), kTinyRun.begin(), kTinyRun.end());
-  for (const char* a : {"--duration", "3", "--results-dir"}) argv.push_back(a);
-  argv.push_back(rd.string());
-  auto r = run(argv, env);
+  auto r = run(mlpstorage_run_argv({.results_dir = rd, .duration = 3}), env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   const fs::path dir = only_run_dir(rd, "tiny-1b");
@@ -159,11 +143,11 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   EXPECT_TRUE(fs::exists(dir / ("kvcache_" + dt + ".stderr.log")));
   // The engine's progress records stay in its stderr log; mlpstorage shows them as its own status
   // lines (a new phase at once), never as raw records (docs/engine.md "Progress on stderr").
-  EXPECT_NE(kvtest::slurp(dir / ("kvcache_" + dt + ".stderr.log")).find("phase=cleanup"),
+  EXPECT_NE(slurp(dir / ("kvcache_" + dt + ".stderr.log")).find("phase=cleanup"),
             std::string::npos);
   EXPECT_EQ((r.out + r.err).find("kv-cache progress:"), std::string::npos) << r.err;
   EXPECT_NE((r.out + r.err).find("removing cache files"), std::string::npos) << r.out << r.err;
-  Json results = Json::parse(kvtest::slurp(dir / ("kvcache_results_" + dt + ".json")));
+  Json results = Json::parse(slurp(dir / ("kvcache_results_" + dt + ".json")));
   ASSERT_TRUE(results.contains("summary"));
   Json md = metadata_of(dir);
   EXPECT_EQ(md["status"], "success");
@@ -175,11 +159,11 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   ASSERT_TRUE(md.contains("kvcache_metrics"));
   EXPECT_TRUE(md["kvcache_metrics"].contains("tier_storage_read_bandwidth_gbps"));
   EXPECT_EQ(md["kvcache_metrics"]["total_requests"], results["summary"]["total_requests"]);
-  Json cluster = Json::parse(kvtest::slurp(dir / "kv_cache_cluster_info.json"));
+  Json cluster = Json::parse(slurp(dir / "kv_cache_cluster_info.json"));
   EXPECT_EQ(cluster["num_hosts"], 1);
   EXPECT_EQ(md["system_info"]["num_hosts"], 1);
   // The run directory's HTML report, with the verification from the metadata (docs/reports.md).
-  const std::string report = kvtest::slurp(dir / ("kvcache_report_" + dt + ".html"));
+  const std::string report = slurp(dir / ("kvcache_report_" + dt + ".html"));
   EXPECT_NE(report.find("<svg class=\"chart\""), std::string::npos);
   EXPECT_NE(report.find(md["verification"].get<std::string>()), std::string::npos);
 
@@ -194,24 +178,10 @@ TEST(MlpstorageE2E, CtrlCStopsTheEngineAndRecordsInterrupted) {
   if (!engine_is_real())
     GTEST_SKIP() << "kv-cache --help has no --num-users: the real engine is not built yet";
   if (!on_path("mpirun")) GTEST_SKIP() << "mpirun is not installed";
-  kvtest::TempDir t;
+  TempDir t;
   const fs::path rd = t.path / "results";
   const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
-  std::vector<std::string> argv = {bin("mlpstorage")};
-  argv.insert(argv.end(), kTinyRun.begin(), kTinyRun.end());
-  for (const char* a : {"--duration", "60", "--results-dir"}) argv.push_back(a);
-  argv.push_back(rd.string());
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    if (!std::freopen("/dev/null", "w", stdout) || !std::freopen("/dev/null", "w", stderr))
-      std::_Exit(126);
-    ::putenv(const_cast<char*>(db.c_str()));
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    ::execv(a[0], a.data());
-    std::_Exit(127);
-  }
+  Background job(mlpstorage_run_argv({.results_dir = rd, .duration = 60}), t.path, {db});
   // Wait until the engine is running (its output file exists), then press "Ctrl-C".
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
@@ -223,12 +193,11 @@ TEST(MlpstorageE2E, CtrlCStopsTheEngineAndRecordsInterrupted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  job.signal(SIGINT);
+  const auto code = job.wait(60);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 8);
+  ASSERT_TRUE(code.has_value()) << "still running 60 s after SIGINT";
+  EXPECT_EQ(*code, 8);
   EXPECT_LT(took, 40.0);  // far less than the 60 s duration
   const fs::path dir = only_run_dir(rd, "tiny-1b");
   ASSERT_FALSE(dir.empty());

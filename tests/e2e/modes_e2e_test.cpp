@@ -6,10 +6,13 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/files.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -23,8 +26,8 @@ constexpr const char* kMicroModel =
     "float16}\n";
 
 struct Run {
-  kvtest::TempDir dir;
-  kvtest::ProcessResult res;
+  TempDir dir;
+  ProcessResult res;
   json j;
   fs::path cache() const { return dir.path / "cache"; }
 };
@@ -35,30 +38,13 @@ std::unique_ptr<Run> run_kv(const std::vector<std::string>& flags, const std::st
                             int duration = 10, int users = 2) {
   auto r = std::make_unique<Run>();
   { std::ofstream(r->dir.path / "cfg.yaml") << kMicroModel << yaml; }
-  std::vector<std::string> argv{bin("kv-cache"),
-                                "--config",
-                                (r->dir.path / "cfg.yaml").string(),
-                                "--model",
-                                "micro",
-                                "--num-users",
-                                std::to_string(users),
-                                "--duration",
-                                std::to_string(duration),
-                                "--gpu-mem-gb",
-                                "0",
-                                "--cpu-mem-gb",
-                                "0",
-                                "--generation-mode",
-                                "none",
-                                "--seed",
-                                "7",
-                                "--cache-dir",
-                                r->cache().string(),
-                                "--output",
-                                (r->dir.path / "out.json").string(),
-                                "--quiet"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  r->res = run(argv);
+  r->res =
+      run(engine_argv({.cache = r->cache(),
+                       .output = r->dir.path / "out.json",
+                       .model = "micro",
+                       .users = users,
+                       .duration = duration,
+                       .extra = concat({"--config", (r->dir.path / "cfg.yaml").string()}, flags)}));
   if (r->res.exit_code == 0) {
     std::ifstream in(r->dir.path / "out.json");
     r->j = json::parse(in);
@@ -68,13 +54,6 @@ std::unique_ptr<Run> run_kv(const std::vector<std::string>& flags, const std::st
 
 const json& cs(const Run& r) {
   return r.j["summary"]["cache_stats"];
-}
-
-std::vector<std::string> lines_of(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> v;
-  for (std::string l; std::getline(in, l);) v.push_back(l);
-  return v;
 }
 
 }  // namespace
@@ -103,7 +82,7 @@ TEST(ModesE2E, RagReadsAppearInHitStatisticsAndEvictionDeletesTheOldestDocuments
 }
 
 TEST(ModesE2E, ShareGptReplayProducesExactlyItsTurnsWithMultiTurnReads) {
-  kvtest::TempDir t;
+  TempDir t;
   const auto ds = t.path / "sg.json";
   {
     std::ofstream(ds) << R"([
@@ -263,13 +242,13 @@ TEST(ModesE2E, ValidationTraceComparesTheHitRate) {
 }
 
 TEST(ModesE2E, IoTraceLogWithoutAndWithRealIo) {
-  kvtest::TempDir t;
+  TempDir t;
   const auto csv = t.path / "trace.csv";
   // Reference mode: null tiers (no real I/O), the GPU tier always present.
   auto r =
       run_kv({"--io-trace-log", csv.string(), "--gpu-mem-gb", "0.005", "--keep-cache"}, "", 3, 4);
   ASSERT_EQ(r->res.exit_code, 0) << r->res.err;
-  auto lines = lines_of(csv);
+  auto lines = read_lines(csv);
   ASSERT_GE(lines.size(), 3u);
   EXPECT_EQ(lines[0], "Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase");
   EXPECT_EQ(r->j["io_trace"]["rows"], lines.size() - 1);
@@ -300,7 +279,7 @@ TEST(ModesE2E, IoTraceLogWithoutAndWithRealIo) {
   EXPECT_EQ(z->j["io_trace"]["real_io"], true);
   EXPECT_EQ(z->j["io_trace"]["latency_column"], true);
   EXPECT_EQ(z->j["io_trace"]["compressed"], true);
-  const std::string bytes = kvtest::slurp(zst);
+  const std::string bytes = slurp(zst);
   ASSERT_GE(bytes.size(), 4u);
   EXPECT_EQ(bytes.substr(0, 4), std::string("\x28\xb5\x2f\xfd", 4));  // zstd frame magic
   EXPECT_GT(cs(*z)["total_write_bytes"].get<std::uint64_t>(), 0u);
@@ -308,7 +287,7 @@ TEST(ModesE2E, IoTraceLogWithoutAndWithRealIo) {
   const auto real_csv = t.path / "real.csv";
   auto p = run_kv({"--io-trace-log", real_csv.string(), "--io-trace-real"}, "", 2, 3);
   ASSERT_EQ(p->res.exit_code, 0) << p->res.err;
-  lines = lines_of(real_csv);
+  lines = read_lines(real_csv);
   ASSERT_GE(lines.size(), 2u);
   EXPECT_EQ(lines[0], "Timestamp,Operation,Object_Size_Bytes,Tier,Key,Phase,Latency_ms");
   EXPECT_NE(lines[1].find(",Tier-2,"), std::string::npos) << lines[1];
@@ -316,16 +295,16 @@ TEST(ModesE2E, IoTraceLogWithoutAndWithRealIo) {
 }
 
 TEST(ModesE2E, XlsxAndCsvSummaryExports) {
-  kvtest::TempDir t;
+  TempDir t;
   auto r = run_kv({"--xlsx-output", (t.path / "s.xlsx").string()}, "", 2);
   ASSERT_EQ(r->res.exit_code, 0) << r->res.err;
-  EXPECT_EQ(kvtest::slurp(t.path / "s.xlsx").substr(0, 2), "PK");
+  EXPECT_EQ(slurp(t.path / "s.xlsx").substr(0, 2), "PK");
   auto c = run_kv(
       {"--xlsx-output", (t.path / "s.csv").string(), "--mooncake-trace",
        kData + "/modes_mooncake_shared.jsonl", "--trace-speedup", "0", "--replay-cycles", "1"},
       "", 5, 1);
   ASSERT_EQ(c->res.exit_code, 0) << c->res.err;
-  const auto lines = lines_of(t.path / "s.csv");
+  const auto lines = read_lines(t.path / "s.csv");
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0].rfind("Timestamp,Model,Num Users,", 0), 0u) << lines[0];
   EXPECT_NE(lines[0].find("Total Requests"), std::string::npos);
@@ -334,7 +313,7 @@ TEST(ModesE2E, XlsxAndCsvSummaryExports) {
 }
 
 TEST(ModesE2E, BadInputsGiveClearErrors) {
-  kvtest::TempDir t;
+  TempDir t;
   {
     std::ofstream(t.path / "bad.json")
         << "[\n {\"id\": 1, \"conversations\": [\n  {\"from\": \"human\" \"value\": \"x\"}]}\n]\n";

@@ -23,10 +23,12 @@
 #include <sstream>
 #include <thread>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -45,31 +47,16 @@ double secs_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// `mlpstorage kvcache run` launching 2 ranks on this host.
+const std::vector<std::string> kNp2 = {"--hosts", "127.0.0.1", "-np", "2", "--oversubscribe"};
+
 // The engine arguments of a small storage-only run.
 std::vector<std::string> engine_args(const fs::path& dir, int duration, int users = 3) {
-  return {bin("kv-cache"),
-          "--model",
-          "tiny-1b",
-          "--num-users",
-          std::to_string(users),
-          "--duration",
-          std::to_string(duration),
-          "--gpu-mem-gb",
-          "0",
-          "--cpu-mem-gb",
-          "0",
-          "--generation-mode",
-          "none",
-          "--seed",
-          "7",
-          "--cache-dir",
-          (dir / "cache").string(),
-          "--output",
-          (dir / "out.json").string(),
-          "--per-rank-output",
-          "--rank-timeout",
-          "30",
-          "--quiet"};
+  return engine_argv({.cache = dir / "cache",
+                      .output = dir / "out.json",
+                      .users = users,
+                      .duration = duration,
+                      .extra = {"--per-rank-output", "--rank-timeout", "30"}});
 }
 
 // rtc_hwloc_vmhole none: orted does not export its hwloc topology to shared memory (that path
@@ -89,13 +76,8 @@ std::vector<std::string> mpirun_args(int n, const std::vector<std::string>& extr
   return a;
 }
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 Json load(const fs::path& p) {
-  return Json::parse(kvtest::slurp(p));
+  return Json::parse(slurp(p));
 }
 
 double num(const Json& j, const std::string& ptr) {
@@ -116,7 +98,7 @@ void kill_strays(const std::string& marker) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string cmd = kvtest::slurp(e.path() / "cmdline");
+    std::string cmd = slurp(e.path() / "cmdline");
     std::replace(cmd.begin(), cmd.end(), '\0', ' ');
     const pid_t pid = static_cast<pid_t>(std::stol(name));
     if (pid != ::getpid() && cmd.find(marker) != std::string::npos &&
@@ -124,48 +106,6 @@ void kill_strays(const std::string& marker) {
       ::kill(pid, SIGKILL);
   }
 }
-
-// A child running in the background with stdout/stderr in files.
-struct Background {
-  pid_t pid = -1;
-  fs::path out, err;
-  Background(const std::vector<std::string>& argv, const fs::path& dir,
-             const std::vector<std::string>& env = {}) {
-    out = dir / "mpirun.out";
-    err = dir / "mpirun.err";
-    pid = ::fork();
-    if (pid == 0) {
-      if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr))
-        std::_Exit(126);
-      for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-      std::vector<char*> a;
-      for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-      a.push_back(nullptr);
-      ::execv(a[0], a.data());
-      std::_Exit(127);
-    }
-  }
-  // Exit status (or -signal), or nullopt when still running after `seconds`.
-  std::optional<int> wait(double seconds) {
-    const auto t0 = Clock::now();
-    while (true) {
-      int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-      }
-      if (secs_since(t0) > seconds) return std::nullopt;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  std::string output() const { return kvtest::slurp(out) + kvtest::slurp(err); }
-  ~Background() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-  }
-};
 
 // Completed requests in rank `r`'s latest "kv-cache progress: phase=window" record on the job's
 // output (keys in any order); -1 when there is none yet.
@@ -296,7 +236,7 @@ class MpiE2E : public ::testing::Test {
     if (!have_openmpi()) GTEST_SKIP() << "needs OpenMPI's mpirun (apt-get install openmpi-bin)";
   }
   void TearDown() override { kill_strays(t.path.string()); }
-  kvtest::TempDir t;
+  TempDir t;
 };
 
 TEST_F(MpiE2E, TwoRanksGiveOneMergedResult) {
@@ -440,30 +380,7 @@ TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
   const fs::path rd = t.path / "results";
   const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
   const auto t0 = Clock::now();
-  auto r = run({bin("mlpstorage"),
-                "kvcache",
-                "run",
-                "--hosts",
-                "127.0.0.1",
-                "-np",
-                "2",
-                "--oversubscribe",
-                "--allow-run-as-root",
-                "--model",
-                "tiny-1b",
-                "--num-users",
-                "2",
-                "--duration",
-                "3",
-                "--gpu-mem-gb",
-                "0",
-                "--cpu-mem-gb",
-                "0",
-                "--generation-mode",
-                "none",
-                "--results-dir",
-                rd.string()},
-               env);
+  auto r = run(mlpstorage_run_argv({.results_dir = rd, .launch = kNp2}), env);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::printf("[ timing ] mlpstorage -np 2 x 3 s: %.1f s\n", secs_since(t0));
   std::fflush(stdout);
@@ -498,30 +415,8 @@ TEST_F(MpiE2E, MlpstorageRunsTwoProcesses) {
 TEST_F(MpiE2E, CtrlCToMlpstorageStopsEveryRankWithValidResults) {
   const fs::path rd = t.path / "results";
   const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
-  Background job({bin("mlpstorage"),
-                  "kvcache",
-                  "run",
-                  "--hosts",
-                  "127.0.0.1",
-                  "-np",
-                  "2",
-                  "--oversubscribe",
-                  "--allow-run-as-root",
-                  "--model",
-                  "tiny-1b",
-                  "--num-users",
-                  "2",
-                  "--duration",
-                  "60",
-                  "--gpu-mem-gb",
-                  "0",
-                  "--cpu-mem-gb",
-                  "0",
-                  "--generation-mode",
-                  "none",
-                  "--results-dir",
-                  rd.string()},
-                 t.path, {db});
+  Background job(mlpstorage_run_argv({.results_dir = rd, .duration = 60, .launch = kNp2}), t.path,
+                 {db});
   // Wait until both ranks are in the window, then press "Ctrl-C".
   const auto t0 = Clock::now();
   while (secs_since(t0) < 30) {
@@ -556,30 +451,8 @@ TEST_F(MpiE2E, CtrlCToMlpstorageStopsEveryRankWithValidResults) {
 TEST_F(MpiE2E, MlpstorageReportsAKilledRank) {
   const fs::path rd = t.path / "results";
   const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
-  Background job({bin("mlpstorage"),
-                  "kvcache",
-                  "run",
-                  "--hosts",
-                  "127.0.0.1",
-                  "-np",
-                  "2",
-                  "--oversubscribe",
-                  "--allow-run-as-root",
-                  "--model",
-                  "tiny-1b",
-                  "--num-users",
-                  "2",
-                  "--duration",
-                  "60",
-                  "--gpu-mem-gb",
-                  "0",
-                  "--cpu-mem-gb",
-                  "0",
-                  "--generation-mode",
-                  "none",
-                  "--results-dir",
-                  rd.string()},
-                 t.path, {db});
+  Background job(mlpstorage_run_argv({.results_dir = rd, .duration = 60, .launch = kNp2}), t.path,
+                 {db});
   const auto t0 = Clock::now();
   pid_t victim = 0;
   while (secs_since(t0) < 30) {

@@ -14,34 +14,23 @@
 #include <regex>
 #include <thread>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 namespace fs = std::filesystem;
 
 namespace {
 
 std::vector<std::string> engine_args(const fs::path& dir, const std::string& duration) {
-  return {bin("kv-cache"),
-          "--model",
-          "tiny-1b",
-          "--num-users",
-          "4",
-          "--duration",
-          duration,
-          "--gpu-mem-gb",
-          "0",
-          "--cpu-mem-gb",
-          "0.2",
-          "--generation-mode",
-          "none",
-          "--seed",
-          "3",
-          "--cache-dir",
-          (dir / "cache").string(),
-          "--output",
-          (dir / "out.json").string()};
+  return engine_argv({.cache = dir / "cache",
+                      .output = dir / "out.json",
+                      .duration = std::stoi(duration),
+                      .seed = "3",
+                      .cpu_mem_gb = "0.2",
+                      .quiet = false});
 }
 
 std::size_t columns(const std::string& s) {
@@ -53,7 +42,7 @@ std::size_t columns(const std::string& s) {
 }  // namespace
 
 TEST(ProgressE2E, StderrToAFileGetsPeriodicRecords) {
-  kvtest::TempDir t;
+  TempDir t;
   auto args = engine_args(t.path, "3");
   args.insert(args.end(), {"--progress-interval", "1"});
   auto r = run(args, {"KV_DIST_NO_MPI=1"});
@@ -69,7 +58,7 @@ TEST(ProgressE2E, StderrToAFileGetsPeriodicRecords) {
   // No live status line (and no carriage return) when stderr is not a terminal.
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
   // --progress-interval 0: no record.
-  kvtest::TempDir t2;
+  TempDir t2;
   auto quiet = engine_args(t2.path, "2");
   quiet.insert(quiet.end(), {"--progress-interval", "0"});
   auto q = run(quiet, {"KV_DIST_NO_MPI=1"});
@@ -78,9 +67,9 @@ TEST(ProgressE2E, StderrToAFileGetsPeriodicRecords) {
 }
 
 TEST(ProgressE2E, StatusLineFitsAn80ColumnTerminal) {
-  const std::string tmux = kvtest::find_on_path("tmux");
+  const std::string tmux = find_on_path("tmux");
   if (tmux.empty()) GTEST_SKIP() << "tmux is not installed (scripts/install-deps.sh installs it)";
-  kvtest::TempDir t;
+  TempDir t;
   const std::string sock = "kvtest" + std::to_string(::getpid());
   std::string cmd = "while [ ! -e " + (t.path / "GO").string() + " ]; do sleep 0.05; done; exec";
   for (const auto& a : engine_args(t.path, "6")) cmd += " '" + a + "'";
@@ -105,7 +94,7 @@ TEST(ProgressE2E, StatusLineFitsAn80ColumnTerminal) {
   EXPECT_NE(screen.find("Results written to"), std::string::npos) << screen;
 
   // Every refresh of the status line ("\r...\x1b[K") within 79 columns.
-  const std::string stream = kvtest::slurp(raw);
+  const std::string stream = slurp(raw);
   const std::regex esc("\x1b\\[[0-9;?]*[A-Za-z]");
   int refreshes = 0;
   std::size_t start = 0;
@@ -128,7 +117,7 @@ TEST(ProgressE2E, StatusLineFitsAn80ColumnTerminal) {
 // pre-population and the cleanup of the cache dir each write a record when they start and one when
 // they end (done=total), in the order the run goes through them.
 TEST(ProgressE2E, PrepopulationAndCleanupWriteTheirPhaseRecords) {
-  kvtest::TempDir t;
+  TempDir t;
   auto args = engine_args(t.path, "1");
   args[4] = "1";  // --num-users 1: 10 pre-populated entries
   args.insert(args.end(), {"--decode-only", "--progress-interval", "0.5"});

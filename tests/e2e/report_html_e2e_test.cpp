@@ -13,10 +13,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -24,7 +26,7 @@ namespace {
 
 std::string chromium_or_skip_reason(std::string& reason) {
   for (const char* name : {"chromium", "chromium-browser"}) {
-    std::string p = kvtest::find_on_path(name);
+    std::string p = find_on_path(name);
     if (!p.empty()) return p;
   }
   reason = "chromium is not installed (scripts/install-deps.sh installs it)";
@@ -90,30 +92,11 @@ TEST(ReportHtmlE2E, ChartsAreDrawnByARealBrowser) {
     if (req && std::string(req) == "1") FAIL() << why << " and KV_REQUIRE_CHROMIUM=1";
     GTEST_SKIP() << why;
   }
-  kvtest::TempDir tmp;
+  TempDir tmp;
   const fs::path results = tmp.path / "results.json";
-  auto eng = run({bin("kv-cache"),
-                  "--model",
-                  "tiny-1b",
-                  "--num-users",
-                  "4",
-                  "--duration",
-                  "3",
-                  "--gpu-mem-gb",
-                  "0",
-                  "--cpu-mem-gb",
-                  "0",
-                  "--generation-mode",
-                  "none",
-                  "--seed",
-                  "7",
-                  "--quiet",
-                  "--cache-dir",
-                  (tmp.path / "cache").string(),
-                  "--output",
-                  results.string(),
-                  "--html-report",
-                  (tmp.path / "engine.html").string()},
+  auto eng = run(engine_argv({.cache = tmp.path / "cache",
+                              .output = results,
+                              .extra = {"--html-report", (tmp.path / "engine.html").string()}}),
                  {"KV_DIST_NO_MPI=1"});
   ASSERT_EQ(eng.exit_code, 0) << eng.err;
   // The engine's own report (--html-report) is the same page as `mlpstorage reports html`'s.

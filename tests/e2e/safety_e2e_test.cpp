@@ -11,37 +11,24 @@
 #include <string>
 #include <vector>
 
-#include "run_process.hpp"
+#include "support/argv.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 namespace fs = std::filesystem;
 
 namespace {
 
-using kvtest::TempDir;
-
 std::vector<std::string> engine_args(const std::string& cache, const std::string& out,
                                      const std::string& duration = "3",
                                      const std::string& model = "tiny-1b") {
-  return {bin("kv-cache"),
-          "--model",
-          model,
-          "--num-users",
-          "4",
-          "--duration",
-          duration,
-          "--gpu-mem-gb",
-          "0",
-          "--cpu-mem-gb",
-          "0",
-          "--seed",
-          "7",
-          "--cache-dir",
-          cache,
-          "--output",
-          out,
-          "--quiet"};
+  return engine_argv({.cache = cache,
+                      .output = out,
+                      .model = model,
+                      .duration = std::stoi(duration),
+                      .generation_mode = ""});
 }
 
 }  // namespace
@@ -50,7 +37,7 @@ std::vector<std::string> engine_args(const std::string& cache, const std::string
 // user namespaces are allowed) under a 1 GiB storage tier: most writes fail with ENOSPC (measured:
 // 53 of 54 requests failed, 1 completed), so the run fails even when some requests complete.
 TEST(SafetyE2E, RunWhoseWritesFailOnAFullFilesystemFails) {
-  const std::string unshare = kvtest::find_on_path("unshare");
+  const std::string unshare = find_on_path("unshare");
   if (unshare.empty() || run({unshare, "-rm", "true"}).exit_code != 0)
     GTEST_SKIP() << "no unshare -rm here: cannot mount a private tmpfs";
   TempDir t;
@@ -65,7 +52,7 @@ TEST(SafetyE2E, RunWhoseWritesFailOnAFullFilesystemFails) {
   EXPECT_NE(r.err.find("ERROR"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("requests failed"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
-  const auto j = nlohmann::json::parse(kvtest::slurp(out));  // the results are still written
+  const auto j = nlohmann::json::parse(slurp(out));  // the results are still written
   EXPECT_GT(j["summary"]["failed_requests"].get<std::uint64_t>(), 0u);
   const auto ex = j["workload"]["failure_examples"];
   ASSERT_TRUE(ex.is_array() && !ex.empty()) << j["workload"].dump();
@@ -80,7 +67,7 @@ TEST(SafetyE2E, NonUtf8PathDoesNotLoseTheResults) {
   const fs::path out = t.path / "out.json";
   const auto r = run(engine_args(cache.string(), out.string(), "1"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto j = nlohmann::json::parse(kvtest::slurp(out));
+  const auto j = nlohmann::json::parse(slurp(out));
   EXPECT_TRUE(j["summary"].is_object());
   EXPECT_NE(j.dump().find("cache-\xef\xbf\xbd\xef\xbf\xbd"), std::string::npos);
 }

@@ -12,10 +12,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "run_process.hpp"
+#include "support/json_file.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
+
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -26,10 +28,6 @@ constexpr int kTrials = 2;
 bool have_openmpi() {
   auto r = run({"/bin/sh", "-c", "mpirun --version"});
   return r.exit_code == 0 && (r.out + r.err).find("Open MPI") != std::string::npos;
-}
-
-Json load(const fs::path& p) {
-  return Json::parse(kvtest::slurp(p));
 }
 
 std::vector<std::string> sequence_argv(const fs::path& t, const std::vector<std::string>& extra) {
@@ -106,7 +104,7 @@ std::set<std::string> expected_tree(const std::string& dt, int ranks) {
 // Recomputes every aggregate of the run summary from the per-rank files.
 void check_summary_against_rank_files(const fs::path& dir, int ranks) {
   const std::string dt = dir.filename().string();
-  const Json s = load(dir / ("kvcache_run_summary_" + dt + ".json"));
+  const Json s = load_json(dir / ("kvcache_run_summary_" + dt + ".json"));
   EXPECT_EQ(s["schema_version"], "1.0");
   EXPECT_EQ(s["total_ranks"], ranks);
   EXPECT_EQ(s["trials_per_option"], kTrials);
@@ -119,7 +117,7 @@ void check_summary_against_rank_files(const fs::path& dir, int ranks) {
       for (int r = 0; r < ranks; ++r) {
         const fs::path f = dir / ("option_" + std::to_string(o)) / ("trial_" + std::to_string(t)) /
                            ("rank_" + std::to_string(r)) / ("kvcache_results_" + dt + ".json");
-        const Json j = load(f);
+        const Json j = load_json(f);
         const Json& sum = j["summary"];
         const Json& cs = sum["cache_stats"];
         tr += cs["tier_storage_read_bandwidth_gbps"].get<double>();
@@ -157,7 +155,7 @@ void check_summary_against_rank_files(const fs::path& dir, int ranks) {
 }
 
 struct SubmissionE2E : ::testing::Test {
-  kvtest::TempDir t;
+  TempDir t;
   void SetUp() override {
     auto r = run({bin("mlpstorage"), "init", "Acme", (t.path / "results").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -175,10 +173,10 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   // The client's cache was <cache-dir>/rank_0 (the engine removes the directory it created when
   // the run ends, possibly in the background, so the path is checked in its results file).
   const Json rank0 =
-      load(dir / "option_1" / "trial_0" / "rank_0" / ("kvcache_results_" + dt + ".json"));
+      load_json(dir / "option_1" / "trial_0" / "rank_0" / ("kvcache_results_" + dt + ".json"));
   EXPECT_EQ(fs::path(rank0["cache_dir"]["path"].get<std::string>()), t.path / "cache" / "rank_0");
   check_summary_against_rank_files(dir, 1);
-  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  const Json md = load_json(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(md["status"], "success");
   EXPECT_EQ(md["verification"], "INVALID");  // 2-second windows
   EXPECT_EQ(md["sequence"]["trials_done"], 3 * kTrials);
@@ -192,7 +190,7 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   auto g = run({bin("mlpstorage"), "reports", "reportgen", "--results-dir",
                 (t.path / "results").string(), "--history-db", (t.path / "h.db").string()});
   ASSERT_EQ(g.exit_code, 0) << g.err;
-  const Json rows = load(t.path / "results" / "results.json");
+  const Json rows = load_json(t.path / "results" / "results.json");
   EXPECT_EQ(rows.size(), 4u) << rows.dump(1);
   EXPECT_TRUE(fs::exists(t.path / "results" / "results.csv"));
 }
@@ -208,17 +206,17 @@ TEST_F(SubmissionE2E, TwoRanksOneMpirunPerTrial) {
   check_summary_against_rank_files(dir, 2);
   // Each client had its own cache directory <cache-dir>/rank_<N> (the engine removes its files
   // at the end, so the merged results say where they were).
-  const Json merged = load(dir / "option_1" / "trial_0" / ("kvcache_results_" + dt + ".json"));
+  const Json merged = load_json(dir / "option_1" / "trial_0" / ("kvcache_results_" + dt + ".json"));
   ASSERT_EQ(merged["ranks"].size(), 2u);
   for (int rnk = 0; rnk < 2; ++rnk) {
     EXPECT_EQ(fs::path(merged["ranks"][rnk]["cache_dir"].get<std::string>()),
               t.path / "cache" / ("rank_" + std::to_string(rnk)));
   }
-  const Json rec = load(dir / "option_2" / "trial_1" / ("kvcache_trial_" + dt + ".json"));
+  const Json rec = load_json(dir / "option_2" / "trial_1" / ("kvcache_trial_" + dt + ".json"));
   const auto argv = rec["argv"].get<std::vector<std::string>>();
   EXPECT_NE(argv[0].find("mpirun"), std::string::npos);
   EXPECT_EQ(std::count(argv.begin(), argv.end(), bin("kv-cache")), 1);  // one job per trial
-  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  const Json md = load_json(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(md["num_processes"], 2);
   EXPECT_EQ(md["system_info"]["_metadata"]["requested_hosts"], Json({"127.0.0.1"}));
 }
@@ -233,10 +231,10 @@ TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
   ASSERT_EQ(r.exit_code, 8) << r.err.substr(r.err.size() > 3000 ? r.err.size() - 3000 : 0);
   const fs::path dir = run_dir_of(t.path);
   const std::string dt = dir.filename().string();
-  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  const Json md = load_json(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(md["status"], "interrupted");
   EXPECT_LT(md["sequence"]["trials_done"].get<int>(), 3 * kTrials);
-  const Json partial = load(dir / ("kvcache_run_summary_" + dt + ".json"));
+  const Json partial = load_json(dir / ("kvcache_run_summary_" + dt + ".json"));
   int summarized = 0;
   for (const auto& [k, o] : partial["options"].items()) summarized += o["trial_count"].get<int>();
   EXPECT_EQ(summarized, md["sequence"]["trials_done"].get<int>());
@@ -247,7 +245,7 @@ TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
       resumed.err.size() > 3000 ? resumed.err.size() - 3000 : 0);
   EXPECT_EQ(files_under(dir), expected_tree(dt, 1));
   check_summary_against_rank_files(dir, 1);
-  const Json done = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  const Json done = load_json(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(done["status"], "success");
   for (const auto& tr : done["sequence"]["trials"]) EXPECT_EQ(tr["status"], "success");
   // Nothing else to resume; other workload flags are refused with --resume.

@@ -14,10 +14,14 @@
 
 #include "core/error.hpp"
 #include "engine/io/backend.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kv;
 using namespace kv::engine;
 namespace fs = std::filesystem;
+using kv::testsupport::slurp;
+using kv::testsupport::TempDir;
 
 namespace {
 
@@ -53,26 +57,13 @@ io::IoResult put(io::StorageBackend& b, const std::string& key) {
   return b.write(spec, NullSource{});
 }
 
-struct Tmp {
-  fs::path path = fs::temp_directory_path() /
-                  ("kvcd_" + std::to_string(::getpid()) + "_" +
-                   std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  Tmp() { fs::create_directories(path); }
-  ~Tmp() { fs::remove_all(path); }
-};
-
 void touch(const fs::path& p, const std::string& content = "foreign") {
   std::ofstream(p) << content;
 }
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST(CacheDir, ForeignFilesSurviveAndOurFilesAreRemoved) {
-  Tmp t;
+  TempDir t;
   touch(t.path / "foreign.npy");
   touch(t.path / "notes.txt");
   {
@@ -95,7 +86,7 @@ TEST(CacheDir, ForeignFilesSurviveAndOurFilesAreRemoved) {
 }
 
 TEST(CacheDir, NeverOverwritesAFileItDidNotCreate) {
-  Tmp t;
+  TempDir t;
   touch(t.path / "user_0001_ctx.npy", "precious");
   auto dir = CacheDir::open(t.path.string());
   auto b = dir->wrap(std::make_unique<FileBackend>(t.path));
@@ -108,7 +99,7 @@ TEST(CacheDir, NeverOverwritesAFileItDidNotCreate) {
 }
 
 TEST(CacheDir, KeepCacheLeavesFilesForTheNextRunToRemove) {
-  Tmp t;
+  TempDir t;
   {
     auto dir = CacheDir::open(t.path.string());
     auto b = dir->wrap(std::make_unique<FileBackend>(t.path));
@@ -128,7 +119,7 @@ TEST(CacheDir, KeepCacheLeavesFilesForTheNextRunToRemove) {
 }
 
 TEST(CacheDir, OneRunPerDirectory) {
-  Tmp t;
+  TempDir t;
   auto first = CacheDir::open(t.path.string());
   try {
     CacheDir::open(t.path.string());
@@ -142,7 +133,7 @@ TEST(CacheDir, OneRunPerDirectory) {
 }
 
 TEST(CacheDir, CreatesMissingDirectoryAndRemovesItWhenEmpty) {
-  Tmp t;
+  TempDir t;
   const fs::path d = t.path / "new" / "cache";
   auto dir = CacheDir::open(d.string());
   EXPECT_TRUE(fs::is_directory(d));
@@ -165,7 +156,7 @@ TEST(CacheDir, TemporaryDirectoryIsRemovedAsAWhole) {
 }
 
 TEST(CacheDir, BackgroundCleanupMovesFilesAwayAtOnceAndDeletesThem) {
-  Tmp t;
+  TempDir t;
   touch(t.path / "foreign.npy");
   auto dir = CacheDir::open(t.path.string());
   auto b = dir->wrap(std::make_unique<FileBackend>(t.path));
@@ -213,7 +204,7 @@ TEST(CacheDir, ProblemsAreReported) {
 namespace {
 
 struct Victim {
-  Tmp outside;
+  TempDir outside;
   fs::path path = outside.path / "victim.npy";
   std::string content = "precious bytes that must stay byte-identical";
   Victim() { touch(path, content); }
@@ -234,7 +225,7 @@ std::string expect_refused(const fs::path& dir) {
 }  // namespace
 
 TEST(CacheDirSafety, SymlinkedManifestIsRefusedNotTruncated) {
-  Tmp t;
+  TempDir t;
   Victim v;
   fs::create_symlink(v.path, t.path / kManifestName);
   const std::string msg = expect_refused(t.path);
@@ -244,7 +235,7 @@ TEST(CacheDirSafety, SymlinkedManifestIsRefusedNotTruncated) {
 }
 
 TEST(CacheDirSafety, ForeignManifestIsRefusedNotTruncated) {
-  Tmp t;
+  TempDir t;
   touch(t.path / kManifestName, "not ours\nkeep me\n");
   EXPECT_NE(expect_refused(t.path).find("not a kv-cache manifest"), std::string::npos);
   EXPECT_EQ(slurp(t.path / kManifestName), "not ours\nkeep me\n");
@@ -265,7 +256,7 @@ TEST(CacheDirSafety, ForeignManifestIsRefusedNotTruncated) {
 }
 
 TEST(CacheDirSafety, ForgedManifestDeletesNothingThatIsNotOurs) {
-  Tmp t;
+  TempDir t;
   Victim v;
   touch(t.path / "text.npy", "a user's file, not an .npy of ours");
   fs::create_hard_link(v.path, t.path / "linked.npy");
@@ -294,7 +285,7 @@ TEST(CacheDirSafety, ForgedManifestDeletesNothingThatIsNotOurs) {
 }
 
 TEST(CacheDirSafety, RewriteAfterAPlantedSymlinkNeverWritesThroughIt) {
-  Tmp t;
+  TempDir t;
   Victim v;
   auto dir = CacheDir::open(t.path.string());
   auto b = dir->wrap(io::make_backend({.dir = t.path}).backend);
@@ -315,7 +306,7 @@ TEST(CacheDirSafety, RewriteAfterAPlantedSymlinkNeverWritesThroughIt) {
 }
 
 TEST(CacheDirSafety, OnlyOurMarkedTrashIsRemoved) {
-  Tmp t;
+  TempDir t;
   const auto old = fs::file_time_type::clock::now() - std::chrono::hours(1);
   const fs::path foreign = t.path / (std::string(kTrashPrefix) + "999999999");
   fs::create_directories(foreign);

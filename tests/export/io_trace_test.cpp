@@ -12,59 +12,17 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kv::exporter;
 namespace stdfs = std::filesystem;
+using kv::testsupport::lines_of;
+using kv::testsupport::slurp;
+using kv::testsupport::split;
+using kv::testsupport::TempDir;
 
 namespace {
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> n{0};
-    path_ = stdfs::temp_directory_path() /
-            ("kv_export_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path_, ec);
-  }
-  stdfs::path operator/(const std::string& s) const { return path_ / s; }
-
- private:
-  stdfs::path path_;
-};
-
-std::string slurp(const stdfs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string l; std::getline(ss, l);) out.push_back(l);
-  return out;
-}
-
-std::vector<std::string> split(const std::string& s, char sep = ',') {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      out.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
 // Decompresses a whole .zst file with libzstd's streaming API (handles several frames).
 std::string unzstd(const std::string& in) {
   ZSTD_DCtx* d = ZSTD_createDCtx();

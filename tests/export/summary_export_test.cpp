@@ -9,39 +9,16 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "support/files.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace kv::exporter;
 using ojson = nlohmann::ordered_json;
 namespace stdfs = std::filesystem;
+using kv::testsupport::slurp;
+using kv::testsupport::TempDir;
 
 namespace {
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> n{0};
-    path_ = stdfs::temp_directory_path() /
-            ("kv_summary_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    stdfs::remove_all(path_);
-    stdfs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    stdfs::remove_all(path_, ec);
-  }
-  stdfs::path operator/(const std::string& s) const { return path_ / s; }
-  const stdfs::path& path() const { return path_; }
-
- private:
-  stdfs::path path_;
-};
-
-std::string slurp(const stdfs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 ojson sample_results() {
   return ojson::parse(R"({
     "requests_completed": 10,
@@ -244,7 +221,7 @@ TEST(SummaryExport, XlsxIsAZipWithFourSheets) {
         << i;
   }
   EXPECT_EQ(bytes.find("xl/worksheets/sheet5.xml"), std::string::npos);
-  for (const auto& e : stdfs::directory_iterator(d.path())) {
+  for (const auto& e : stdfs::directory_iterator(d.path)) {
     EXPECT_EQ(e.path().filename(), "summary.xlsx");  // no temp left behind
   }
   // Empty inputs still produce a workbook.

@@ -13,41 +13,17 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "support/files.hpp"
+#include "support/scoped_env.hpp"
+#include "support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace kv::history;
+using kv::testsupport::ScopedEnv;
+using kv::testsupport::slurp;
+using kv::testsupport::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "histtest_XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-struct ScopedEnv {
-  std::string name;
-  std::optional<std::string> old;
-  ScopedEnv(std::string n, const char* v) : name(std::move(n)) {
-    if (const char* o = std::getenv(name.c_str())) old = o;
-    if (v)
-      ::setenv(name.c_str(), v, 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-  ~ScopedEnv() {
-    if (old)
-      ::setenv(name.c_str(), old->c_str(), 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-};
 
 Entry entry(const std::string& model, const std::string& dt = "20260101_000000") {
   Entry e;
@@ -264,13 +240,6 @@ TEST(History, DisplayCommandQuotesOnlyWhenNeeded) {
   EXPECT_EQ(display_command({"a b", "it's", ""}), "'a b' 'it'\\''s' ''");
 }
 
-namespace {
-std::string file_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-}  // namespace
-
 TEST(HistoryReadOnly, MissingDatabaseIsEmptyAndNotCreated) {
   TempDir t;
   const fs::path p = t.path / "sub" / "h.db";
@@ -293,7 +262,7 @@ TEST(HistoryReadOnly, ReadingLeavesTheDatabaseFileUnchanged) {
     e.verification = "CLOSED";
     db.record_start(e);
   }
-  const std::string before = file_bytes(p);
+  const std::string before = slurp(p);
   const auto mtime = fs::last_write_time(p);
   {
     Db db = Db::open_read_only(p);
@@ -302,7 +271,7 @@ TEST(HistoryReadOnly, ReadingLeavesTheDatabaseFileUnchanged) {
     EXPECT_EQ(rows[0].verification, "CLOSED");
     EXPECT_TRUE(db.get(rows[0].id).has_value());
   }
-  EXPECT_EQ(file_bytes(p), before);
+  EXPECT_EQ(slurp(p), before);
   EXPECT_EQ(fs::last_write_time(p), mtime);
   // A read-write open of the same database is what changed it before (schema + user_version).
   { Db db(p); }

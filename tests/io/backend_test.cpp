@@ -9,11 +9,15 @@
 
 #include "engine/io/npy.hpp"
 #include "engine/io/payload.hpp"
+#include "support/files.hpp"
+#include "support/scoped_env.hpp"
 #include "test_util.hpp"
 
 namespace {
 
 using namespace kv::io;
+using kv::testsupport::ScopedEnv;
+using kv::testsupport::slurp;
 using kvio_test::TempDir;
 using kvio_test::VerifySink;
 
@@ -25,13 +29,8 @@ ObjectSpec spec_for(const std::string& key, std::uint64_t tokens) {
   return s;
 }
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), {}};
-}
-
 void round_trip(Engine engine, bool direct, const std::filesystem::path& base) {
-  TempDir dir(base);
+  TempDir dir("kv_io_test", base);
   BackendOptions o;
   o.dir = dir.path;
   o.engine = engine;
@@ -106,17 +105,12 @@ TEST(Backend, ChoiceReportsWhatWasBuilt) {
 
 // O_DIRECT refused (tmpfs before Linux 6.6; forced where the kernel accepts it): the choice falls
 // back to buffered I/O, says so, and still round-trips the exact bytes.
-struct ScopedEnv {
-  ScopedEnv(const char* k, const char* v) : key(k) { ::setenv(k, v, 1); }
-  ~ScopedEnv() { ::unsetenv(key); }
-  const char* key;
-};
 
 TEST(Backend, DirectIoRefusedFallsBackToBufferedAndReportsIt) {
   const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
                                          ? "/dev/shm"
                                          : std::filesystem::temp_directory_path();
-  TempDir dir(base);
+  TempDir dir("kv_io_test", base);
   BackendOptions o;
   o.dir = dir.path;
   o.direct_io = true;

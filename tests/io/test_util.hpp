@@ -1,4 +1,4 @@
-// Shared helpers for the io tests: temp dirs, a verifying sink.
+// Shared helpers for the io tests: a file-size limit, a verifying sink.
 #pragma once
 
 #include <signal.h>
@@ -15,21 +15,11 @@
 
 #include "engine/io/backend.hpp"
 #include "engine/io/payload.hpp"
+#include "support/temp_dir.hpp"
 
 namespace kvio_test {
 
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
-    static std::atomic<int> n{0};
-    path = base / ("kv_io_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using kv::testsupport::TempDir;
 
 // While alive, files of this process cannot grow past `bytes`: writes beyond fail with EFBIG (a
 // real kernel write error; SIGXFSZ is ignored meanwhile). Restores both on destruction.

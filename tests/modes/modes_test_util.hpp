@@ -14,6 +14,7 @@
 #include "engine/modes/trace_tiers.hpp"
 #include "engine/workload/processor.hpp"
 #include "model/model.hpp"
+#include "support/files.hpp"
 
 namespace modestest {
 
@@ -67,19 +68,7 @@ class CacheStore final : public kv::workload::KvStore {
   kv::cache::MultiTierCache& c_;
 };
 
-inline std::vector<std::string> read_lines(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
-}
-
-inline std::vector<std::string> split(const std::string& s, char sep = ',') {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string f; std::getline(ss, f, sep);) out.push_back(f);
-  if (!s.empty() && s.back() == sep) out.emplace_back();
-  return out;
-}
+using kv::testsupport::read_lines;
+using kv::testsupport::split;
 
 }  // namespace modestest

@@ -1,5 +1,5 @@
-// Helpers for the orchestrator tests: parse argv through the real CLI tree, temp dirs, a fake
-// kv-cache engine script (records its argv next to --output, writes a results JSON there).
+// Helpers for the orchestrator tests: parse argv through the real CLI tree, a fake kv-cache engine
+// script (records its argv next to --output, writes a results JSON there).
 #pragma once
 
 #include <sys/stat.h>
@@ -15,6 +15,9 @@
 
 #include "orchestrator/cli.hpp"
 #include "orchestrator/preflight.hpp"
+#include "support/files.hpp"
+#include "support/scoped_env.hpp"
+#include "support/temp_dir.hpp"
 
 namespace orchtest {
 
@@ -32,36 +35,11 @@ inline Parsed parse(const std::vector<std::string>& args) {
   return p;
 }
 
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void write_file(const std::filesystem::path& p, const std::string& s,
-                       bool executable = false) {
-  std::filesystem::create_directories(p.parent_path());
-  {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << s;
-  }
-  if (executable) ::chmod(p.c_str(), 0755);
-}
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "orchtest_XXXXXX").string();
-    path = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
+using kv::testsupport::lines_of;
+using kv::testsupport::ScopedEnv;
+using kv::testsupport::slurp;
+using kv::testsupport::TempDir;
+using kv::testsupport::write_file;
 
 // A launching host with room for any test run (1 TiB of memory and of free space), so the resource
 // pre-flight does not depend on the machine the tests run on.
@@ -73,26 +51,6 @@ inline kv::orchestrator::HostProbe roomy_host() {
   };
   return p;
 }
-
-// Sets an environment variable for the scope, restoring the old value after.
-struct ScopedEnv {
-  std::string name;
-  bool had = false;
-  std::string old;
-  ScopedEnv(std::string n, const std::string& value) : name(std::move(n)) {
-    if (const char* o = std::getenv(name.c_str())) {
-      had = true;
-      old = o;
-    }
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (had)
-      ::setenv(name.c_str(), old.c_str(), 1);
-    else
-      ::unsetenv(name.c_str());
-  }
-};
 
 // A fake engine: writes its argv (one per line) to <dir of --output>/fake_argv.txt, prints one line
 // to stdout and one to stderr, sleeps $FAKE_KV_SLEEP seconds, writes a results JSON with the
@@ -152,14 +110,6 @@ exit ${FAKE_KV_EXIT:-0}
 )SH",
              true);
   return p;
-}
-
-inline std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) v.push_back(l);
-  return v;
 }
 
 }  // namespace orchtest

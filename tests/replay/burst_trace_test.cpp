@@ -83,13 +83,13 @@ TEST(BurstTrace, GlobAndDirectoryResolveSortedFiles) {
   EXPECT_DOUBLE_EQ(rows[8].delay_s, 200 - 161.5);  // the gap carries across files
 
   TempDir d;
-  std::filesystem::copy_file(data("burstgpt_small_2.csv"), d.path() / "b.csv");
-  std::filesystem::copy_file(data("burstgpt_small.csv"), d.path() / "a.csv");
+  std::filesystem::copy_file(data("burstgpt_small_2.csv"), d.path / "b.csv");
+  std::filesystem::copy_file(data("burstgpt_small.csv"), d.path / "a.csv");
   d.write("notes.txt", "not a trace");
-  const auto dir_files = resolve_trace_files(d.path().string(), ".csv", "--burst-trace-path");
+  const auto dir_files = resolve_trace_files(d.path.string(), ".csv", "--burst-trace-path");
   ASSERT_EQ(dir_files.size(), 2u);
   EXPECT_EQ(dir_files[0].filename(), "a.csv");
-  BurstTraceReader rd(d.path().string(), one_pass());
+  BurstTraceReader rd(d.path.string(), one_pass());
   EXPECT_EQ(read_all(rd).size(), 10u);
 }
 
@@ -99,7 +99,7 @@ TEST(BurstTrace, MissingInputsAreFileNotFound) {
   expect_error([] { BurstTraceReader r("/nonexistent/*.csv"); }, kv::ExitCode::kFileNotFound,
                {"no file matches"});
   TempDir d;
-  expect_error([&] { BurstTraceReader r(d.path().string()); }, kv::ExitCode::kFileNotFound,
+  expect_error([&] { BurstTraceReader r(d.path.string()); }, kv::ExitCode::kFileNotFound,
                {"no *.csv"});
 }
 
@@ -169,7 +169,7 @@ TEST(BurstTrace, HeaderByNameOrAbsent) {
   auto wrong = d.write("w.csv", "time,model\n1,2\n");
   expect_error([&] { BurstTraceReader w(wrong.string(), one_pass()); },
                kv::ExitCode::kInvalidArguments, {"w.csv:1", "header"});
-  expect_error([&] { BurstTraceReader w(d.path().string(), one_pass()); },
+  expect_error([&] { BurstTraceReader w(d.path.string(), one_pass()); },
                kv::ExitCode::kInvalidArguments, {"w.csv:1", "header"});
 }
 

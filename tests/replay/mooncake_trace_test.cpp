@@ -144,12 +144,12 @@ TEST(MooncakeTrace, BlockTokensWhenIdsDoNotMatchTheLength) {
 
 TEST(MooncakeTrace, DirectoryAndGlob) {
   TempDir d;
-  std::filesystem::copy_file(data("mooncake_synthetic_200.jsonl"), d.path() / "b.jsonl");
-  std::filesystem::copy_file(data("mooncake_conversation_200.jsonl"), d.path() / "a.jsonl");
-  MooncakeTraceReader r(d.path().string());
+  std::filesystem::copy_file(data("mooncake_synthetic_200.jsonl"), d.path / "b.jsonl");
+  std::filesystem::copy_file(data("mooncake_conversation_200.jsonl"), d.path / "a.jsonl");
+  MooncakeTraceReader r(d.path.string());
   EXPECT_EQ(r.files().size(), 2u);
   EXPECT_EQ(replay(r).records, 400u);
-  MooncakeTraceReader g((d.path() / "a*.jsonl").string());
+  MooncakeTraceReader g((d.path / "a*.jsonl").string());
   EXPECT_EQ(g.files().size(), 1u);
 }
 

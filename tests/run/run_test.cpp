@@ -16,6 +16,7 @@
 #include "engine/config/flags.hpp"
 #include "engine/run/observer.hpp"
 #include "engine/run/state.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -24,23 +25,7 @@ using kv::engine::StopReason;
 using kv::engine::run::RunObserver;
 using kv::engine::run::RunPlan;
 using kv::engine::run::RunState;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("kv_run_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
+using kv::testsupport::TempDir;
 
 RunPlan plan_for(const TempDir& dir, std::vector<std::string> extra) {
   std::vector<std::string> args = {"kv-cache",    "--model",

@@ -15,9 +15,10 @@ namespace kv::testsupport {
 struct TempDir {
   std::filesystem::path path;
 
-  explicit TempDir(std::string_view prefix = "kvtest") {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / (std::string(prefix) + "_XXXXXX")).string();
+  // Under `base` (default: $TMPDIR or /tmp), named <prefix>_XXXXXX.
+  explicit TempDir(std::string_view prefix = "kvtest",
+                   const std::filesystem::path& base = std::filesystem::temp_directory_path()) {
+    std::string tmpl = (base / (std::string(prefix) + "_XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + tmpl);
     path = tmpl;
   }

@@ -1,4 +1,4 @@
-// Test helpers for the tier and cache tests: an in-memory StorageBackend (no disk timing), a sink
+// Fake storage for tests: an in-memory StorageBackend (no disk timing), a sink
 // that collects bytes, and expected-payload helpers.
 #pragma once
 
@@ -18,7 +18,7 @@
 #include "engine/io/backend.hpp"
 #include "engine/io/payload.hpp"
 
-namespace kvtest {
+namespace kv::testsupport {
 
 // In-memory StorageBackend. Optionally stores the bytes (store_bytes), fails writes/reads with an
 // errno, or blocks writes of chosen keys at a gate until open_gate().
@@ -28,7 +28,8 @@ class FakeBackend final : public kv::io::StorageBackend {
 
   const char* name() const override { return "fake"; }
 
-  kv::io::IoResult write(const kv::io::ObjectSpec& spec, const kv::io::PayloadSource& src) override {
+  kv::io::IoResult write(const kv::io::ObjectSpec& spec,
+                         const kv::io::PayloadSource& src) override {
     {
       std::unique_lock lk(mu_);
       if (gated_.contains(spec.key) || gate_all_) {
@@ -98,7 +99,9 @@ class FakeBackend final : public kv::io::StorageBackend {
     ++removes_;
     return objects_.erase(key) > 0;
   }
-  std::filesystem::path path_for(const std::string& key) const override { return "/fake/" + key + ".npy"; }
+  std::filesystem::path path_for(const std::string& key) const override {
+    return "/fake/" + key + ".npy";
+  }
 
   // ---- test controls ----
   void fail_writes(int err) { fail_write_errno_ = err; }
@@ -191,4 +194,4 @@ inline std::vector<std::byte> generated(const kv::io::PayloadGenerator& gen, con
   return v;
 }
 
-}  // namespace kvtest
+}  // namespace kv::testsupport
