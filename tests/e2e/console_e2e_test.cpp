@@ -15,10 +15,10 @@
 #include <regex>
 #include <sstream>
 
-#include "run_process.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
 
-using kvtest::bin;
-using kvtest::run;
+using namespace kv::testsupport;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -86,7 +86,7 @@ std::size_t occurrences(const std::string& s, const std::string& what) {
 }
 
 Json load(const fs::path& p) {
-  return Json::parse(kvtest::slurp(p));
+  return Json::parse(slurp(p));
 }
 
 bool have_openmpi() {
@@ -97,7 +97,7 @@ bool have_openmpi() {
 }  // namespace
 
 TEST(ConsoleE2E, ShortRunFitsSeventyNineColumnsAndPrintsChunkP95AndSpread) {
-  kvtest::TempDir t;
+  TempDir t;
   auto args = engine_args(t.path, "2");
   args.insert(args.end(), {"--generation-mode", "none"});
   const auto r = run(args, {"KV_DIST_NO_MPI=1"});
@@ -126,7 +126,7 @@ TEST(ConsoleE2E, ShortRunFitsSeventyNineColumnsAndPrintsChunkP95AndSpread) {
 }
 
 TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
-  kvtest::TempDir t;
+  TempDir t;
   { std::ofstream(t.path / "slow.yaml") << "generation_timing:\n  realistic: 60\n"; }
   auto args = engine_args(t.path, "2");
   args.insert(args.end(),
@@ -155,7 +155,7 @@ TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
 
 TEST(ConsoleE2E, MpiJobPrintsOneBannerOneLinePerRankAndTheAggregates) {
   if (!have_openmpi()) GTEST_SKIP() << "OpenMPI mpirun not found";
-  kvtest::TempDir t;
+  TempDir t;
   std::vector<std::string> args = {"/usr/bin/env",
                                    "mpirun",
                                    "--allow-run-as-root",
