@@ -6,10 +6,12 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/flag_match.hpp"
 #include "core/version.hpp"
 #include "engine_cli/flags.hpp"
 #include "model/model.hpp"
 #include "orchestrator/config_file.hpp"
+#include "orchestrator/help.hpp"
 #include "orchestrator/logger.hpp"
 
 namespace kv::orchestrator {
@@ -47,13 +49,43 @@ const std::map<std::string, std::string>& short_aliases() {
   return m;
 }
 
-constexpr const char* kTopFooter =
-    "Exit codes: 0 success, 1 help shown / verification aborted, 2 usage error, 3 file not found,\n"
-    "4 permission denied, 5 configuration error, 6 benchmark failed, 7 timeout, 8 interrupted.\n"
-    "Two-letter short forms as in the reference: -rd (--results-dir), -nu (--num-users),\n"
-    "-et (--exec-type), -np (--num-processes), -aip (--allow-invalid-params), -sn (--systemname).\n"
-    "Submission flow: mlpstorage init <org> <dir>; mlpstorage closed|open|whatif kvcache run "
-    "--systemname S ...";
+constexpr const char* kExitCodes =
+    "Exit codes: 0 success, 1 help shown / verification aborted, 2 usage error, 3 file not found, "
+    "4 permission denied, 5 configuration error, 6 benchmark failed, 7 timeout, 8 interrupted.";
+
+// Long name → the reference's multi-letter short form (the help shows both).
+std::map<std::string, std::string> long_to_short() {
+  std::map<std::string, std::string> m;
+  for (const auto& [s, l] : short_aliases()) m[l] = s;
+  return m;
+}
+
+// Every long name a command accepts (aliases of one option share its index).
+std::vector<kv::FlagName> long_names(const CLI::App* app) {
+  std::vector<kv::FlagName> names;
+  const auto opts = app->get_options([](const CLI::Option* o) { return !o->get_positional(); });
+  for (std::size_t i = 0; i < opts.size(); ++i)
+    for (const auto& l : opts[i]->get_lnames()) names.push_back({"--" + l, i});
+  return names;
+}
+
+CLI::App* find_subcommand(CLI::App* app, const std::string& name) {
+  for (CLI::App* s : app->get_subcommands([](const CLI::App*) { return true; }))
+    if (s->get_name() == name) return s;
+  return nullptr;
+}
+
+// The paths of the commands (leaves and programs) that accept `long_name`, e.g. "kvcache run".
+void commands_with(const CLI::App* app, const std::string& path, const std::string& long_name,
+                   std::vector<std::string>& out) {
+  const auto names = long_names(app);
+  if (std::any_of(names.begin(), names.end(),
+                  [&](const kv::FlagName& n) { return n.name == long_name; }) &&
+      long_name != "--help")
+    out.push_back(path);
+  for (const CLI::App* s : app->get_subcommands([](const CLI::App*) { return true; }))
+    commands_with(s, path + " " + s->get_name(), long_name, out);
+}
 
 std::string trim_copy(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -254,7 +286,8 @@ Cli::Cli() {
       "mlpstorage");
   app_->set_version_flag("--version", std::string("mlpstorage ") + kVersion,
                          "Print the version and exit");
-  app_->footer(kTopFooter);
+  help_ = std::make_shared<HelpFormatter>(long_to_short(), kExitCodes);
+  app_->formatter(help_);  // inherited by every sub-command created below
   app_->require_subcommand(0, 1);
 
   kvcache_ = app_->add_subcommand("kvcache",
@@ -266,9 +299,9 @@ Cli::Cli() {
       "datasize", "Calculate memory requirements for KV cache based on model and user count");
   add_kvcache_common(kv_run_);
   add_kvcache_run_only(kv_run_);
-  add_universal(kv_run_);
+  add_universal(kv_run_, kAllUniversal);
   add_kvcache_common(kv_datasize_);
-  add_universal(kv_datasize_);
+  add_universal(kv_datasize_, kResultsDir | kConfigFile | kHistoryDb | kLogging);
 
   history_ =
       app_->add_subcommand("history", "List, show, re-run and import recorded mlpstorage runs");
@@ -285,25 +318,25 @@ Cli::Cli() {
   list->add_option("--limit,-n", inv_.hist.limit, "Show at most N runs")
       ->check(CLI::NonNegativeNumber)
       ->group("Filters");
-  add_universal(list);
+  add_universal(list, kHistoryDb | kLogging);
   auto* show =
       history_->add_subcommand("show", "Show one run (-i ID), the last N runs (-n N), or all runs");
   show->add_option("--id,-i", show_id_raw_, "Print the run with this ID")
       ->check(CLI::PositiveNumber);
   show->add_option("--limit,-n", inv_.hist.limit, "Print the last N runs")
       ->check(CLI::PositiveNumber);
-  add_universal(show);
+  add_universal(show, kHistoryDb | kLogging);
   auto* rerun = history_->add_subcommand("rerun", "Run the exact argv of a recorded run again");
   rerun->add_option("rerun_id", inv_.hist.rerun_id, "ID of the run to repeat")
       ->required()
       ->check(CLI::PositiveNumber);
-  add_universal(rerun);
+  add_universal(rerun, kHistoryDb | kLogging);
   auto* import = history_->add_subcommand(
       "import",
       "Import runs found in results trees (their *_metadata.json files) into the history");
   import->add_option("paths", inv_.hist.import_paths,
                      "Results directories to scan (default: --results-dir)");
-  add_universal(import);
+  add_universal(import, kResultsDir | kHistoryDb | kLogging);
 
   reports_ = app_->add_subcommand(
       "reports", "Compare runs and write HTML reports from results (read-only on the results)");
@@ -342,8 +375,8 @@ Cli::Cli() {
         "run", "Run options 1, 2, 3 of Table KVCache-1, each --trials times, one mpirun per trial");
     add_kvcache_common(run);
     add_kvcache_run_only(run);
-    add_universal(run);
-    submission::remove_classic_only(run);
+    // The division decides what --open/--closed/--what-if/--loops would: they do not exist here.
+    add_universal(run, kAllUniversal & ~(kLoops | kSubmissionMode | kWhatIf));
     submission::add_sequence_options(run, inv_.seq, seq_raw_);
     division_runs_.push_back(run);
   }
@@ -351,7 +384,53 @@ Cli::Cli() {
   init_->add_flag("--debug", inv_.uni.debug, "Debug logging")->group("Output Control");
   init_->add_flag("--verbose", inv_.uni.verbose, "Verbose logging")->group("Output Control");
   reportgen_ = submission::add_reportgen(*reports_, inv_.report);
-  add_universal(reportgen_);
+  add_universal(reportgen_, kResultsDir | kLogging);
+
+  // Examples: realistic and copy-pasteable, the most common form first.
+  const char* run_ex =
+      "kvcache run --model llama3.1-8b --num-users 50 --duration 120 "
+      "--cache-dir /mnt/nvme/kv --results-dir /mnt/results";
+  const char* datasize_ex = "kvcache datasize --model llama3.1-70b-instruct --num-users 70";
+  const char* closed_ex =
+      "closed kvcache run --systemname sys1 --results-dir /mnt/results "
+      "--cache-dir /mnt/nvme/kv --hosts node1 node2";
+  help_->examples(app_.get(), {"init Acme /mnt/results", closed_ex, run_ex, datasize_ex,
+                               "history list --limit 10"});
+  help_->examples(kvcache_, {run_ex, datasize_ex});
+  help_->examples(kv_run_, {run_ex,
+                            "kvcache run --hosts node1 node2 --num-processes 8 --cpu-mem-gb 8 "
+                            "--cache-dir /mnt/nvme/kv",
+                            "kvcache run --num-users 200 --what-if"});
+  help_->examples(kv_datasize_,
+                  {datasize_ex, "kvcache datasize -m tiny-1b -nu 4 --results-dir /mnt/results"});
+  help_->examples(history_, {"history list", "history show -i 12", "history rerun 12"});
+  help_->examples(list, {"history list", "history list --model llama3.1-8b --status success -n 5"});
+  help_->examples(show, {"history show -i 12", "history show -n 3"});
+  help_->examples(rerun, {"history rerun 12"});
+  help_->examples(import, {"history import /mnt/results"});
+  // Short words: a word is never split (the example must stay pasteable), so none may be longer
+  // than the narrowest help line.
+  const char* compare_ex = "reports compare ./20261201_101500 ./20261202_101500 -o cmp.html";
+  const char* html_ex = "reports html ./20261202_101500";
+  const char* reportgen_ex = "reports reportgen --results-dir /mnt/results";
+  help_->examples(reports_, {compare_ex, html_ex, reportgen_ex});
+  help_->examples(compare, {compare_ex});
+  help_->examples(html, {html_ex});
+  help_->examples(reportgen_, {reportgen_ex});
+  help_->examples(init_, {"init Acme /mnt/results"});
+  for (CLI::App* run : division_runs_) {
+    const std::string div = run->get_parent()->get_parent()->get_name();
+    std::vector<std::string> ex;
+    if (div == "closed") ex = {closed_ex};
+    if (div == "open")
+      ex = {
+          "open kvcache run --systemname sys1 --results-dir /mnt/results --num-users 50 "
+          "--trials 1 --inter-option-delay 0"};
+    if (div == "whatif") ex = {"whatif kvcache run --systemname sys1 --results-dir /mnt/results"};
+    help_->examples(run, ex);
+    help_->examples(run->get_parent(), ex);
+    help_->examples(run->get_parent()->get_parent(), ex);
+  }
 
   // argparse semantics: a scalar option given twice keeps the last value (CLI11 would refuse).
   std::vector<CLI::App*> leaves = {kv_run_, kv_datasize_, list, show,      rerun,
@@ -364,55 +443,69 @@ Cli::Cli() {
   }
 }
 
-void Cli::add_universal(CLI::App* sub) {
+void Cli::add_universal(CLI::App* sub, unsigned which) {
   auto& u = inv_.uni;
-  sub->add_option(
-         "--results-dir", u.results_dir,
-         "(-rd) Root of the results tree; runs go to <dir>/kv_cache/<model>/<command>/<datetime>/")
-      ->capture_default_str()
-      ->group("Standard Arguments");
-  sub->add_option("--loops", u.loops,
-                  "Number of times to run the benchmark (each with a fresh datetime)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100000))
-      ->group("Standard Arguments");
-  sub->add_option("--config-file,-c", u.config_file,
-                  "YAML file of flag overrides (keys are flag names with '_'), applied after the "
-                  "command line")
-      ->group("Standard Arguments");
-  auto* closed = sub->add_flag("--closed", u.closed,
-                               "Run as a closed submission (verification must say CLOSED)")
-                     ->group("Standard Arguments");
-  sub->add_flag("--open", u.open,
-                "Run as an open submission (verification must say OPEN or CLOSED)")
-      ->excludes(closed)
-      ->group("Standard Arguments");
-  sub->add_option("--history-db", u.history_db,
-                  "History database (default: $MLPSTORAGE_HISTORY_DB, else "
-                  "$XDG_DATA_HOME/mlpstorage/history.db, "
-                  "else ~/.local/share/mlpstorage/history.db)")
-      ->group("Standard Arguments");
-  sub->add_flag("--debug", u.debug,
-                "Debug logging (DEBUG level, pid in log lines; metadata echoed to stdout)")
-      ->group("Output Control");
-  sub->add_flag("--verbose", u.verbose, "Verbose logging; the metadata JSON is echoed to stdout")
-      ->group("Output Control");
-  std::vector<std::string> levels;
-  for (const auto& l : level_names()) levels.push_back(l);
-  sub->add_option("--stream-log-level", u.stream_log_level, "Console log level")
-      ->capture_default_str()
-      ->transform(CLI::IsMember(levels, CLI::ignore_case))
-      ->group("Output Control");
-  sub->add_flag("--allow-invalid-params", u.allow_invalid_params,
-                "(-aip) Continue when verification says INVALID (the run is recorded as INVALID)")
-      ->group("Validation");
-  sub->add_flag("--skip-validation", u.skip_validation,
-                "Skip the launcher and run-as-root pre-flight checks (the engine binary, slots and "
-                "directories are still checked)")
-      ->group("Validation");
-  sub->add_flag("--what-if", u.what_if,
-                "Print the resolved plan and the exact command; create and run nothing")
-      ->group("View Only");
+  const char* standard = "Standard Arguments";
+  if (which & kResultsDir)
+    sub->add_option(
+           "--results-dir", u.results_dir,
+           "Root of the results tree; runs go to <dir>/kv_cache/<model>/<command>/<datetime>/")
+        ->capture_default_str()
+        ->group(standard);
+  if (which & kLoops)
+    sub->add_option("--loops", u.loops,
+                    "Number of times to run the benchmark (each with a fresh datetime)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 100000))
+        ->group(standard);
+  if (which & kConfigFile)
+    sub->add_option("--config-file,-c", u.config_file,
+                    "YAML file of flag overrides (keys are flag names with '_'), applied after the "
+                    "command line")
+        ->group(standard);
+  if (which & kSubmissionMode) {
+    auto* closed = sub->add_flag("--closed", u.closed,
+                                 "Run as a closed submission (verification must say CLOSED)")
+                       ->group(standard);
+    sub->add_flag("--open", u.open,
+                  "Run as an open submission (verification must say OPEN or CLOSED)")
+        ->excludes(closed)
+        ->group(standard);
+  }
+  if (which & kHistoryDb)
+    sub->add_option("--history-db", u.history_db,
+                    "History database (default: $MLPSTORAGE_HISTORY_DB, else "
+                    "$XDG_DATA_HOME/mlpstorage/history.db, "
+                    "else ~/.local/share/mlpstorage/history.db)")
+        ->group(standard);
+  if (which & kLogging) {
+    sub->add_flag("--debug", u.debug,
+                  "Debug logging (DEBUG level, pid in log lines; metadata echoed to stdout)")
+        ->group("Output Control");
+    sub->add_flag("--verbose", u.verbose, "Verbose logging; the metadata JSON is echoed to stdout")
+        ->group("Output Control");
+    std::vector<std::string> levels;
+    for (const auto& l : level_names()) levels.push_back(l);
+    sub->add_option("--stream-log-level", u.stream_log_level, "Console log level")
+        ->capture_default_str()
+        ->transform(CLI::IsMember(levels, CLI::ignore_case))
+        ->group("Output Control");
+  }
+  if (which & kAllowInvalid)
+    sub->add_flag("--allow-invalid-params", u.allow_invalid_params,
+                  "Continue when verification says INVALID (the run is recorded as INVALID)")
+        ->group("Validation");
+  if (which & kSkipValidation)
+    sub->add_flag("--skip-validation", u.skip_validation,
+                  "Skip the launcher and run-as-root pre-flight checks and turn the memory and "
+                  "cache-dir space problems into warnings (the engine binary, slots and "
+                  "directories are still checked)")
+        ->group("Validation");
+  if (which & kWhatIf)
+    sub->add_flag("--what-if", u.what_if,
+                  "Print the resolved plan, the exact command and the pre-flight checks of this "
+                  "host; create and run nothing")
+        ->group("View Only");
 }
 
 void Cli::add_kvcache_common(CLI::App* sub) {
@@ -425,7 +518,7 @@ void Cli::add_kvcache_common(CLI::App* sub) {
       ->check(CLI::IsMember(keys))
       ->group("Model Configuration");
   sub->add_option("--num-users", k.num_users,
-                  "(-nu) Number of concurrent users for multi-tenant inference")
+                  "Number of concurrent users for multi-tenant inference")
       ->capture_default_str()
       ->check(engine_limits(ec::kNumUsers))
       ->group("Model Configuration");
@@ -517,12 +610,12 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->group("Engine I/O");
 
   sub->add_option("--exec-type", k.exec_type,
-                  "(-et) Execution type for benchmark commands. Supported options: [mpi, docker]")
+                  "Execution type for benchmark commands. Supported options: [mpi, docker]")
       ->capture_default_str()
       ->check(CLI::IsMember({"mpi", "docker"}))
       ->group("Distributed Execution");
   sub->add_option("--num-processes", num_processes_raw_,
-                  "(-np) Number of MPI processes (ranks) to spawn; default: the number of hosts")
+                  "Number of MPI processes (ranks) to spawn; default: the number of hosts")
       ->check(CLI::Range(1, 1000000))
       ->group("Distributed Execution");
   sub->add_option(
@@ -546,6 +639,90 @@ void Cli::add_kvcache_run_only(CLI::App* sub) {
       ->group("MPI");
 }
 
+std::vector<std::string> Cli::resolve_long_options(std::vector<std::string>& argv) const {
+  std::vector<std::string> errors;
+  CLI::App* cur = app_.get();
+  std::string path = "mlpstorage";
+  for (std::size_t i = 1; i < argv.size(); ++i) {
+    std::string& a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+      const auto eq = a.find('=');
+      const std::string typed = a.substr(0, eq);
+      const kv::FlagMatch m = kv::match_flag(typed, long_names(cur));
+      if (m.kind == kv::FlagMatch::Kind::kAmbiguous) {
+        std::string list;
+        for (const auto& c : m.candidates) list += (list.empty() ? "" : ", ") + c;
+        errors.push_back(typed + ": ambiguous option; could be " + list);
+        continue;
+      }
+      if (m.kind == kv::FlagMatch::Kind::kUnknown) {
+        std::string msg = typed + ": unknown option of '" + path + "'";
+        std::vector<std::string> elsewhere;
+        commands_with(app_.get(), "mlpstorage", typed, elsewhere);
+        if (!m.candidates.empty()) {
+          msg += "; did you mean " + m.candidates.front() + "?";
+        } else if (!elsewhere.empty()) {
+          msg += " (it is an option of '" + elsewhere.front() + "'";
+          if (elsewhere.size() > 1) msg += " and " + std::to_string(elsewhere.size() - 1) + " more";
+          msg += ")";
+        }
+        errors.push_back(msg);
+        continue;
+      }
+      if (m.kind == kv::FlagMatch::Kind::kPrefix)
+        a = m.name + (eq == std::string::npos ? "" : a.substr(eq));
+      // An abbreviated --mpi-params/--kvcache-params takes a dash-leading value too (normalise_argv
+      // glued only the full names).
+      if ((m.name == "--mpi-params" || m.name == "--kvcache-params") && eq == std::string::npos &&
+          i + 1 < argv.size() && !argv[i + 1].empty() && argv[i + 1][0] == '-') {
+        a += "=" + argv[i + 1];
+        argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      }
+    } else if (!a.empty() && a[0] != '-') {
+      if (CLI::App* sub = find_subcommand(cur, a)) {
+        cur = sub;
+        path += " " + a;
+      }
+    }
+  }
+  return errors;
+}
+
+namespace {
+
+// CLI11 lists the words nobody took in reverse; this lists them in the order given, after the
+// command they were given to.
+std::string unexpected_words(CLI::App& app, const std::vector<std::string>& argv) {
+  std::vector<std::string> left = app.remaining(true);
+  std::vector<bool> used(argv.size(), false);
+  std::vector<std::pair<std::size_t, std::string>> placed;
+  for (const auto& w : left) {
+    std::size_t at = argv.size();
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+      if (!used[i] && argv[i] == w) {
+        used[i] = true;
+        at = i;
+        break;
+      }
+    }
+    placed.emplace_back(at, w);
+  }
+  std::stable_sort(placed.begin(), placed.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::string path = app.get_name();
+  for (CLI::App* cur = &app; !cur->get_subcommands().empty();) {
+    cur = cur->get_subcommands().front();
+    path += " " + cur->get_name();
+  }
+  std::string words;
+  for (const auto& [at, w] : placed) words += (words.empty() ? "" : " ") + w;
+  return "unexpected argument" + std::string(placed.size() == 1 ? "" : "s") + " for '" + path +
+         "': " + words;
+}
+
+}  // namespace
+
 ParseResult Cli::usage_error(const std::string& msg) const {
   ParseResult r;
   r.kind = ParseResult::Kind::kExit;
@@ -564,6 +741,11 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
     return res;
   }
   std::vector<std::string> norm = normalise_argv(argv_in);
+  if (auto errors = resolve_long_options(norm); !errors.empty()) {
+    std::string msg = errors.front();
+    for (std::size_t i = 1; i < errors.size(); ++i) msg += "\nmlpstorage: error: " + errors[i];
+    return usage_error(msg);
+  }
   std::vector<const char*> cargv;
   cargv.reserve(norm.size());
   for (const auto& a : norm) cargv.push_back(a.c_str());
@@ -581,6 +763,8 @@ ParseResult Cli::parse(const std::vector<std::string>& argv_in) {
     res.kind = ParseResult::Kind::kExit;
     res.out = std::string("mlpstorage ") + kVersion + "\n";
     return res;
+  } catch (const CLI::ExtrasError&) {
+    return usage_error(unexpected_words(*app_, norm));
   } catch (const CLI::ParseError& e) {
     return usage_error(e.what());
   }

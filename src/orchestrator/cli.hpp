@@ -6,11 +6,19 @@
 // after parsing and converted through each flag's own type and checks, and post-processing
 // (hosts split on commas/spaces, --mpi-params/--kvcache-params flattened into tokens).
 //
+// Long options as argparse takes them: a unique prefix is the option ("--num-user" →
+// "--num-users"); an ambiguous prefix is a usage error listing the candidates; an unknown flag is a
+// usage error with "did you mean --xyz?" (edit distance) or the commands that do take it. Each
+// command has only the universal flags it uses (history and datasize have no
+// --loops/--closed/--what-if). Help is rendered by help.hpp (wrapped to the terminal, an Examples
+// section per command).
+//
 // Outcomes (ParseResult):
 //   no arguments                 → full help on stderr, exit 1
 //   a program without a command  → that program's help on stderr, exit 1
 //   --help / --version           → text on stdout, exit 0
-//   usage error                  → "<flag>: what is wrong" on stderr, exit 2
+//   usage error                  → "<flag>: what is wrong" on stderr, exit 2 (unexpected words are
+//                                  listed in the order given)
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -18,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "orchestrator/help.hpp"
 #include "orchestrator/options.hpp"
 #include "orchestrator/submission/cli_tree.hpp"
 
@@ -50,13 +59,30 @@ class Cli {
   CLI::App* leaf() const { return leaf_; }
 
  private:
-  void add_universal(CLI::App* sub);
+  // The universal flags a command takes (each command lists only what it uses).
+  enum Universal : unsigned {
+    kResultsDir = 1u << 0,
+    kLoops = 1u << 1,
+    kConfigFile = 1u << 2,
+    kSubmissionMode = 1u << 3,  // --open / --closed
+    kHistoryDb = 1u << 4,
+    kLogging = 1u << 5,  // --debug, --verbose, --stream-log-level
+    kAllowInvalid = 1u << 6,
+    kSkipValidation = 1u << 7,
+    kWhatIf = 1u << 8,
+    kAllUniversal = (1u << 9) - 1,
+  };
+  void add_universal(CLI::App* sub, unsigned which);
+  // Expands unique prefixes of long options in place (argparse); unknown and ambiguous ones are
+  // usage errors ("did you mean"). Empty when every flag resolved.
+  std::vector<std::string> resolve_long_options(std::vector<std::string>& argv) const;
   void add_kvcache_common(CLI::App* sub);
   void add_kvcache_run_only(CLI::App* sub);
   void finish_kvcache(CLI::App* sub);
   ParseResult usage_error(const std::string& msg) const;
 
   std::unique_ptr<CLI::App> app_;
+  std::shared_ptr<HelpFormatter> help_;
   CLI::App* kvcache_ = nullptr;
   CLI::App* history_ = nullptr;
   CLI::App* reports_ = nullptr;

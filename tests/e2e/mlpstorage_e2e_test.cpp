@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "support/argv.hpp"
@@ -60,6 +61,51 @@ TEST(MlpstorageE2E, HelpAndUsageExitCodes) {
   auto help = run({bin("mlpstorage"), "kvcache", "run", "--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--allow-run-as-root"), std::string::npos);
+}
+
+// Help through the real binary with stdout a file (not a terminal): 80 columns, so no line reaches
+// column 80; with COLUMNS=60 none reaches 60. Unknown and abbreviated flags as argparse.
+TEST(MlpstorageE2E, HelpFitsTheWidthAndFlagsMatchAsArgparse) {
+  const std::vector<std::vector<std::string>> commands = {{},
+                                                          {"kvcache", "run"},
+                                                          {"kvcache", "datasize"},
+                                                          {"history", "list"},
+                                                          {"history", "show"},
+                                                          {"reports", "reportgen"},
+                                                          {"closed", "kvcache", "run"},
+                                                          {"init"}};
+  for (const std::string cols : {"", "60"}) {
+    const std::size_t width = cols.empty() ? 80 : 60;
+    for (const auto& c : commands) {
+      std::vector<std::string> argv = {bin("mlpstorage")};
+      argv.insert(argv.end(), c.begin(), c.end());
+      argv.push_back("--help");
+      auto r = run(argv, {cols.empty() ? "COLUMNS=" : "COLUMNS=" + cols});
+      EXPECT_EQ(r.exit_code, 0) << argv.size();
+      std::istringstream in(r.out);
+      int n = 0;
+      for (std::string line; std::getline(in, line); ++n)
+        EXPECT_LT(line.size(), width) << cols << " " << line;
+      EXPECT_GT(n, 5);
+      EXPECT_NE(r.out.find("Examples:"), std::string::npos) << r.out;
+    }
+  }
+  auto ds = run({bin("mlpstorage"), "kvcache", "datasize", "--help"});
+  EXPECT_EQ(ds.out.find("--loops"), std::string::npos) << ds.out;
+  EXPECT_EQ(ds.out.find("-np"), std::string::npos) << ds.out;
+
+  auto typo = run({bin("mlpstorage"), "kvcache", "run", "--nmu-users", "3"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("did you mean --num-users?"), std::string::npos) << typo.err;
+  auto ambiguous = run({bin("mlpstorage"), "kvcache", "run", "--c", "3"});
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("--cache-dir"), std::string::npos) << ambiguous.err;
+  kvtest::TempDir t;
+  auto prefix =
+      run({bin("mlpstorage"), "kvcache", "datasize", "--num-user", "3", "--mod", "tiny-1b"},
+          {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
+  EXPECT_EQ(prefix.exit_code, 0) << prefix.err;
+  EXPECT_NE(prefix.out.find("tiny-1b"), std::string::npos) << prefix.out;
 }
 
 TEST(MlpstorageE2E, WhatIfShowsThe0302CommandAndCreatesNothing) {

@@ -96,10 +96,10 @@ TEST(DatasizeCommand, ExplicitResultsDirGetsMetadata) {
   EXPECT_EQ(md["command"], "datasize");
   EXPECT_EQ(md["datasize"]["bytes_per_token"], 131072);
   EXPECT_FALSE(md.contains("hosts"));
-  // What-if creates nothing even with --results-dir.
+  // datasize has no --what-if (it only prints unless --results-dir is given): a usage error.
   const auto rd2 = t.path / "res2";
   EXPECT_EQ(run_cli({"mlpstorage", "kvcache", "datasize", "-rd", rd2.string(), "--what-if"}, env),
-            0);
+            2);
   EXPECT_FALSE(std::filesystem::exists(rd2));
 }
 

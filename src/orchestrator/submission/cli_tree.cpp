@@ -9,7 +9,7 @@ namespace kv::orchestrator::submission {
 void add_sequence_options(CLI::App* run, SequenceOptions& seq, SequenceFlags& raw) {
   const char* g = "MLPerf Sequence";
   run->add_option("--systemname", seq.systemname,
-                  "(-sn) System name for the results layout; default $MLPERF_SYSTEMNAME")
+                  "System name for the results layout; default $MLPERF_SYSTEMNAME")
       ->group(g);
   run->add_option("--trials", raw.trials, "Trials per option (default 3; CLOSED: 3)")
       ->check(CLI::Range(1, 1000))
@@ -33,12 +33,6 @@ void add_sequence_options(CLI::App* run, SequenceOptions& seq, SequenceFlags& ra
                   "Continue the interrupted sequence in this run directory from its first "
                   "unfinished trial (no other workload flags)")
       ->group(g);
-}
-
-void remove_classic_only(CLI::App* run) {
-  for (const char* name : {"--open", "--closed", "--what-if", "--loops"}) {
-    if (CLI::Option* o = run->get_option_no_throw(name)) run->remove_option(o);
-  }
 }
 
 void reject_dash_hosts(const std::vector<std::string>& hosts) {

@@ -32,8 +32,6 @@ inline constexpr const char* kDivisions[] = {"closed", "open", "whatif"};
 
 // Adds the sequence flags to a modal `run` leaf.
 void add_sequence_options(CLI::App* run, SequenceOptions& seq, SequenceFlags& raw);
-// Removes the classic-only universal flags (--open, --closed, --what-if, --loops) from a leaf.
-void remove_classic_only(CLI::App* run);
 // Post-processing of a parsed modal `run` leaf (see the header comment). Throws kv::Error(2).
 void finish_sequence(const CLI::App& leaf, Invocation& inv, const SequenceFlags& raw);
 
