@@ -100,7 +100,7 @@ TEST(MlpstorageE2E, HelpFitsTheWidthAndFlagsMatchAsArgparse) {
   auto ambiguous = run({bin("mlpstorage"), "kvcache", "run", "--c", "3"});
   EXPECT_EQ(ambiguous.exit_code, 2);
   EXPECT_NE(ambiguous.err.find("--cache-dir"), std::string::npos) << ambiguous.err;
-  kvtest::TempDir t;
+  TempDir t;
   auto prefix =
       run({bin("mlpstorage"), "kvcache", "datasize", "--num-user", "3", "--mod", "tiny-1b"},
           {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()});
