@@ -187,8 +187,8 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   EXPECT_NE(h.out.find("open run"), std::string::npos) << h.out;
   EXPECT_NE(h.out.find(dir.string()), std::string::npos) << h.out;
   // reportgen: one row for the run and one per option.
-  auto g = run({bin("mlpstorage"), "reports", "reportgen", "--results-dir",
-                (t.path / "results").string(), "--history-db", (t.path / "h.db").string()});
+  auto g = run(
+      {bin("mlpstorage"), "reports", "reportgen", "--results-dir", (t.path / "results").string()});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   const Json rows = load_json(t.path / "results" / "results.json");
   EXPECT_EQ(rows.size(), 4u) << rows.dump(1);
