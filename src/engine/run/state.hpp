@@ -79,7 +79,7 @@ struct RunState {
   // ---- assemble ----
   const RunPlan plan;
   const Clock& clock;
-  std::vector<RunObserver*> observers;  // the run's own (features, status line, ...), then plan.observers
+  std::vector<RunObserver*> observers;  // the run's own first, then plan.observers
   RunData data;
   std::filesystem::path output;
   const modes::ModeEntry* mode = nullptr;          // the selected workload mode
