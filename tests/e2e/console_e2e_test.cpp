@@ -15,6 +15,7 @@
 #include <regex>
 #include <sstream>
 
+#include "support/argv.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -156,15 +157,7 @@ TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
 TEST(ConsoleE2E, MpiJobPrintsOneBannerOneLinePerRankAndTheAggregates) {
   if (!have_openmpi()) GTEST_SKIP() << "OpenMPI mpirun not found";
   TempDir t;
-  std::vector<std::string> args = {"/usr/bin/env",
-                                   "mpirun",
-                                   "--allow-run-as-root",
-                                   "--oversubscribe",
-                                   "--mca",
-                                   "rtc_hwloc_vmhole",
-                                   "none",
-                                   "-n",
-                                   "2"};
+  std::vector<std::string> args = mpirun_args(2);
   const auto engine = engine_args(t.path, "2");
   args.insert(args.end(), engine.begin(), engine.end());
   args.insert(args.end(), {"--generation-mode", "none", "--rank-timeout", "30"});

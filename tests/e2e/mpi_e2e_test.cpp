@@ -59,23 +59,6 @@ std::vector<std::string> engine_args(const fs::path& dir, int duration, int user
                       .extra = {"--per-rank-output", "--rank-timeout", "30"}});
 }
 
-// rtc_hwloc_vmhole none: orted does not export its hwloc topology to shared memory (that path
-// crashed orted in hwloc_shmem_topology_write now and then; mlpstorage sets the same, as
-// OMPI_MCA_rtc_hwloc_vmhole, for its launches).
-std::vector<std::string> mpirun_args(int n, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> a = {"/usr/bin/env",
-                                "mpirun",
-                                "--allow-run-as-root",
-                                "--oversubscribe",
-                                "--mca",
-                                "rtc_hwloc_vmhole",
-                                "none",
-                                "-n",
-                                std::to_string(n)};
-  a.insert(a.end(), extra.begin(), extra.end());
-  return a;
-}
-
 Json load(const fs::path& p) {
   return Json::parse(slurp(p));
 }

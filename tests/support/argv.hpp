@@ -76,4 +76,21 @@ inline std::vector<std::string> concat(std::vector<std::string> a,
   return a;
 }
 
+// rtc_hwloc_vmhole none: orted does not export its hwloc topology to shared memory (that path
+// crashed orted in hwloc_shmem_topology_write now and then; mlpstorage sets the same, as
+// OMPI_MCA_rtc_hwloc_vmhole, for its launches).
+inline std::vector<std::string> mpirun_args(int n, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> a = {"/usr/bin/env",
+                                "mpirun",
+                                "--allow-run-as-root",
+                                "--oversubscribe",
+                                "--mca",
+                                "rtc_hwloc_vmhole",
+                                "none",
+                                "-n",
+                                std::to_string(n)};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
 }  // namespace kv::testsupport
