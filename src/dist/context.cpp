@@ -33,14 +33,16 @@ void mpi_check(int rc, const char* what) {
 
 int checked_int(std::uint64_t n, const char* what) {
   if (n > static_cast<std::uint64_t>(INT_MAX))
-    throw Error(ExitCode::kFailure, std::string("dist: ") + what + " larger than 2 GiB is not supported");
+    throw Error(ExitCode::kFailure,
+                std::string("dist: ") + what + " larger than 2 GiB is not supported");
   return static_cast<int>(n);
 }
 
 Clock::time_point deadline_after(double seconds) {
   if (!(seconds > 0)) return Clock::now();
   if (seconds > 1e7) seconds = 1e7;  // keep the duration arithmetic in range
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  return Clock::now() +
+         std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
 // Short back-off between MPI_Test polls: spin briefly, then sleep (ranks may share cores).
@@ -104,8 +106,8 @@ RankContext& RankContext::instance() {
 
 bool RankContext::launcher_detected() {
   if (env_set("KV_DIST_NO_MPI")) return false;  // escape hatch: force a single-process run
-  return env_set("OMPI_COMM_WORLD_RANK") || env_set("OMPI_COMM_WORLD_SIZE") || env_set("PMI_RANK") ||
-         env_set("PMI_SIZE") || env_set("PMIX_RANK") ||
+  return env_set("OMPI_COMM_WORLD_RANK") || env_set("OMPI_COMM_WORLD_SIZE") ||
+         env_set("PMI_RANK") || env_set("PMI_SIZE") || env_set("PMIX_RANK") ||
          (env_set("SLURM_PROCID") && env_set("SLURM_NTASKS"));
 }
 
@@ -124,10 +126,17 @@ void RankContext::init_mpi(int* argc, char*** argv) {
   MPI_Initialized(&already);
   if (!already) {
     int provided = 0;
-    mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
-    if (provided < MPI_THREAD_FUNNELED)
-      log::warn("MPI provides thread level {} (< MPI_THREAD_FUNNELED); MPI calls stay on the main thread",
-                provided);
+    mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+    serialized_ = provided >= MPI_THREAD_SERIALIZED;
+    if (!serialized_)
+      log::warn(
+          "MPI provides thread level {} (< MPI_THREAD_SERIALIZED); MPI calls stay on the main "
+          "thread",
+          provided);
+  } else {
+    int provided = 0;
+    MPI_Query_thread(&provided);
+    serialized_ = provided >= MPI_THREAD_SERIALIZED;
   }
   mpi_ = true;
   mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
@@ -160,11 +169,12 @@ std::vector<std::string> RankContext::gather_strings(const std::string& s) {
       displs[r] = static_cast<int>(std::min<std::uint64_t>(total, INT_MAX));
       total += static_cast<std::uint64_t>(lens[r]);
     }
-    if (total > static_cast<std::uint64_t>(INT_MAX)) abort(to_int(ExitCode::kFailure));  // peers are in Gatherv
+    if (total > static_cast<std::uint64_t>(INT_MAX))
+      abort(to_int(ExitCode::kFailure));  // peers are in Gatherv
     all.resize(total);
   }
-  mpi_check(MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0,
-                        MPI_COMM_WORLD),
+  mpi_check(MPI_Gatherv(s.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR,
+                        0, MPI_COMM_WORLD),
             "MPI_Gatherv");
   std::vector<std::string> out;
   if (rank_ == 0) {
@@ -177,8 +187,9 @@ std::vector<std::string> RankContext::gather_strings(const std::string& s) {
 std::string RankContext::broadcast_string(const std::string& s, int root) {
   check_active("broadcast_string");
   if (root < 0 || root >= size_)
-    throw Error(ExitCode::kInvalidArguments,
-                "dist: broadcast root " + std::to_string(root) + " out of range [0, " + std::to_string(size_) + ")");
+    throw Error(ExitCode::kInvalidArguments, "dist: broadcast root " + std::to_string(root) +
+                                                 " out of range [0, " + std::to_string(size_) +
+                                                 ")");
   if (!mpi_) return s;
   std::uint64_t len = s.size();
   mpi_check(MPI_Bcast(&len, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
@@ -228,7 +239,8 @@ bool RankContext::barrier_with_timeout(double seconds) {
   return true;
 }
 
-std::vector<std::string> RankContext::gather_strings_with_timeout(const std::string& s, double seconds,
+std::vector<std::string> RankContext::gather_strings_with_timeout(const std::string& s,
+                                                                  double seconds,
                                                                   std::vector<bool>* received) {
   check_active("gather_strings_with_timeout");
   if (!mpi_) {
@@ -246,7 +258,8 @@ std::vector<std::string> RankContext::gather_strings_with_timeout(const std::str
     checked_int(msg->len, "gathered string");
     msg->data = s;
     MPI_Request reqs[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
-    mpi_check(MPI_Isend(&msg->len, 1, MPI_UINT64_T, 0, tag_len, MPI_COMM_WORLD, &reqs[0]), "MPI_Isend");
+    mpi_check(MPI_Isend(&msg->len, 1, MPI_UINT64_T, 0, tag_len, MPI_COMM_WORLD, &reqs[0]),
+              "MPI_Isend");
     if (msg->len > 0)
       mpi_check(MPI_Isend(msg->data.data(), static_cast<int>(msg->len), MPI_CHAR, 0, tag_data,
                           MPI_COMM_WORLD, &reqs[1]),
@@ -281,7 +294,8 @@ std::vector<std::string> RankContext::gather_strings_with_timeout(const std::str
   st[0] = St::kDone;
   int open = size_ - 1;
   for (int r = 1; r < size_; ++r)
-    mpi_check(MPI_Irecv(&lens[r], 1, MPI_UINT64_T, r, tag_len, MPI_COMM_WORLD, &reqs[r]), "MPI_Irecv");
+    mpi_check(MPI_Irecv(&lens[r], 1, MPI_UINT64_T, r, tag_len, MPI_COMM_WORLD, &reqs[r]),
+              "MPI_Irecv");
   for (int iter = 0; open > 0;) {
     bool progressed = false;
     for (int r = 1; r < size_; ++r) {
@@ -298,8 +312,8 @@ std::vector<std::string> RankContext::gather_strings_with_timeout(const std::str
         --open;
       } else {
         out[r].resize(lens[r]);
-        mpi_check(MPI_Irecv(out[r].data(), static_cast<int>(lens[r]), MPI_CHAR, r, tag_data, MPI_COMM_WORLD,
-                            &reqs[r]),
+        mpi_check(MPI_Irecv(out[r].data(), static_cast<int>(lens[r]), MPI_CHAR, r, tag_data,
+                            MPI_COMM_WORLD, &reqs[r]),
                   "MPI_Irecv");
         st[r] = St::kData;
       }

@@ -2,7 +2,10 @@
 //
 // * init() detects a launcher by environment (OpenMPI OMPI_COMM_WORLD_RANK/SIZE, PMI PMI_RANK/SIZE,
 //   PMIx PMIX_RANK, Slurm SLURM_PROCID/SLURM_NTASKS) and only then calls MPI_Init_thread
-//   (MPI_THREAD_FUNNELED: every MPI call must come from the thread that called init()). Without a
+//   (MPI_THREAD_SERIALIZED: any one thread at a time may call MPI; serialized() says whether MPI
+//   granted it, else every MPI call must come from the thread that called init()). The engine's
+//   MPI ranks move their point-to-point traffic to one thread of its own (engine/mpi/courier.hpp)
+//   and call the collectives and finalize() only while that thread is not running. Without a
 //   launcher it is a single-process context (rank 0, size 1) that makes no MPI call at all; every
 //   collective then returns its own input.
 // * Collectives are blocking and must be called by all ranks in the same order. The *_with_timeout
@@ -36,6 +39,8 @@ class RankContext {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_mpi() const { return mpi_; }
+  // MPI granted MPI_THREAD_SERIALIZED (false without MPI).
+  bool serialized() const { return serialized_; }
   const std::string& hostname() const { return hostname_; }
 
   void barrier();
@@ -68,6 +73,7 @@ class RankContext {
   int rank_ = 0;
   int size_ = 1;
   bool mpi_ = false;
+  bool serialized_ = false;
   bool finalized_ = false;
   std::string hostname_;
 };

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "support/argv.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -114,6 +115,21 @@ pid_t rank_pid(const std::string& output, int r) {
   std::smatch m;
   const std::regex re("Rank " + std::to_string(r) + "/[0-9]+ on [^ ]+ \\(pid ([0-9]+)\\)");
   return std::regex_search(output, m, re) ? static_cast<pid_t>(std::stol(m[1].str())) : 0;
+}
+
+// Waits until every one of `ranks` ranks has reported completed requests in a progress record
+// (so each is in its window and has measured something); fails the test if the job ends first
+// or nothing is reported within a minute.
+void wait_until_every_rank_measured(Background& job, int ranks) {
+  const auto t0 = Clock::now();
+  while (true) {
+    const std::string o = job.output();
+    bool all = true;
+    for (int r = 0; r < ranks; ++r) all = all && progress_requests(o, r) > 0 && rank_pid(o, r) > 0;
+    if (all) return;
+    ASSERT_LT(secs_since(t0), 60.0) << "no progress record from every rank\n" << o;
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
 }
 
 // A merged-results run with enough work whatever the load: each rank stops after 4 requests
@@ -240,54 +256,59 @@ TEST_F(MpiE2E, ThreeRanksGiveOneMergedResult) {
   std::fflush(stdout);
 }
 
-TEST_F(MpiE2E, TwoDistinctHosts) {
+// Why the launcher agent below cannot work here (it needs root for unshare --uts), or "".
+static std::string no_host_namespaces() {
   if (::geteuid() != 0)
-    GTEST_SKIP() << "needs root: the launcher agent uses unshare --uts to give each host its name";
+    return "needs root: the launcher agent uses unshare --uts to give each host its name";
   if (run({"/usr/bin/env", "unshare", "--uts", "true"}).exit_code != 0)
-    GTEST_SKIP() << "unshare --uts is not permitted here";
-  // The agent plays ssh: it starts the "remote" OpenMPI daemon locally, in its own UTS namespace
-  // with the hostname kvhost-<address>, so 127.0.0.2 and 127.0.0.3 are two hosts for OpenMPI and
-  // for us.
-  const fs::path agent = t.path / "agent.sh";
-  {
-    std::ofstream a(agent);
-    a << "#!/bin/bash\nhost=\"$1\"; shift\nexec unshare --uts /bin/sh -c \"hostname "
-         "\\\"kvhost-$host\\\"; exec $*\"\n";
-  }
+    return "unshare --uts is not permitted here";
+  return {};
+}
+
+// mpirun arguments for two ranks on two hosts in OpenMPI's sense, on this machine (docs/
+// distributed.md, "The two-host test"). The agent plays ssh: it starts the "remote" OpenMPI daemon
+// locally, in its own UTS namespace with the hostname kvhost-<address, dots as dashes>, so
+// 127.0.0.2 and 127.0.0.3 are two hosts for OpenMPI and for us. No dot in the names: OpenMPI
+// names a daemon's session directory in /tmp after the hostname up to its first dot, and two
+// daemons creating the same directory at once failed now and then ("mkdir ... File exists").
+static std::vector<std::string> two_host_mpirun_args(const fs::path& dir,
+                                                     const std::vector<std::string>& extra = {}) {
+  const fs::path agent = dir / "agent.sh";
+  write_file(agent,
+             "#!/bin/bash\nhost=\"${1//./-}\"; shift\nexec unshare --uts /bin/sh -c \"hostname "
+             "\\\"kvhost-$host\\\"; exec $*\"\n");
   fs::permissions(agent, fs::perms::owner_all);
+  return mpirun_args(
+      2, concat({"--mca", "plm_rsh_agent", agent.string(), "-host", "127.0.0.2:1,127.0.0.3:1"},
+                extra));
+}
+
+TEST_F(MpiE2E, TwoDistinctHosts) {
+  if (const std::string why = no_host_namespaces(); !why.empty()) GTEST_SKIP() << why;
   const auto t0 = Clock::now();
-  auto r = run(concat(mpirun_args(2, {"--mca", "plm_rsh_agent", agent.string(), "-host",
-                                      "127.0.0.2:1,127.0.0.3:1"}),
-                      merged_run_args(t.path)));
+  auto r = run(concat(two_host_mpirun_args(t.path), merged_run_args(t.path)));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   check_merged(t.path, 2, 2);
   const Json m = load(t.path / "out.json");
-  EXPECT_EQ(m["ranks"][0]["host"], "kvhost-127.0.0.2");
-  EXPECT_EQ(m["ranks"][1]["host"], "kvhost-127.0.0.3");
+  EXPECT_EQ(m["ranks"][0]["host"], "kvhost-127-0-0-2");
+  EXPECT_EQ(m["ranks"][1]["host"], "kvhost-127-0-0-3");
   std::set<std::string> names;
   for (const auto& h : m["cluster_info"]["hosts"]) names.insert(h["hostname"].get<std::string>());
-  EXPECT_EQ(names, (std::set<std::string>{"kvhost-127.0.0.2", "kvhost-127.0.0.3"}));
+  EXPECT_EQ(names, (std::set<std::string>{"kvhost-127-0-0-2", "kvhost-127-0-0-3"}));
   EXPECT_EQ(m["cluster_info"]["collection_method"], "mpi");
   std::printf("[ timing ] 2 hosts x 4 requests: %.1f s\n", secs_since(t0));
   std::fflush(stdout);
 }
 
 TEST_F(MpiE2E, KilledRankEndsTheJobWithPartialFailure) {
-  Background job(concat(mpirun_args(2), engine_args(t.path, 30)), t.path);
-  // Wait for both ranks to be in the window (the "Running for" lines), then kill rank 1.
+  auto args = concat(mpirun_args(2), engine_args(t.path, 120));
+  args.insert(args.end(), {"--progress-interval", "0.5"});
+  Background job(args, t.path);
+  // Kill rank 1 once both ranks have measured something (rank 0's measurements must survive).
   const auto t0 = Clock::now();
-  pid_t victim = 0;
-  while (secs_since(t0) < 30) {
-    const std::string o = job.output();
-    victim = rank_pid(o, 1);
-    std::size_t running = 0;
-    for (auto p = o.find("Running for"); p != std::string::npos; p = o.find("Running for", p + 1))
-      ++running;
-    if (victim > 0 && running >= 2) break;
-    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
-  }
-  ASSERT_GT(victim, 0) << job.output();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  wait_until_every_rank_measured(job, 2);
+  if (HasFatalFailure()) return;
+  const pid_t victim = rank_pid(job.output(), 1);
   ASSERT_EQ(::kill(victim, SIGKILL), 0);
   const auto killed = Clock::now();
   const auto code = job.wait(30);
@@ -465,21 +486,6 @@ TEST_F(MpiE2E, MlpstorageReportsAKilledRank) {
   EXPECT_TRUE(md["kvcache_metrics"]["partial_failure"].get<bool>());
 }
 
-// Waits until every one of `ranks` ranks has reported completed requests in a progress record
-// (so each is in its window and has measured something); fails the test if the job ends first
-// or nothing is reported within a minute.
-static void wait_until_every_rank_measured(Background& job, int ranks) {
-  const auto t0 = Clock::now();
-  while (true) {
-    const std::string o = job.output();
-    bool all = true;
-    for (int r = 0; r < ranks; ++r) all = all && progress_requests(o, r) > 0 && rank_pid(o, r) > 0;
-    if (all) return;
-    ASSERT_LT(secs_since(t0), 60.0) << "no progress record from every rank\n" << o;
-    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
-  }
-}
-
 // A signal that someone sends to rank 0 alone (not the launcher) stops the whole job cleanly:
 // rank 0 tells every rank to stop, gathers their results and writes the merged results, marked
 // interrupted, with every rank ok; exit 8.
@@ -525,36 +531,100 @@ INSTANTIATE_TEST_SUITE_P(Signals, MpiRank0Signal, ::testing::Values(SIGINT, SIGT
                                                           : std::string("SIGHUP");
                          });
 
-// Rank 0 killed (SIGKILL): nobody can merge, so every other rank keeps its own results on disk
-// (<output stem>_rank<r>.json) and says that rank 0 is gone and where the results are. OpenMPI's
-// teardown gives a rank odls_base_sigkill_timeout seconds between its SIGTERM and its SIGKILL
-// (default 1; mlpstorage sets 2); 3 here so that a loaded test machine does not decide the
-// outcome.
-TEST_F(MpiE2E, Rank0DeathLeavesTheOtherRanksResultsOnDisk) {
-  auto args =
-      concat(mpirun_args(2, {"--mca", "odls_base_sigkill_timeout", "3"}), engine_args(t.path, 120));
+// How a job whose rank 0 was killed ended (kill_rank0_mid_run).
+struct Rank0Killed {
+  pid_t rank0 = 0;
+  int code = 0;
+  std::string out;
+  Json rank1;              // rank 1's own results file (out_rank1.json)
+  std::string rank1_code;  // rank 1's own exit code ("6\n")
+};
+
+// Runs `launch` + a wrapper that records each rank's own exit code + the engine (2 ranks, 120 s,
+// no --per-rank-output, a progress record every 0.5 s), SIGKILLs rank 0 once every rank has
+// measured something, waits for the job's end, and checks what every such job must leave: no
+// merged results, rank 1's own results file with what it measured, stopped at once.
+// odls_base_sigkill_timeout 3 (default 1; mlpstorage sets 2): a loaded test machine must not
+// decide whether the rank finishes before the launcher's SIGKILL.
+static void kill_rank0_mid_run(const std::vector<std::string>& launch, const fs::path& dir,
+                               const char* what, Rank0Killed& k) {
+  const fs::path wrapper = dir / "rank_rc.sh";
+  write_file(wrapper,
+             "#!/bin/bash\n# the launcher signals the whole process group: the rank handles it\n"
+             "trap '' TERM\n\"$@\"\nrc=$?\necho $rc > \"" +
+                 dir.string() + "/rc$OMPI_COMM_WORLD_RANK\"\nexit $rc\n");
+  fs::permissions(wrapper, fs::perms::owner_all);
+  auto args = concat(concat(launch, {"--mca", "odls_base_sigkill_timeout", "3", wrapper.string()}),
+                     engine_args(dir, 120));
   args.erase(std::find(args.begin(), args.end(), "--per-rank-output"));
   args.insert(args.end(), {"--progress-interval", "0.5"});
-  Background job(args, t.path);
+  Background job(args, dir);
   wait_until_every_rank_measured(job, 2);
-  if (HasFatalFailure()) return;
-  const pid_t rank0 = rank_pid(job.output(), 0);
-  ASSERT_EQ(::kill(rank0, SIGKILL), 0);
+  if (::testing::Test::HasFatalFailure()) return;
+  k.rank0 = rank_pid(job.output(), 0);
+  ASSERT_EQ(::kill(k.rank0, SIGKILL), 0);
   const auto killed = Clock::now();
   const auto code = job.wait(60);
   ASSERT_TRUE(code.has_value()) << "the job did not end\n" << job.output();
-  std::printf("[ timing ] job ended %.1f s after rank 0 was killed\n", secs_since(killed));
+  std::printf("[ timing ] %s: job ended %.1f s after rank 0 was killed\n", what,
+              secs_since(killed));
   std::fflush(stdout);
-  EXPECT_NE(*code, 0);
-  const std::string out = job.output();
-  EXPECT_FALSE(fs::exists(t.path / "out.json"));
-  const fs::path saved = t.path / "out_rank1.json";
-  ASSERT_TRUE(fs::exists(saved)) << out;
-  const Json r1 = load(saved);
-  EXPECT_EQ(r1["distributed"]["rank"], 1);
-  EXPECT_TRUE(r1["interrupted"].get<bool>());
-  EXPECT_GT(r1["requests_completed"].get<std::uint64_t>(), 0u);
-  EXPECT_NE(out.find("rank 1 ("), std::string::npos) << out;
-  EXPECT_NE(out.find("pid " + std::to_string(rank0) + ") is gone"), std::string::npos) << out;
-  EXPECT_NE(out.find("this rank's results are in " + saved.string()), std::string::npos) << out;
+  k.code = *code;
+  k.out = job.output();
+  EXPECT_NE(k.code, 0);
+  EXPECT_FALSE(fs::exists(dir / "out.json"));
+  ASSERT_TRUE(fs::exists(dir / "out_rank1.json")) << k.out;
+  k.rank1 = load(dir / "out_rank1.json");
+  EXPECT_EQ(k.rank1["distributed"]["rank"], 1);
+  EXPECT_TRUE(k.rank1["interrupted"].get<bool>());
+  EXPECT_GT(k.rank1["requests_completed"].get<std::uint64_t>(), 0u);
+  EXPECT_FALSE(k.rank1["distributed"].value("rank0_lost", std::string()).empty())
+      << k.rank1["distributed"];
+  ASSERT_TRUE(fs::exists(dir / "rc1")) << "rank 1 did not end before the launcher's SIGKILL\n"
+                                       << k.out;
+  k.rank1_code = slurp(dir / "rc1");
+}
+
+// Rank 1's line about rank 0 ("kv-cache: rank 1 (<host1>): rank 0 (<host0>, pid P) ...").
+static std::string rank1_line(const Rank0Killed& k, const std::string& host1,
+                              const std::string& host0) {
+  const std::string head = "kv-cache: rank 1 (" + host1 + "): rank 0 (" + host0 + ", pid " +
+                           std::to_string(k.rank0) + ") ";
+  const auto at = k.out.find(head);
+  return at == std::string::npos ? std::string() : k.out.substr(at, k.out.find('\n', at) - at);
+}
+
+// Rank 0 killed (SIGKILL) on rank 1's host: nobody can merge, so rank 1 keeps its own results on
+// disk (<output stem>_rank<r>.json), says that rank 0 is gone (its pid no longer exists) and where
+// the results are, and exits 6.
+TEST_F(MpiE2E, Rank0DeathLeavesTheOtherRanksResultsOnDisk) {
+  Rank0Killed k;
+  kill_rank0_mid_run(mpirun_args(2), t.path, "one host", k);
+  if (HasFatalFailure()) return;
+  const std::string host = k.rank1["distributed"]["host"].get<std::string>();
+  const std::string line = rank1_line(k, host, host);
+  ASSERT_FALSE(line.empty()) << k.out;
+  EXPECT_NE(line.find(") is gone (its process exited); this rank's results are in " +
+                      (t.path / "out_rank1.json").string()),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(k.rank1_code, "6\n") << k.out;  // documented: rank 0 gone -> exit 6
+}
+
+// Rank 0 on another host killed (SIGKILL): rank 1 cannot look at rank 0's process, and its MPI
+// traffic to the dead rank 0 gets stuck inside Open MPI (mpi/courier.hpp). It learns of the death
+// from the launcher's teardown (SIGTERM), with no receipt and no heartbeat from rank 0, and must
+// still save its results, say where and why, and exit 6 before the launcher's SIGKILL.
+TEST_F(MpiE2E, Rank0OnAnotherHostKilledLeavesRank1sResultsOnDisk) {
+  if (const std::string why = no_host_namespaces(); !why.empty()) GTEST_SKIP() << why;
+  Rank0Killed k;
+  kill_rank0_mid_run(two_host_mpirun_args(t.path), t.path, "two hosts", k);
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(k.rank1["distributed"]["host"], "kvhost-127-0-0-3");
+  const std::string line = rank1_line(k, "kvhost-127-0-0-3", "kvhost-127-0-0-2");
+  ASSERT_FALSE(line.empty()) << k.out;
+  EXPECT_NE(line.find("; this rank's results are in " + (t.path / "out_rank1.json").string()),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(k.rank1_code, "6\n") << k.out;  // documented: rank 0 gone -> exit 6
 }

@@ -36,6 +36,7 @@ TEST(MpiMessages, PlanRoundTrip) {
   const Sender root{.rank = 0, .host = "node-a", .pid = 77};
   expect_round_trip(
       Plan{.from = root, .abort = false, .reason = "", .base_seed = 1234567890123, .sharers = 3});
+  expect_round_trip(Plan{.from = root, .base_seed = 5, .sharers = 1, .beat_s = 1.0});
   expect_round_trip(
       Plan{.from = root, .abort = true, .reason = "rank 2 (x) failed before set-up: boom"});
 }
@@ -99,6 +100,7 @@ TEST(MpiMessages, MissingKeysTakeTheirDefaults) {
   ASSERT_TRUE(p && std::holds_alternative<Plan>(*p));
   EXPECT_EQ(std::get<Plan>(*p).sharers, 1u);
   EXPECT_FALSE(std::get<Plan>(*p).abort);
+  EXPECT_EQ(std::get<Plan>(*p).beat_s, 0.0);  // an older rank 0 sends no heartbeat: none awaited
 }
 
 TEST(MpiMessages, MalformedTextsDecodeToNothing) {

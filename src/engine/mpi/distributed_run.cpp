@@ -23,8 +23,10 @@
 #include "core/json_text.hpp"
 #include "core/log.hpp"
 #include "dist/mailbox.hpp"
+#include "engine/mpi/courier.hpp"
 #include "engine/mpi/messages.hpp"
 #include "engine/mpi/phase.hpp"
+#include "engine/mpi/root_watch.hpp"
 #include "engine/mpi/roster.hpp"
 #include "engine/results.hpp"
 #include "engine/results_merge.hpp"
@@ -45,6 +47,15 @@ double unix_now() {
 double since(SteadyClock::time_point t) {
   return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
+double mono_s() {
+  return std::chrono::duration<double>(SteadyClock::now().time_since_epoch()).count();
+}
+
+// Rank 0's heartbeat to every rank (its courier sends it; mpi/root_watch.hpp).
+constexpr double kRootBeatS = 1.0;
+// How long a rank whose launcher is tearing the job down waits for rank 0's receipt of its results
+// (the launcher's SIGKILL follows odls_base_sigkill_timeout, 1 s by default, after its SIGTERM).
+constexpr double kReceiptWaitS = 0.8;
 
 // What a rank other than 0 has received from rank 0 (the latest of each).
 struct Inbox {
@@ -66,7 +77,7 @@ std::int64_t rank_seed(std::int64_t base, int rank) {
 
 struct DistributedRun::Impl {
   dist::RankContext& ctx;
-  std::unique_ptr<dist::Mailbox> mb;
+  std::unique_ptr<Courier> courier;  // all MPI traffic, on its own thread (mpi/courier.hpp)
   int rank = 0, size = 1;
   Sender self;
 
@@ -91,9 +102,13 @@ struct DistributedRun::Impl {
   Inbox inbox;
   std::string given_output;          // --output as given (rank 0's file)
   std::optional<ojson> own_results;  // this rank's results, once the run produced them
-  std::string saved_to;              // where this rank saved them itself (rank 0 gone)
+  std::string saved_to;              // where this rank saved them itself
+  RootWatch root;                    // rank 0's liveness
+  mutable std::optional<std::string> root_lost_why;  // rank 0 is gone (once known, for good)
+  bool root_reported = false;                        // the "rank 0 ... is gone" line was printed
 
   // Rank 0.
+  bool beats = false;  // its courier sends every rank a heartbeat (threaded courier)
   std::optional<Roster> roster;
   Rank0Phases phase;
   bool provisional_written = false;
@@ -111,13 +126,7 @@ struct DistributedRun::Impl {
   bool stop_requested() const { return hard() || run::signals::stop_requested(); }
 
   // ---- messages ----
-  void post(int dest, const Message& msg) {
-    try {
-      mb->post(dest, encode(msg));
-    } catch (const std::exception& e) {
-      log::warn("rank {}: could not send to rank {}: {}", rank, dest, e.what());
-    }
-  }
+  void post(int dest, const Message& msg) { courier->post(dest, encode(msg)); }
   // Rank 0: `msg` to every rank that has not ended (sent a result or a failure).
   void post_to_running(const Message& msg) {
     for (int r = 1; r < size; ++r)
@@ -133,7 +142,11 @@ struct DistributedRun::Impl {
     if (rank == 0) {
       if (roster->absorb(m.source, *msg) && std::holds_alternative<Result>(*msg))
         post(m.source, Received{});
-    } else if (auto* p = std::get_if<Plan>(&*msg)) {
+      return;
+    }
+    if (m.source == 0) root.heard(mono_s());
+    if (auto* p = std::get_if<Plan>(&*msg)) {
+      root.planned(mono_s(), p->beat_s);
       inbox.plan = std::move(*p);
     } else if (auto* g = std::get_if<Go>(&*msg)) {
       inbox.go = std::move(*g);
@@ -147,7 +160,7 @@ struct DistributedRun::Impl {
   }
 
   void drain() {
-    while (auto m = mb->poll()) absorb(*m);
+    while (auto m = courier->poll()) absorb(*m);
   }
 
   // Polls until pred() or `seconds` pass; `stop` (optional) ends the wait early.
@@ -159,8 +172,8 @@ struct DistributedRun::Impl {
       if (pred()) return true;
       if (SteadyClock::now() >= deadline) return false;
       if (stop && stop()) return pred();
-      std::this_thread::sleep_for(iter < 100 ? std::chrono::microseconds(200)
-                                             : std::chrono::microseconds(2000));
+      // A message ends the nap at once; the naps bound how late a signal or a stop is seen.
+      courier->wait(iter < 100 ? 200e-6 : 2e-3);
     }
   }
   bool all_peers(const std::function<bool(const Roster::Peer&)>& f) const {
@@ -238,11 +251,22 @@ struct DistributedRun::Impl {
                                 "gathering rank results", "ranks",
                                 [&] { return run::PhaseSample(finals.load(), size); });
     const auto newly_stopped = [&] { return !stop_sent && run::signals::stop_requested(); };
+    // An MPI call that does not return (a peer on another host died, mpi/courier.hpp): nothing
+    // more can arrive, so the results are written with what is in.
+    const auto mpi_stuck = [&] { return courier->stuck_s() > RootWatch::kSilenceBeats; };
     while (!all_final()) {
       const double left = budget - since(start);
       if (left <= 0) break;
+      if (mpi_stuck()) {
+        log::warn(
+            "MPI communication is stuck (an MPI call has not returned for {:.0f} s): "
+            "writing the results without the ranks still missing",
+            courier->stuck_s());
+        break;
+      }
       const bool was_hard = hard();
-      wait_until(all_final, left, [&] { return (!was_hard && hard()) || newly_stopped(); });
+      wait_until(all_final, left,
+                 [&] { return (!was_hard && hard()) || newly_stopped() || mpi_stuck(); });
       if (newly_stopped()) {  // a signal while waiting: the ranks still measuring stop now
         stop_everyone();
         budget = std::min(budget, since(start) + kStoppedBudgetS);
@@ -295,7 +319,8 @@ struct DistributedRun::Impl {
                     .abort = !abort_reason.empty(),
                     .reason = abort_reason,
                     .base_seed = base,
-                    .sharers = roster->sharers(r)};
+                    .sharers = roster->sharers(r),
+                    .beat_s = beats ? kRootBeatS : 0.0};
       if (r == 0)
         own = pm;
       else if (!(*roster)[r].final)
@@ -339,8 +364,11 @@ struct DistributedRun::Impl {
   void start_window_rank() {
     post(0, Ready{.from = self});
     wait_until([&] { return inbox.go.has_value(); }, rank_timeout,
-               [&] { return stop_requested() || inbox.stop; });
+               [&] { return stop_requested() || inbox.stop || root_lost(); });
     if (!inbox.go) {
+      if (auto why = root_lost())
+        throw Error(ExitCode::kFailure,
+                    fmt::format("rank {}: rank 0 {} before the window started", rank, *why));
       if (!stop_requested() && !inbox.stop)
         throw Error(
             ExitCode::kFailure,
@@ -356,32 +384,33 @@ struct DistributedRun::Impl {
 
   // ---- results (on_results) ----
   // Ranks other than 0: sends the results to rank 0. When the launcher is tearing the job down
-  // (its SIGKILL follows in about a second) and rank 0 is gone or does not confirm receipt at
-  // once, the rank keeps its results itself and says where.
+  // (its SIGKILL follows in about a second) the rank first saves its results itself, then waits
+  // briefly for rank 0's receipt; the file stays until rank 0 says it wrote --output (`done`).
+  // When rank 0 is gone the rank keeps its results, says where, and ends with exit 6.
   int send_results(ojson r, const RunData& d, int code) {
     own_results = std::move(r);
     const bool teardown = hard();
-    std::string gone;
-    if (teardown && root_gone()) gone = "is gone (its process exited)";
-    if (gone.empty()) {
+    if (teardown) save_own_results();  // before anything that waits
+    std::optional<std::string> lost = root_lost();
+    if (!lost) {
       post(0, Result{.from = self, .exit_code = code, .results = own_results});
       reported = true;
     }
     bool sent = false;
-    if (teardown && gone.empty()) {
-      constexpr double kReceiptWaitS = 0.8;
-      wait_until([&] { return inbox.received || root_gone(); }, kReceiptWaitS);
+    const auto lost_now = [&] { return root_lost().has_value(); };
+    if (!lost && teardown) {
+      // Nothing can arrive while this rank's MPI traffic is stuck: no need to wait out the rest.
+      const auto t0 = SteadyClock::now();
+      wait_until([&] { return inbox.received; }, kReceiptWaitS,
+                 [&] { return lost_now() || courier->stuck_s() >= RootWatch::kStuckS; });
       sent = inbox.received;
       if (!sent)
-        gone = root_gone() ? "is gone (its process exited)"
-                           : fmt::format(
-                                 "did not confirm receipt within {} s while the launcher "
-                                 "is stopping the job: it may be gone",
-                                 kReceiptWaitS);
-    } else if (!teardown) {
-      sent = mb->flush(rank_timeout);
+        lost = root_lost().value_or(root.unanswered(mono_s(), courier->stuck_s(), since(t0)));
+    } else if (!lost) {
+      sent = wait_until([&] { return courier->pending_sends() == 0; }, rank_timeout, lost_now);
+      if (!sent) lost = root_lost();
     }
-    if (!gone.empty()) report_root_gone(save_own_results(), gone);
+    if (lost) return lose_root(*lost);
     // Rank 0 prints this rank's line in the job's summary; stdout stays rank 0's.
     if (sent)
       log::info("rank {} ({}): {} requests completed; results sent to rank 0", rank, self.host,
@@ -394,30 +423,71 @@ struct DistributedRun::Impl {
 
   // ---- the end (conclude) ----
   int conclude_rank(int code, const std::string& error) {
-    if (!error.empty() && !reported) {
+    if (!root_reported && !error.empty() && !reported && !root_lost()) {
       post(0, Failed{.from = self, .reason = error, .exit_code = code, .cancelled = cancelled});
       reported = true;
     }
-    const double wait = hard() ? 1.0 : interrupted ? 40.0 : 2 * rank_timeout + 30;
-    const bool done = wait_until([&] { return inbox.done; }, wait, [&] { return hard(); }) ||
-                      wait_until([&] { return inbox.done; }, hard() ? 0.5 : 0.0);
-    mb->flush(1.0);
-    if (done && !hard()) {
-      ctx.finalize();
-      return code;
+    bool done = false;
+    if (!root_reported) {
+      const double wait = hard() ? 1.0 : interrupted ? 40.0 : 2 * rank_timeout + 30;
+      const auto stop = [&] { return hard() || root_lost().has_value(); };
+      done = wait_until([&] { return inbox.done; }, wait, stop) ||
+             (!root_lost() && wait_until([&] { return inbox.done; }, hard() ? 0.5 : 0.0));
+      if (!done) {
+        if (auto why = root_lost())
+          code = lose_root(*why);
+        else if (!inbox.received && own_results)
+          code = lose_root("did not answer after this rank's results");
+      }
     }
-    if (!done && !inbox.received && own_results && saved_to.empty())
-      report_root_gone(save_own_results(), "did not answer after this rank's results");
+    if (done && !saved_to.empty()) {
+      if (per_rank_output) {
+        // Rank 0 wrote this rank's <stem>_rank<r>.json itself (on its own host).
+      } else if (std::error_code ec; std::filesystem::remove(saved_to, ec), !ec) {
+        saved_to.clear();  // rank 0 merged them: the merged --output has them
+      }
+    } else if (!done && inbox.received && !saved_to.empty() && !root_reported) {
+      log::warn(
+          "rank {} ({}): rank 0 confirmed receipt of this rank's results but did not say it wrote "
+          "them; they are also in {}",
+          rank, self.host, saved_to);
+    }
+    if (done && !hard() && !root_reported) {
+      courier->flush(1.0);
+      if (courier->stop(1.0)) {
+        ctx.finalize();
+        return code;
+      }
+    } else if (!root_reported) {
+      courier->flush(hard() ? 0.2 : 1.0);
+    }
     std::fflush(nullptr);
-    std::_Exit(code);
+    std::_Exit(code);  // a peer is missing or MPI is stuck: no MPI_Finalize (it could hang)
   }
 
   // ---- ranks other than 0: when rank 0 is gone ----
   // Rank 0 runs on this host and its process no longer exists.
-  bool root_gone() const {
+  bool root_process_gone() const {
     if (!inbox.plan || inbox.plan->from.pid <= 0 || inbox.plan->from.host != self.host)
       return false;
     return ::kill(static_cast<pid_t>(inbox.plan->from.pid), 0) != 0 && errno == ESRCH;
+  }
+  // Why rank 0 counts as gone (mpi/root_watch.hpp), or nullopt; once gone, for good.
+  std::optional<std::string> root_lost() const {
+    if (rank == 0 || !inbox.plan) return std::nullopt;
+    if (!root_lost_why) root_lost_why = root.gone(mono_s(), root_process_gone());
+    return root_lost_why;
+  }
+  // Rank 0 is gone: this rank keeps its results (if it has any), says so once, and its exit code
+  // becomes 6 (the job has no merged results).
+  int lose_root(const std::string& why) {
+    if (!root_lost_why) root_lost_why = why;
+    if (own_results) save_own_results();  // (again, if saved early: now with the reason)
+    if (!root_reported) {
+      root_reported = true;
+      report_root_gone(why);
+    }
+    return to_int(ExitCode::kFailure);
   }
   // Saves this rank's results itself: `<--output stem>_rank<r>.json` beside --output (in the
   // working directory without --output), else in the temporary directory. Returns the path, or ""
@@ -427,9 +497,11 @@ struct DistributedRun::Impl {
         given_output.empty()
             ? "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json"
             : given_output;
+    ojson r = *own_results;
+    if (root_lost_why) r["distributed"]["rank0_lost"] = *root_lost_why;
     for (const std::string& path : {per_rank_output_path(base, rank), plan.config.output}) {
       try {
-        kv::fs::atomic_write(path, kv::json_text(*own_results, 4) + "\n");
+        kv::fs::atomic_write(path, kv::json_text(r, 4) + "\n");
         saved_to = path;
         return path;
       } catch (const std::exception& e) {
@@ -439,13 +511,15 @@ struct DistributedRun::Impl {
     return {};
   }
   // "kv-cache: rank 1 (host): rank 0 (host0, pid P) <what>; this rank's results are in <path>"
-  void report_root_gone(const std::string& path, const std::string& what) {
-    const Sender root = inbox.plan ? inbox.plan->from : Sender{};
+  // (mlpstorage finds the files by this line, src/orchestrator/distributed_results.hpp).
+  void report_root_gone(const std::string& what) {
+    const Sender root0 = inbox.plan ? inbox.plan->from : Sender{};
     std::fprintf(stderr, "kv-cache: rank %d (%s): rank 0 (%s, pid %ld) %s; %s\n", rank,
-                 self.host.c_str(), root.host.empty() ? "?" : root.host.c_str(), root.pid,
+                 self.host.c_str(), root0.host.empty() ? "?" : root0.host.c_str(), root0.pid,
                  what.c_str(),
-                 path.empty() ? "this rank's results could not be saved"
-                              : ("this rank's results are in " + path).c_str());
+                 !own_results       ? "this rank has no results (it ended before its window did)"
+                 : saved_to.empty() ? "this rank's results could not be saved"
+                                    : ("this rank's results are in " + saved_to).c_str());
     std::fflush(stderr);
   }
 
@@ -487,9 +561,9 @@ struct DistributedRun::Impl {
     }
     for (int r = 1; r < size; ++r) post(r, Done{});
     phase.advance(Rank0Phase::kDone);
-    mb->flush(hard() ? 0.2 : 2.0);
+    courier->flush(hard() ? 0.2 : 2.0);
     const bool everyone = all_peers([](const Roster::Peer& p) { return p.final; });
-    if (everyone && !hard()) {
+    if (everyone && !hard() && courier->stop(1.0)) {
       ctx.finalize();
       return code;
     }
@@ -502,7 +576,15 @@ DistributedRun::DistributedRun(dist::RankContext& ctx) : m_(std::make_unique<Imp
   m_->rank = ctx.rank();
   m_->size = ctx.size();
   m_->self = Sender{.rank = m_->rank, .host = ctx.hostname(), .pid = static_cast<long>(::getpid())};
-  m_->mb = std::make_unique<dist::Mailbox>(ctx);
+  std::optional<Beat> beat;
+  m_->beats = m_->rank == 0 && ctx.serialized();
+  if (m_->beats) {
+    beat = Beat{.text = encode(Heartbeat{.from = m_->self}), .interval_s = kRootBeatS};
+    for (int r = 1; r < m_->size; ++r) beat->to.push_back(r);
+  }
+  m_->courier = std::make_unique<Courier>(
+      mailbox_transport(std::make_unique<dist::Mailbox>(ctx)),
+      ctx.serialized() ? Courier::Mode::kThread : Courier::Mode::kInline, std::move(beat));
   if (m_->rank == 0) m_->roster.emplace(m_->size, m_->self);
   run::signals::ignore_early_usr1();  // until the run installs its handlers
 }
@@ -605,8 +687,9 @@ void DistributedRun::before_window(run::RunState& /*s*/) {
 }
 
 std::optional<StopReason> DistributedRun::stop_reason(const run::RunState& /*s*/) const {
-  // Rank 0 was stopped by a signal: this rank stops as if it had been signalled (no drain).
-  if (m_->rank != 0 && m_->inbox.stop) return StopReason::kSignal;
+  // Rank 0 was stopped by a signal, or is gone: this rank stops as if it had been signalled (no
+  // drain).
+  if (m_->rank != 0 && (m_->inbox.stop || m_->root_lost())) return StopReason::kSignal;
   return std::nullopt;
 }
 
@@ -616,6 +699,9 @@ void DistributedRun::on_stop(const run::RunState& s) {
   m.interrupted = true;
   if (m.rank == 0)
     m.stop_everyone();
+  else if (auto why = m.root_lost(); why && !run::signals::stop_requested())
+    log::warn("rank {} ({}): rank 0 {}: stopping; this rank keeps its own results", m.rank,
+              m.self.host, *why);
   else if (m.inbox.stop && !run::signals::stop_requested())
     log::warn("rank {}: {}: stopping and sending the results", m.rank,
               m.inbox.stop->reason.empty() ? "rank 0 stopped the job" : m.inbox.stop->reason);
@@ -639,7 +725,7 @@ void DistributedRun::tick(std::int64_t now_ns, std::int64_t t0_ns, std::uint64_t
     return;
   }
   m.drain();
-  if (now_ns - m.last_hb_ns < 1'000'000'000LL || m.mb->pending_sends() > 8) return;
+  if (now_ns - m.last_hb_ns < 1'000'000'000LL || m.courier->pending_sends() > 8) return;
   m.last_hb_ns = now_ns;
   m.post(0, Heartbeat{.from = m.self,
                       .t = static_cast<double>(now_ns - t0_ns) * 1e-9,

@@ -47,16 +47,20 @@ Hello Hello::from_json(const ojson& j) {
 }
 
 ojson Plan::to_json() const {
-  return envelope(
-      kType, &from,
-      {{"abort", abort}, {"reason", reason}, {"base_seed", base_seed}, {"sharers", sharers}});
+  return envelope(kType, &from,
+                  {{"abort", abort},
+                   {"reason", reason},
+                   {"base_seed", base_seed},
+                   {"sharers", sharers},
+                   {"beat_s", beat_s}});
 }
 Plan Plan::from_json(const ojson& j) {
   return Plan{.from = sender_of(j),
               .abort = j.value("abort", false),
               .reason = j.value("reason", std::string()),
               .base_seed = j.value("base_seed", std::int64_t{0}),
-              .sharers = j.value("sharers", 1u)};
+              .sharers = j.value("sharers", 1u),
+              .beat_s = j.value("beat_s", 0.0)};
 }
 
 ojson Ready::to_json() const {

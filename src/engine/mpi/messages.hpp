@@ -7,10 +7,11 @@
 //
 //   hello    r→0  sender, filesystem id of the cache location, host facts
 //   plan     0→r  rank 0's host and pid; abort + reason, or the base seed and this rank's
-//                 capacity sharers
+//                 capacity sharers; the interval of rank 0's heartbeat (beat_s)
 //   ready    r→0  set-up done (pre-population, preconditioning)
 //   go       0→r  the window starts now (ok), or the run is cancelled (reason)
 //   hb       r→0  heartbeat during the window: seconds into the window, completed requests
+//            0→r  rank 0's heartbeat, every beat_s from the start-up to the end (its liveness)
 //   result   r→0  the rank's results JSON and exit code
 //   failed   r→0  the rank failed (or was cancelled): reason and exit code
 //   received 0→r  rank 0 has this rank's result (the rank knows rank 0 is alive)
@@ -86,6 +87,7 @@ struct Plan {
   std::string reason{};  // why the run is aborted (empty otherwise)
   std::int64_t base_seed = 0;
   unsigned sharers = 1;  // ranks sharing the receiver's filesystem on its host
+  double beat_s = 0;     // rank 0 sends `hb` to every rank this often (0: it does not)
   ojson to_json() const;
   static Plan from_json(const ojson& j);
   bool operator==(const Plan&) const = default;
