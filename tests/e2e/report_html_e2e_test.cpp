@@ -1,19 +1,19 @@
 // The HTML reports in a real browser: a 3 s run of the real engine, `mlpstorage reports html` and
-// `reports compare` on its results, then headless Chromium (Debian `chromium`, installed by
-// scripts/install-deps.sh) loads each page in an iframe of a probe page and reports, from the
-// browser's own layout, how long every drawn series path is and how large every bar is, and how
-// many sub-resources the report fetched (must be none: the report is self-contained).
+// `reports compare` on its results, then headless Chromium loads each page in an iframe of a probe
+// page and reports, from the browser's own layout, how long every drawn series path is and how
+// large every bar is, and how many sub-resources the report fetched (must be none: the report is
+// self-contained). The harness is tests/support/browser.hpp (also used for the sequence report in
+// submission_e2e_test.cpp).
 //
 // Without chromium on $PATH the test is skipped, unless KV_REQUIRE_CHROMIUM=1 (set by
 // scripts/run-tests.sh, so CI fails instead of skipping).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/argv.hpp"
+#include "support/browser.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,74 +22,11 @@ using namespace kv::testsupport;
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string chromium_or_skip_reason(std::string& reason) {
-  for (const char* name : {"chromium", "chromium-browser"}) {
-    std::string p = find_on_path(name);
-    if (!p.empty()) return p;
-  }
-  reason = "chromium is not installed (scripts/install-deps.sh installs it)";
-  return {};
-}
-
-// Loads `page` in headless Chromium inside a probe page and returns what the browser measured:
-// {"charts":[{"title","paths","bars"}], "resources": N, "loaded": true}.
-Json measure_in_browser(const std::string& chromium, const fs::path& dir, const fs::path& page) {
-  const fs::path probe = dir / "probe.html";
-  std::ofstream(probe) << R"(<!DOCTYPE html><html><body><pre id="out">not loaded</pre>
-<iframe id="f" src=")" << page.filename().string()
-                       << R"(" width="1400" height="4000"></iframe>
-<script>
-document.getElementById('f').addEventListener('load', () => {
-  const w = document.getElementById('f').contentWindow, d = w.document;
-  const charts = [...d.querySelectorAll('svg.chart')].map(s => ({
-    title: s.getAttribute('aria-label'),
-    nodata: s.querySelector('.nodata') !== null,
-    width: s.getBoundingClientRect().width,
-    paths: [...s.querySelectorAll('path.series')].filter(p => p.getTotalLength() > 1).length,
-    bars: [...s.querySelectorAll('rect.bar')].filter(r => {
-      const b = r.getBBox(); return b.width > 0 && b.height > 0; }).length}));
-  document.getElementById('out').textContent = JSON.stringify({loaded: true, charts,
-    resources: w.performance.getEntriesByType('resource').length});
-});
-</script></body></html>)";
-  const fs::path profile = dir / "chromium-profile";
-  auto r = run({"/usr/bin/timeout", "120", chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                "--allow-file-access-from-files", "--user-data-dir=" + profile.string(),
-                "--virtual-time-budget=10000", "--dump-dom", "file://" + probe.string()});
-  EXPECT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
-  const std::string open = "<pre id=\"out\">";
-  auto a = r.out.find(open);
-  auto b = r.out.find("</pre>", a);
-  if (a == std::string::npos || b == std::string::npos) {
-    ADD_FAILURE() << "no probe output in the DOM dump: " << r.out.substr(0, 500);
-    return Json::object();
-  }
-  try {
-    return Json::parse(r.out.substr(a + open.size(), b - a - open.size()));
-  } catch (const Json::exception& e) {
-    ADD_FAILURE() << e.what() << ": " << r.out.substr(a, b - a);
-    return Json::object();
-  }
-}
-
-// Drawn series paths of the chart titled `title` (-1, and a failure, when there is no such chart).
-int paths_of(const Json& m, const std::string& title) {
-  for (const auto& c : m["charts"])
-    if (c["title"] == title) return c["paths"].get<int>();
-  ADD_FAILURE() << "no chart '" << title << "' in " << m.dump();
-  return -1;
-}
-
-}  // namespace
-
 TEST(ReportHtmlE2E, ChartsAreDrawnByARealBrowser) {
   std::string why;
-  const std::string chromium = chromium_or_skip_reason(why);
+  const std::string chromium = find_chromium(why);
   if (chromium.empty()) {
-    const char* req = std::getenv("KV_REQUIRE_CHROMIUM");
-    if (req && std::string(req) == "1") FAIL() << why << " and KV_REQUIRE_CHROMIUM=1";
+    if (chromium_required()) FAIL() << why << " and KV_REQUIRE_CHROMIUM=1";
     GTEST_SKIP() << why;
   }
   TempDir tmp;

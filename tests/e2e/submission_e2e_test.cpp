@@ -9,9 +9,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "support/browser.hpp"
+#include "support/files.hpp"
 #include "support/json_file.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -84,12 +87,14 @@ std::set<std::string> files_under(const fs::path& dir) {
 std::set<std::string> expected_tree(const std::string& dt, int ranks) {
   std::set<std::string> s = {"kv_cache_" + dt + "_metadata.json",
                              "kvcache_run_summary_" + dt + ".json", "mlpstorage_" + dt + ".log",
-                             "kv_cache_cluster_info.json"};
+                             "kv_cache_cluster_info.json",
+                             "kvcache_sequence_report_" + dt + ".html"};
   for (int o = 1; o <= 3; ++o) {
     for (int t = 0; t < kTrials; ++t) {
       const std::string trial = "option_" + std::to_string(o) + "/trial_" + std::to_string(t);
       s.insert(trial + "/kvcache_results_" + dt + ".json");
       s.insert(trial + "/kvcache_trial_" + dt + ".json");
+      s.insert(trial + "/kvcache_report_" + dt + ".html");
       for (int r = 0; r < ranks; ++r)
         s.insert(trial + "/rank_" + std::to_string(r) + "/kvcache_results_" + dt + ".json");
       const std::string stem =
@@ -154,6 +159,34 @@ void check_summary_against_rank_files(const fs::path& dir, int ranks) {
   }
 }
 
+// The sequence report of `dir`: the options x trials table (every planned trial), series paths
+// that all hold points (`curves`: at least one), and every relative link pointing at a file of
+// the tree. Returns the page.
+std::string check_sequence_report(const fs::path& dir, bool curves) {
+  const std::string dt = dir.filename().string();
+  const std::string html = slurp(dir / ("kvcache_sequence_report_" + dt + ".html"));
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_NE(html.find("<table class=\"sequence\" id=\"trials\">"), std::string::npos);
+  EXPECT_EQ(count_of(html, "<tr class=\"trial\""), 3 * kTrials);
+  for (int o = 1; o <= 3; ++o) {
+    for (int t = 0; t < kTrials; ++t)
+      EXPECT_NE(html.find("data-option=\"" + std::to_string(o) + "\" data-trial=\"" +
+                          std::to_string(t) + "\""),
+                std::string::npos);
+  }
+  // Every series path has points ("d" starts with a move-to), none is empty.
+  if (curves) {
+    EXPECT_GT(count_of(html, "<path class=\"series\""), 0);
+  }
+  EXPECT_EQ(count_of(html, "<path class=\"series\""), count_of(html, "d=\"M"));
+  for (auto p = html.find("href=\""); p != std::string::npos; p = html.find("href=\"", p + 1)) {
+    const std::string href = html.substr(p + 6, html.find('"', p + 6) - p - 6);
+    if (href.rfind('#', 0) == 0) continue;
+    EXPECT_TRUE(fs::exists(dir / href)) << href;
+  }
+  return html;
+}
+
 struct SubmissionE2E : ::testing::Test {
   TempDir t;
   void SetUp() override {
@@ -182,6 +215,14 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   EXPECT_EQ(md["sequence"]["trials_done"], 3 * kTrials);
   EXPECT_EQ(md["metrics"]["option_1_trial_count"], kTrials);
   EXPECT_TRUE(md["metrics"]["option_1_aggregated_read_bandwidth_gbps"].is_number());
+  // The sequence report: every trial finished, one aggregate and one spread row per option, each
+  // trial linked to its own run report.
+  const std::string page = check_sequence_report(dir, /*curves=*/true);
+  EXPECT_NE(page.find("Sequence complete: 6 of 6 trials finished."), std::string::npos);
+  EXPECT_EQ(count_of(page, "<tr class=\"aggregate\""), 3);
+  EXPECT_EQ(count_of(page, "<tr class=\"spread\""), 3);
+  EXPECT_EQ(count_of(page, "\">report</a>"), 3 * kTrials);
+  EXPECT_NE(page.find("Verification: INVALID"), std::string::npos);
   // The sequence is one history row.
   auto h = run({bin("mlpstorage"), "history", "list", "--history-db", (t.path / "h.db").string()});
   EXPECT_NE(h.out.find("open run"), std::string::npos) << h.out;
@@ -193,6 +234,33 @@ TEST_F(SubmissionE2E, OneClientSequenceTreeSummaryAndMetadata) {
   const Json rows = load_json(t.path / "results" / "results.json");
   EXPECT_EQ(rows.size(), 4u) << rows.dump(1);
   EXPECT_TRUE(fs::exists(t.path / "results" / "results.csv"));
+  // ... and it regenerated the sequence's reports in place.
+  EXPECT_NE(g.out.find(
+                "Sequence report: " + (dir / ("kvcache_sequence_report_" + dt + ".html")).string() +
+                " (6 trial report(s))"),
+            std::string::npos)
+      << g.out;
+  EXPECT_EQ(slurp(dir / ("kvcache_sequence_report_" + dt + ".html")), page);
+
+  // The page in a real browser (tests/support/browser.hpp): option 1's two trials overlaid.
+  std::string why;
+  const std::string chromium = find_chromium(why);
+  if (chromium.empty()) {
+    if (chromium_required()) FAIL() << why << " and KV_REQUIRE_CHROMIUM=1";
+    std::cerr << "browser check skipped: " << why << "\n";
+    return;
+  }
+  const Json m =
+      measure_in_browser(chromium, t.path, dir / ("kvcache_sequence_report_" + dt + ".html"));
+  ASSERT_TRUE(m.value("loaded", false)) << m.dump();
+  EXPECT_EQ(m["resources"], 0) << "the page fetched something";
+  EXPECT_EQ(m["charts"].size(), 2u + 3 * 4);
+  for (const auto& c : m["charts"]) {
+    EXPECT_FALSE(c["nodata"].get<bool>()) << c;
+    EXPECT_GE(c["paths"].get<int>() + c["bars"].get<int>(), kTrials) << c;
+  }
+  EXPECT_EQ(paths_of(m, "Option 1: storage read bandwidth per second"), kTrials);
+  EXPECT_EQ(paths_of(m, "Option 3: end-to-end latency"), kTrials);
 }
 
 TEST_F(SubmissionE2E, TwoRanksOneMpirunPerTrial) {
@@ -238,6 +306,10 @@ TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
   int summarized = 0;
   for (const auto& [k, o] : partial["options"].items()) summarized += o["trial_count"].get<int>();
   EXPECT_EQ(summarized, md["sequence"]["trials_done"].get<int>());
+  // The sequence report of the interrupted sequence says so and lists every planned trial (the
+  // signal may land before any trial wrote results: no curves are required).
+  EXPECT_NE(check_sequence_report(dir, /*curves=*/false).find("Sequence interrupted: "),
+            std::string::npos);
 
   auto resumed = run({bin("mlpstorage"), "open", "kvcache", "run", "--resume", dir.string(),
                       "--history-db", (t.path / "h.db").string()});
@@ -248,6 +320,9 @@ TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
   const Json done = load_json(dir / ("kv_cache_" + dt + "_metadata.json"));
   EXPECT_EQ(done["status"], "success");
   for (const auto& tr : done["sequence"]["trials"]) EXPECT_EQ(tr["status"], "success");
+  EXPECT_NE(check_sequence_report(dir, /*curves=*/true)
+                .find("Sequence complete: 6 of 6 trials finished."),
+            std::string::npos);
   // Nothing else to resume; other workload flags are refused with --resume.
   auto again = run({bin("mlpstorage"), "open", "kvcache", "run", "--resume", dir.string(),
                     "--num-users", "3", "--history-db", (t.path / "h.db").string()});

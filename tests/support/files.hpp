@@ -61,4 +61,11 @@ inline std::vector<std::string> split(const std::string& s, char sep = ',') {
   return out;
 }
 
+// How many times `needle` occurs in `s` (overlapping occurrences count).
+inline int count_of(const std::string& s, const std::string& needle) {
+  int n = 0;
+  for (auto p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
 }  // namespace kv::testsupport

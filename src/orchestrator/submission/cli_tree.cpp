@@ -93,7 +93,8 @@ CLI::App* add_reportgen(CLI::App& reports, ReportOptions& report) {
   auto* gen = reports.add_subcommand(
       "reportgen",
       "Walk --results-dir (ours and the reference's layout) and write results.json and "
-      "results.csv: one row per run and per option of a sequence");
+      "results.csv: one row per run and per option of a sequence; regenerate each sequence's "
+      "HTML reports in its run directory");
   gen->add_option("--output-dir", report.output_dir,
                   "Where results.json/results.csv go (default: the results dir)");
   return gen;

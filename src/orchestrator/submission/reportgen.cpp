@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/fs.hpp"
 #include "orchestrator/logger.hpp"
+#include "orchestrator/submission/sequence_report.hpp"
 
 namespace kv::orchestrator::submission {
 
@@ -194,6 +195,19 @@ BenchmarkResult run_reportgen(const Invocation& inv, const Environment& env) {
   }
   *env.out << fmt::format("{} row(s) written to {} and {}\n", rows.size(),
                           (out_dir / "results.json").string(), (out_dir / "results.csv").string());
+  // Each sequence's HTML reports are (re)generated in its own run directory, where the sequence
+  // writes them; a tree that cannot be written keeps its old reports (a warning, not an error).
+  std::set<std::string> sequences;
+  for (const auto& r : rows) {
+    if (r.value("division", std::string()).empty()) continue;
+    const std::string dir = r.value("result_dir", std::string());
+    if (!sequences.insert(dir).second) continue;
+    const SequenceReports rep = write_sequence_reports(dir);
+    for (const auto& p : rep.problems) logger().warning("HTML report: {}", p);
+    if (!rep.sequence_report.empty())
+      *env.out << fmt::format("Sequence report: {} ({} trial report(s))\n",
+                              rep.sequence_report.string(), rep.trial_reports);
+  }
   env.out->flush();
   BenchmarkResult res;
   res.status = "success";

@@ -8,8 +8,10 @@
 // `metrics` is the metadata's flat `metrics` object; without one, the scalars of `kvcache_metrics`.
 // A run directory with a `kvcache_run_summary_*.json` (a sequence, ours or the reference's) adds
 // one row per option: run_id + "_option<O>", the option's aggregated values and trial count as
-// metrics, and partial_failure. Unreadable metadata is reported and skipped. Exit codes: 0; 3 when
-// D does not exist or holds no run; 4 when the output cannot be written.
+// metrics, and partial_failure. Unreadable metadata is reported and skipped. Every sequence
+// directory found also gets its HTML reports (re)written in place (sequence_report.hpp); a
+// directory that cannot be written keeps its old pages, with a warning. Exit codes: 0; 3 when D
+// does not exist or holds no run; 4 when the output cannot be written.
 #pragma once
 
 #include <filesystem>

@@ -29,6 +29,7 @@
 #include "orchestrator/submission/progress.hpp"
 #include "orchestrator/submission/run_summary.hpp"
 #include "orchestrator/submission/sequence_plan.hpp"
+#include "orchestrator/submission/sequence_report.hpp"
 #include "orchestrator/verify.hpp"
 
 namespace kv::orchestrator::submission {
@@ -227,7 +228,8 @@ class SequenceRun {
   double remaining_after(std::size_t index) const;
   Json build_metadata() const;
   void write_metadata();
-  void write_summary();
+  void write_summary(bool final);
+  void write_reports(std::optional<std::pair<int, int>> only_trial);
   void verify_what_ran();
 
   const Invocation& inv_;
@@ -396,7 +398,7 @@ void SequenceRun::verify_what_ran() {
   }
 }
 
-void SequenceRun::write_summary() {
+void SequenceRun::write_summary(bool final) {
   std::vector<Json> options;
   for (int o = 1; o <= kNumOptions; ++o) {
     std::vector<TrialInput> inputs;
@@ -420,7 +422,14 @@ void SequenceRun::write_summary() {
   summary_["verification"] = category_name(verdict_.category);
   summary_["verification_reasons"] = verdict_.reasons;
   kv::fs::atomic_write(plan_.summary_file, summary_.dump(2) + "\n");
-  logger().status("Run summary written to: {}", plan_.summary_file.string());
+  if (final) logger().status("Run summary written to: {}", plan_.summary_file.string());
+}
+
+void SequenceRun::write_reports(std::optional<std::pair<int, int>> only_trial) {
+  const SequenceReports r = write_sequence_reports(plan_.run_dir, only_trial);
+  for (const auto& p : r.problems) logger().warning("HTML report: {}", p);
+  if (!only_trial && !r.sequence_report.empty())
+    logger().status("Sequence report: {}", r.sequence_report.string());
 }
 
 Json SequenceRun::build_metadata() const {
@@ -598,7 +607,11 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
       }
     }
     if (out.status == "failed" || out.status == "error") any_failed = true;
+    // Summary, metadata and reports are current after every trial, so an interrupted or killed
+    // sequence leaves them describing what finished.
+    write_summary(/*final=*/false);
     write_metadata();
+    write_reports(std::make_pair(t.option, t.trial));
     if (interrupted || received_signal() != 0) {
       interrupted = true;
       break;
@@ -610,7 +623,7 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
   }
   runtime_s_ = std::chrono::duration<double>(Clock::now() - t0).count();
   verify_what_ran();
-  write_summary();
+  write_summary(/*final=*/true);
   end_time_ = iso_now();
   if (interrupted) {
     status_ = "interrupted";
@@ -627,6 +640,7 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
     status_ = "success";
   }
   write_metadata();
+  write_reports(std::nullopt);
   logger().status("Verification: {}", category_name(verdict_.category));
   for (const auto& [key, value] : summary_["options"].items()) {
     logger().result(
@@ -683,14 +697,8 @@ Resumed load_resume(const Invocation& now) {
                         "was started with)");
   }
   const stdfs::path dir = stdfs::absolute(now.seq.resume).lexically_normal();
-  std::optional<Json> md;
-  std::error_code ec;
-  for (stdfs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string n = it->path().filename().string();
-    if (n.size() > 14 && n.compare(n.size() - 14, 14, "_metadata.json") == 0)
-      md = read_json(it->path());
-  }
-  if (!md || !md->contains("sequence") || !md->contains("argv"))
+  const std::optional<Json> md = sequence_metadata(dir);
+  if (!md || !md->contains("argv"))
     throw Error(ExitCode::kFileNotFound,
                 "--resume: no sequence metadata (*_metadata.json) in " + dir.string(),
                 "give the run directory printed when the sequence started");
