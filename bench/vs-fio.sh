@@ -8,7 +8,9 @@
 #   2. kv-cache in a storage-only configuration (--gpu-mem-gb 0 --cpu-mem-gb 0 --generation-mode none)
 #      with the same chunk size, and --max-inflight-mib = DEPTH x CHUNK_MIB so its total queue depth
 #      is at most fio's: a write phase (--prefill-only, no multi-turn, no prefix caching) and a read
-#      phase (--decode-only).
+#      phase (--decode-only). The write phase runs once per payload in PAYLOADS (default "full
+#      stamped": --payload full, the default, generates every byte; stamped writes fio's kind of
+#      data, a random base with a stamp per 4 KiB block; docs/performance.md "Payload generator").
 #   3. fio again for writes, in the engine's layout (FIO_LAYOUT=1, default): USERS jobs of iodepth
 #      DEPTH/USERS, each writing new files of the engine's mean object size (its write phase's bytes
 #      / write operations, rounded to the chunk), preallocated (fallocate, as the engine's
@@ -23,7 +25,7 @@
 # DIR defaults to <repo>/results/vs-fio (created; everything written under it is removed at the end,
 # except the JSON/log files in DIR/out). Knobs (environment): KV_CACHE (binary, default
 # <repo>/build/bin/kv-cache), CHUNK_MIB=8, DEPTH=16, FILES=4, FILE_MIB=512, ENGINE=io_uring,
-# DIRECT=1, SYNC=fsync, USERS=4, MODEL=llama3.1-8b, DURATION=15 (seconds per engine phase),
+# DIRECT=1, SYNC=fsync, PAYLOADS="full stamped", USERS=4, MODEL=llama3.1-8b, DURATION=15 (seconds per engine phase),
 # FIO_RUNTIME=$DURATION (per fio phase), ENGINE_THP=1 (0: the engine's I/O buffers use 4 KiB pages
 # like fio's; see docs/performance.md), OUT_DIR (where the JSON/log files and the table go,
 # default DIR/out), RAMDEV=1 (run everything on a fresh RAM-backed block device made by
@@ -54,6 +56,7 @@ MODEL=${MODEL:-llama3.1-8b}
 DURATION=${DURATION:-15}
 FIO_RUNTIME=${FIO_RUNTIME:-$DURATION}
 FIO_LAYOUT=${FIO_LAYOUT:-1}
+PAYLOADS=${PAYLOADS:-full stamped}
 ENGINE_THP=${ENGINE_THP:-1}
 if [[ $ENGINE_THP == 0 ]]; then export KV_IO_NO_THP=1; fi
 
@@ -120,9 +123,19 @@ if [[ -x $KV ]]; then
     --max-inflight-mib "$((DEPTH * CHUNK_MIB))" --cache-dir "$WORK/engine")
   if [[ $DIRECT == 1 ]]; then common+=(--direct-io); fi
   ENGINE_OK=1
-  echo "vs-fio: engine write phase (${DURATION}s) ..."
-  run_timed engine_write "$KV" "${common[@]}" --prefill-only --disable-multi-turn --disable-prefix-caching \
-    --output "$OUT/engine_write.json" >"$OUT/engine_write.log" 2>&1 || { ENGINE_OK=0; echo "vs-fio: engine write phase failed (see $OUT/engine_write.log)"; }
+  WRITE_RUNS=""
+  for payload in $PAYLOADS; do
+    name=engine_write
+    [[ -n $WRITE_RUNS ]] && name=engine_write_$payload
+    echo "vs-fio: engine write phase (${DURATION}s, --payload $payload) ..."
+    if run_timed "$name" "$KV" "${common[@]}" --payload "$payload" --prefill-only --disable-multi-turn \
+      --disable-prefix-caching --output "$OUT/$name.json" >"$OUT/$name.log" 2>&1; then
+      WRITE_RUNS+="$name:$payload "
+    else
+      echo "vs-fio: engine write phase (--payload $payload) failed (see $OUT/$name.log)"
+      [[ $name == engine_write ]] && ENGINE_OK=0 && break
+    fi
+  done
   if [[ $ENGINE_OK == 1 ]]; then
     echo "vs-fio: engine read phase (${DURATION}s, after pre-population) ..."
     run_timed engine_read "$KV" "${common[@]}" --decode-only --disable-multi-turn --disable-prefix-caching \
@@ -154,11 +167,12 @@ fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------- table ----------------
-python3 - "$OUT" "$ENGINE_OK" "$USERS" "$LAYOUT_MIB" "$FILES" "$FILE_MIB" "$LOAD_BEFORE" "$LOAD_AFTER" <<'PY'
+python3 - "$OUT" "$ENGINE_OK" "$USERS" "$LAYOUT_MIB" "$FILES" "$FILE_MIB" "$LOAD_BEFORE" "$LOAD_AFTER" "${WRITE_RUNS:-}" <<'PY'
 import json, os, sys
 out, engine_ok, users = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
 layout_mib, files, file_mib = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 load_before, load_after = sys.argv[7], sys.argv[8]
+write_runs = [r.split(":") for r in sys.argv[9].split()]  # (file stem, payload)
 GiB = 1024 ** 3
 
 def timefile(name):
@@ -179,8 +193,9 @@ def fio(rw, name=None):
         cpu = (j["usr_cpu"] + j["sys_cpu"]) / 100.0 * j["job_runtime"] / 1000.0
     return dict(gibps=bw, gib=gib, cpu=cpu, rss=rss)
 
-def engine(rw):
-    j = json.load(open(os.path.join(out, f"engine_{rw}.json")))
+def engine(rw, name=None):
+    name = name or f"engine_{rw}"
+    j = json.load(open(os.path.join(out, f"{name}.json")))
     cs = j["summary"]["cache_stats"]
     key = "tier_storage_read_bandwidth_gbps" if rw == "read" else "tier_storage_write_bandwidth_gbps"
     res = j.get("resources", {})
@@ -190,7 +205,7 @@ def engine(rw):
         bpt = j.get("config", {}).get("bytes_per_token")
         if bpt:
             extra = users * 10 * 2048 * bpt / GiB
-    wall, cpu, rss = timefile(f"engine_{rw}")
+    wall, cpu, rss = timefile(name)
     if cpu is None or cpu == 0:
         cpu = res.get("cpu_seconds")
     if not rss:
@@ -200,23 +215,30 @@ def engine(rw):
     wcb = io.get("window_chunk_bytes", {}).get("write" if rw == "write" else "read")
     chunk = wcb / GiB / el if wcb is not None and el > 0 else None
     return dict(gibps=cs.get(key, 0.0), chunk_gibps=chunk, gib=moved + extra, cpu=cpu, rss=rss,
-                backend=io.get("backend", "?"), fallbacks=io.get("fallbacks", []))
+                backend=io.get("backend", "?"), fallbacks=io.get("fallbacks", []),
+                payload=io.get("payload", "full"))
 
 def fmt(v, f="{:.3f}"):
     return "-" if v is None else f.format(v)
 
 rows = []  # (phase, yardstick, fio, engine)
+yardsticks = {"write": [(f"fio {files}x{file_mib} MiB", fio("write"))], "read": [(f"fio {files}x{file_mib} MiB", fio("read"))]}
+if layout_mib > 0:
+    yardsticks["write"].append((f"fio layout {users}x{layout_mib} MiB", fio("write", "fio_write_layout")))
 for rw in ("write", "read"):
-    e = engine(rw) if engine_ok else None
-    rows.append((rw, f"fio {files}x{file_mib} MiB", fio(rw), e))
-    if rw == "write" and layout_mib > 0:
-        rows.append((rw, f"fio layout {users}x{layout_mib} MiB", fio(rw, "fio_write_layout"), e))
+    runs = write_runs if rw == "write" else [("engine_read", "full")]
+    if not engine_ok:
+        runs = [(None, None)]
+    for stem, payload in runs:
+        e = engine(rw, stem) if stem else None
+        for name, f in yardsticks[rw]:
+            rows.append((rw if rw == "read" else f"write ({payload})" if payload else rw, name, f, e))
 
 def pct(a, b):
     return a / b if a is not None and b else None
 
 print()
-print(f"{'phase':<6} {'yardstick':<24} {'fio GiB/s':>9} {'engine GiB/s':>12} {'engine/fio':>10} "
+print(f"{'phase':<17} {'yardstick':<24} {'fio GiB/s':>9} {'engine GiB/s':>12} {'engine/fio':>10} "
       f"{'eng I/O GiB/s':>13} {'I/O/fio':>8} {'fio CPU s/GiB':>13} {'eng CPU s/GiB':>13} "
       f"{'fio RSS MiB':>11} {'eng RSS MiB':>11}")
 for rw, name, f, e in rows:
@@ -224,13 +246,15 @@ for rw, name, f, e in rows:
     ec = (e["cpu"] / e["gib"]) if e and e["gib"] and e["cpu"] is not None else None
     eg = e["gibps"] if e else None
     ecg = e["chunk_gibps"] if e else None
-    print(f"{rw:<6} {name:<24} {fmt(f['gibps']):>9} {fmt(eg):>12} {fmt(pct(eg, f['gibps']), '{:.1%}'):>10} "
+    print(f"{rw:<17} {name:<24} {fmt(f['gibps']):>9} {fmt(eg):>12} {fmt(pct(eg, f['gibps']), '{:.1%}'):>10} "
           f"{fmt(ecg):>13} {fmt(pct(ecg, f['gibps']), '{:.1%}'):>8} {fmt(fc):>13} {fmt(ec):>13} "
           f"{fmt(f['rss'] / 2**20 if f['rss'] else None, '{:.0f}'):>11} "
           f"{fmt(e['rss'] / 2**20 if e and e['rss'] else None, '{:.0f}'):>11}")
 print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_after}")
 print("engine GiB/s = whole objects completed in the window (the run's tier bandwidth); eng I/O GiB/s ="
       " chunk I/Os completed in the window (io.window_chunk_bytes, as fio counts).")
+print("write (full) = --payload full, every byte generated (the default); write (stamped) = --payload stamped,"
+      " fio's kind of data (docs/performance.md).")
 if engine_ok:
     e = rows[0][3]
     print(f"engine backend: {e['backend']}" + (f"; fallbacks: {'; '.join(e['fallbacks'])}" if e["fallbacks"] else ""))

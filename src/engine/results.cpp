@@ -303,6 +303,7 @@ ojson build_results(const RunData& d) {
   io["backend"] = d.io.backend;
   io["direct_io"] = d.io.direct_io;
   io["sync_mode"] = to_text(d.io.sync_mode);
+  io["payload"] = to_text(d.io.payload);
   io["chunk_bytes"] = d.io.chunk_bytes;
   io["io_depth"] = d.io.io_depth;
   io["max_inflight_bytes"] = d.io.max_inflight_bytes;

@@ -29,6 +29,7 @@ struct IoInfo {
   std::string backend;           // backend name()
   bool direct_io = false;
   SyncMode sync_mode = SyncMode::kFsync;
+  PayloadMode payload = PayloadMode::kFull;  // --payload
   std::uint64_t chunk_bytes = 0;
   unsigned io_depth = 0;
   std::uint64_t max_inflight_bytes = 0;

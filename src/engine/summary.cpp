@@ -100,6 +100,8 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
   o += fmt::format("I/O:              {} engine, {}, sync {}, {} MiB chunks, depth {}\n",
                    to_text(d.io.engine), d.io.direct_io ? "O_DIRECT" : "buffered",
                    to_text(d.io.sync_mode), d.io.chunk_bytes / kMiB, d.io.io_depth);
+  if (d.io.payload == PayloadMode::kStamped)
+    o += "Payload:          stamped (8 MiB random base, a stamp per 4 KiB block)\n";
   for (const auto& f : d.io.fallbacks) o += console::wrap(f, "  fallback: ", "            ");
 
   if (!users.empty()) {

@@ -30,6 +30,7 @@ enum class GpuBackend { kAuto, kSimulated, kCuda, kNone };
 enum class GenerationMode { kNone, kFast, kRealistic };
 enum class PerformanceProfile { kLatency, kThroughput };
 enum class AutoscalerMode { kQos, kCapacity };
+enum class PayloadMode { kFull, kStamped };
 
 inline constexpr Choice<log::Level> kLogLevels[] = {
     {.text = "DEBUG", .value = log::Level::kDebug},
@@ -66,6 +67,10 @@ inline constexpr Choice<AutoscalerMode> kAutoscalerModes[] = {
     {.text = "qos", .value = AutoscalerMode::kQos},
     {.text = "capacity", .value = AutoscalerMode::kCapacity},
 };
+inline constexpr Choice<PayloadMode> kPayloadModes[] = {
+    {.text = "full", .value = PayloadMode::kFull},
+    {.text = "stamped", .value = PayloadMode::kStamped},
+};
 
 // The table of each enum, found by argument-dependent lookup (or here) from a value of the enum.
 constexpr std::span<const Choice<SyncMode>> choices_of(SyncMode) {
@@ -85,6 +90,9 @@ constexpr std::span<const Choice<PerformanceProfile>> choices_of(PerformanceProf
 }
 constexpr std::span<const Choice<AutoscalerMode>> choices_of(AutoscalerMode) {
   return kAutoscalerModes;
+}
+constexpr std::span<const Choice<PayloadMode>> choices_of(PayloadMode) {
+  return kPayloadModes;
 }
 constexpr std::span<const Choice<log::Level>> choices_of(log::Level) {
   return kLogLevels;

@@ -192,6 +192,10 @@ inline constexpr Flag kSyncMode{.name = "--sync-mode",
                                 .kind = Kind::kChoice,
                                 .default_text = "fsync",
                                 .choices = kTextsOf<kSyncModes>};
+inline constexpr Flag kPayload{.name = "--payload",
+                               .kind = Kind::kChoice,
+                               .default_text = "full",
+                               .choices = kTextsOf<kPayloadModes>};
 inline constexpr Flag kMaxInflightMib{.name = "--max-inflight-mib",
                                       .kind = Kind::kInt,
                                       .default_text = "512",
@@ -248,6 +252,6 @@ constexpr bool default_is_a_choice(const Flag& f) {
 static_assert(default_is_a_choice(kLogLevel) && default_is_a_choice(kGenerationMode) &&
               default_is_a_choice(kPerformanceProfile) && default_is_a_choice(kAutoscalerMode) &&
               default_is_a_choice(kGpuBackend) && default_is_a_choice(kIoEngine) &&
-              default_is_a_choice(kSyncMode));
+              default_is_a_choice(kSyncMode) && default_is_a_choice(kPayload));
 
 }  // namespace kv::engine_cli

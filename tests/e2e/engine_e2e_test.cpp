@@ -113,6 +113,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   EXPECT_GE(wcb["read"].get<double>(),
             cs["tier_storage_kv_bytes_read_gb"].get<double>() * 0.999 * (1 << 30));
   EXPECT_GT(wcb["write"].get<double>(), 0.0);
+  EXPECT_EQ(j["io"]["payload"], "full");  // the default: every byte generated per object
 
   // Files on disk == what the JSON says is stored.
   std::uint64_t payload = 0, ours = 0;

@@ -251,7 +251,7 @@ TEST(Flags, ChoiceFlagsMapEveryTextToItsEnumAndRefuseOthers) {
     const std::string err = error_of({name.c_str(), "bogus"});
     EXPECT_EQ(err.rfind(name + ": must be one of ", 0), 0u) << err;
   }
-  EXPECT_EQ(choice_flags, 7);
+  EXPECT_EQ(choice_flags, 8);
   EXPECT_EQ(error_of({"--sync-mode", "fsync2"}),
             "--sync-mode: must be one of fsync, fdatasync, none (got 'fsync2')");
   EXPECT_EQ(parse({"--sync-mode", "fdatasync"}).config.sync_mode, SyncMode::kFdatasync);

@@ -20,6 +20,7 @@ using engine_cli::from_text;
 using engine_cli::GenerationMode;
 using engine_cli::GpuBackend;
 using engine_cli::IoEngine;
+using engine_cli::PayloadMode;
 using engine_cli::PerformanceProfile;
 using engine_cli::SyncMode;
 using engine_cli::to_text;
@@ -81,6 +82,7 @@ struct EngineConfig {
   int io_depth = 0;
   int io_chunk_mib = 0;
   SyncMode sync_mode = SyncMode::kFsync;
+  PayloadMode payload = PayloadMode::kFull;  // --payload (docs/performance.md "Payload generator")
   int max_inflight_mib = 0;
   bool probe = false;
   bool probe_device = false;

@@ -27,7 +27,8 @@ using FieldRef =
                  bool EngineConfig::*, std::optional<std::int64_t> EngineConfig::*,
                  log::Level EngineConfig::*, SyncMode EngineConfig::*, IoEngine EngineConfig::*,
                  GpuBackend EngineConfig::*, GenerationMode EngineConfig::*,
-                 PerformanceProfile EngineConfig::*, AutoscalerMode EngineConfig::*>;
+                 PerformanceProfile EngineConfig::*, AutoscalerMode EngineConfig::*,
+                 PayloadMode EngineConfig::*>;
 
 struct FlagSpec {
   const engine_cli::Flag& flag;  // name, kind, default, limits, unit, choices

@@ -36,10 +36,35 @@ struct IoTiming {
 
 struct IoResult {
   bool ok = false;
-  int error = 0;         // errno of the first failure (ENOSPC, EIO, ...), 0 when ok
-  std::string message;   // what failed, with the path
+  int error = 0;        // errno of the first failure (ENOSPC, EIO, ...), 0 when ok
+  std::string message;  // what failed, with the path
   IoTiming timing;
   std::uint64_t bytes = 0;  // payload bytes transferred
+};
+
+// What an I/O buffer that is reused chunk after chunk still holds from its last fill, so that a
+// source may skip the bytes that are already right (PayloadSource::fill_reusing; the stamped
+// payload, docs/performance.md "Payload generator"). One per buffer, owned with the buffer. The
+// bytes in [lo, hi) are `source`'s base bytes in arrangement `phase` (anything at the source's own
+// per-block stamp positions). Whoever writes anything else into the buffer (a read, a header) must
+// call overwritten() or reset() first.
+struct FillMemo {
+  std::uint64_t source = 0;  // 0 = nothing known
+  std::uint64_t phase = 0;
+  const std::byte* lo = nullptr;
+  const std::byte* hi = nullptr;
+  void reset() { *this = FillMemo{}; }
+  // [p, p + n) of the buffer now holds something else: the memo keeps the larger side of it.
+  void overwritten(const std::byte* p, std::size_t n) {
+    const std::byte* e = p + n;
+    if (source == 0 || e <= lo || p >= hi) return;
+    if (p - lo >= hi - e) {
+      hi = p;
+    } else {
+      lo = e;
+    }
+    if (lo >= hi) reset();
+  }
 };
 
 // Produces an object's payload bytes chunk by chunk. fill() must be deterministic in (offset, size)
@@ -48,6 +73,11 @@ class PayloadSource {
  public:
   virtual ~PayloadSource() = default;
   virtual void fill(std::uint64_t offset, std::span<std::byte> out) const = 0;
+  // The same bytes as fill(), into a reused buffer described by `memo` (updated).
+  virtual void fill_reusing(std::uint64_t offset, std::span<std::byte> out, FillMemo& memo) const {
+    memo.reset();
+    fill(offset, out);
+  }
 };
 
 // Receives payload bytes as they are read (for verification or a tier-to-tier copy).
@@ -98,11 +128,11 @@ struct BackendOptions {
   Engine engine = Engine::kPosix;
   bool direct_io = false;
   SyncMode sync = SyncMode::kFsync;
-  std::uint64_t chunk_bytes = 8ULL << 20;         // --io-chunk-mib
-  unsigned io_depth = 16;                          // --io-depth (io_uring)
-  std::uint64_t max_inflight_bytes = 512ULL << 20; // --max-inflight-mib, reads and writes together
-  ChunkObserver* chunk_observer = nullptr;         // may be null
-  const IoStop* stop = nullptr;                    // null = never stops; outlives the backend
+  std::uint64_t chunk_bytes = 8ULL << 20;           // --io-chunk-mib
+  unsigned io_depth = 16;                           // --io-depth (io_uring)
+  std::uint64_t max_inflight_bytes = 512ULL << 20;  // --max-inflight-mib, reads and writes together
+  ChunkObserver* chunk_observer = nullptr;          // may be null
+  const IoStop* stop = nullptr;                     // null = never stops; outlives the backend
 };
 
 class StorageBackend {
@@ -110,7 +140,8 @@ class StorageBackend {
   virtual ~StorageBackend() = default;
   virtual const char* name() const = 0;  // "posix", "io_uring", "io_uring+direct", "fault(...)"
   virtual IoResult write(const ObjectSpec& spec, const PayloadSource& src) = 0;
-  // Reads the whole object; sink may be null (bytes discarded after the read, as a real consumer would).
+  // Reads the whole object; sink may be null (bytes discarded after the read, as a consumer
+  // would).
   virtual IoResult read(const ObjectSpec& spec, PayloadSink* sink) = 0;
   virtual bool remove(const std::string& key) = 0;
   virtual std::filesystem::path path_for(const std::string& key) const = 0;
@@ -124,7 +155,8 @@ struct BackendChoice {
   std::unique_ptr<StorageBackend> backend;
   Engine engine = Engine::kPosix;
   bool direct_io = false;
-  std::vector<std::string> fallbacks;  // e.g. "O_DIRECT refused by filesystem (tmpfs): buffered I/O"
+  // e.g. "O_DIRECT refused by filesystem (tmpfs): buffered I/O"
+  std::vector<std::string> fallbacks;
 };
 
 BackendChoice make_backend(const BackendOptions& opts);

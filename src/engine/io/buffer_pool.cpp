@@ -27,10 +27,12 @@ BufferPool::BufferPool(std::uint64_t buffer_bytes, std::uint64_t budget_bytes) {
     if (std::getenv("KV_IO_NO_THP") == nullptr) ::madvise(p, map_bytes_, MADV_HUGEPAGE);
   }
   if (p == MAP_FAILED) {
-    throw Error(ExitCode::kFailure, "--max-inflight-mib: cannot reserve " + std::to_string(map_bytes_) +
+    throw Error(ExitCode::kFailure, "--max-inflight-mib: cannot reserve " +
+                                        std::to_string(map_bytes_) +
                                         " bytes of I/O buffers: " + std::strerror(errno));
   }
   base_ = static_cast<std::byte*>(p);
+  memos_.resize(count_);
   free_.reserve(count_);
   for (std::size_t i = count_; i-- > 0;) free_.push_back(static_cast<int>(i));
 }

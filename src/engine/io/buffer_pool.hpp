@@ -3,7 +3,8 @@
 // mapping (pages are touched only when used, so an idle pool costs no RSS). acquire() blocks while
 // every buffer is out; try_acquire() never blocks. Rule for callers that hold several buffers: only
 // block in acquire() while holding none (otherwise two holders could wait on each other).
-// Thread-safe. Buffer indices are stable, so a ring can register the whole pool once.
+// Thread-safe. Buffer indices are stable, so a ring can register the whole pool once. Each buffer
+// has a FillMemo (what a payload fill left in it), used only by the buffer's current holder.
 #pragma once
 
 #include <condition_variable>
@@ -12,6 +13,8 @@
 #include <mutex>
 #include <span>
 #include <vector>
+
+#include "engine/io/backend.hpp"
 
 namespace kv::io {
 
@@ -24,8 +27,11 @@ class BufferPool {
 
   std::uint64_t buffer_bytes() const { return buffer_bytes_; }
   std::size_t count() const { return count_; }
-  std::byte* data(int index) const { return base_ + static_cast<std::uint64_t>(index) * buffer_bytes_; }
+  std::byte* data(int index) const {
+    return base_ + static_cast<std::uint64_t>(index) * buffer_bytes_;
+  }
   std::span<std::byte> arena() const { return {base_, count_ * buffer_bytes_}; }
+  FillMemo& memo(int index) { return memos_[static_cast<std::size_t>(index)]; }
 
   int acquire();      // blocks until a buffer is free; returns its index
   int try_acquire();  // -1 when none is free
@@ -42,6 +48,7 @@ class BufferPool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<int> free_;  // LIFO: recently used (hot, resident) buffers first
+  std::vector<FillMemo> memos_;
   std::size_t out_ = 0;
   std::size_t max_out_ = 0;
 };
@@ -55,6 +62,7 @@ class BufferLease {
   BufferLease(const BufferLease&) = delete;
   BufferLease& operator=(const BufferLease&) = delete;
   std::byte* data() const { return pool_->data(index_); }
+  FillMemo& memo() const { return pool_->memo(index_); }
   void reset() {
     if (pool_ && index_ >= 0) pool_->release(index_);
     index_ = -1;

@@ -1,6 +1,7 @@
 // Reference-compatible POSIX backend (docs/reference-behaviour.md#posix-storage-io), streamed
 // through a bounded buffer pool instead of whole-object arrays.
-//   write: host  = open + truncate, never through a planted link (create_object) + the pwrite() calls of header+payload, chunk by chunk;
+//   write: host  = open + truncate, never through a planted link (create_object) + the
+//                  pwrite() calls of header+payload, chunk by chunk;
 //          device = fsync / fdatasync / nothing (SyncMode) + close.
 //   read:  host  = open + posix_fadvise(DONTNEED) (drops the cached pages, as the reference);
 //          device = pread() of the whole file in chunks (header validated, size checked).
@@ -31,13 +32,15 @@ class PosixBackend final : public StorageBackend {
       : opts_(normalized(o)), pool_(opts_.chunk_bytes, opts_.max_inflight_bytes) {}
 
   const char* name() const override { return opts_.direct_io ? "posix+direct" : "posix"; }
-  std::filesystem::path path_for(const std::string& key) const override { return object_path(opts_.dir, key); }
-
-  std::uint64_t peak_inflight_bytes() const override { return pool_.max_outstanding() * pool_.buffer_bytes(); }
-
-  bool remove(const std::string& key) override {
-    return remove_object(dir_, key) == 0;
+  std::filesystem::path path_for(const std::string& key) const override {
+    return object_path(opts_.dir, key);
   }
+
+  std::uint64_t peak_inflight_bytes() const override {
+    return pool_.max_outstanding() * pool_.buffer_bytes();
+  }
+
+  bool remove(const std::string& key) override { return remove_object(dir_, key) == 0; }
 
   IoResult write(const ObjectSpec& spec, const PayloadSource& src) override {
     IoResult r;
@@ -56,6 +59,7 @@ class PosixBackend final : public StorageBackend {
 
     BufferLease buf(pool_);
     const std::size_t hdr = write_npy_header({buf.data(), chunk}, spec.shape, align, spec.dtype);
+    buf.memo().overwritten(buf.data(), hdr);
     if (hdr == 0) {
       ::close(fd);
       remove_object(dir_, spec.key);
@@ -75,7 +79,7 @@ class PosixBackend final : public StorageBackend {
       const std::uint64_t n = std::min(chunk, file_bytes - off);
       const std::uint64_t payload_off = off == 0 ? 0 : off - hdr;
       const std::uint64_t skip = off == 0 ? hdr : 0;
-      src.fill(payload_off, {buf.data() + skip, n - skip});
+      src.fill_reusing(payload_off, {buf.data() + skip, n - skip}, buf.memo());
       std::uint64_t io_n = n;
       if (opts_.direct_io && n % kDirectAlign != 0) {
         io_n = round_up(n, kDirectAlign);
@@ -86,7 +90,8 @@ class PosixBackend final : public StorageBackend {
       const std::int64_t dt = mono_ns() - t0;
       host_ns += dt;
       if (err != 0) break;
-      if (opts_.chunk_observer) opts_.chunk_observer->on_chunk(true, static_cast<double>(dt) * 1e-9, io_n);
+      if (opts_.chunk_observer)
+        opts_.chunk_observer->on_chunk(true, static_cast<double>(dt) * 1e-9, io_n);
     }
     if (err != 0) {
       ::close(fd);
@@ -136,6 +141,7 @@ class PosixBackend final : public StorageBackend {
     }
 
     BufferLease buf(pool_);
+    buf.memo().reset();  // the reads overwrite it
     std::int64_t device_ns = 0;
     std::uint64_t file_bytes = 0, hdr = 0;
     int err = 0;
@@ -153,14 +159,15 @@ class PosixBackend final : public StorageBackend {
       t0 = mono_ns();
       err = read_full(fd, buf.data(), want, off, &got);
       if (off == 0 && err == 0) {
-        struct stat st{};
+        struct stat st {};
         if (::fstat(fd, &st) != 0) err = errno;
         file_bytes = static_cast<std::uint64_t>(st.st_size);
       }
       const std::int64_t dt = mono_ns() - t0;
       device_ns += dt;
       if (err != 0) break;
-      if (opts_.chunk_observer) opts_.chunk_observer->on_chunk(false, static_cast<double>(dt) * 1e-9, got);
+      if (opts_.chunk_observer)
+        opts_.chunk_observer->on_chunk(false, static_cast<double>(dt) * 1e-9, got);
       if (off == 0) {
         hdr = check_header({reinterpret_cast<const char*>(buf.data()), got}, spec, &why);
         if (hdr == 0) {

@@ -415,16 +415,20 @@ class UringBackend final : public StorageBackend {
         padded = is_write;
       }
       next_off += s.valid;
-      if (is_write) {
-        std::byte* p = be.pool_.data(s.buf);
-        std::uint64_t skip = 0;
-        if (s.off == 0) {
-          skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64,
-                                  spec->dtype);
-        }
-        const std::uint64_t payload_off = s.off == 0 ? 0 : s.off - hdr;
-        src->fill(payload_off, {p + skip, s.valid - skip});
+      FillMemo& memo = be.pool_.memo(s.buf);
+      if (!is_write) {
+        memo.reset();  // the read overwrites the buffer
+        return;
       }
+      std::byte* p = be.pool_.data(s.buf);
+      std::uint64_t skip = 0;
+      if (s.off == 0) {
+        skip = write_npy_header({p, chunk}, spec->shape, be.opts_.direct_io ? kDirectAlign : 64,
+                                spec->dtype);
+        memo.overwritten(p, skip);
+      }
+      const std::uint64_t payload_off = s.off == 0 ? 0 : s.off - hdr;
+      src->fill_reusing(payload_off, {p + skip, s.valid - skip}, memo);
     }
 
     bool enqueue(Ring& ring, Slot& s) {

@@ -93,7 +93,8 @@ void add_features(RunState& s) {
   }
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
   s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
-  if (!c.html_report.empty()) s.own_observers.push_back(std::make_unique<HtmlReport>(c.html_report));
+  if (!c.html_report.empty())
+    s.own_observers.push_back(std::make_unique<HtmlReport>(c.html_report));
   if (!stderr_is_tty() && c.progress_interval > 0)
     s.own_observers.push_back(
         std::make_unique<ProgressRecord>(c.progress_interval, c.duration, s.plan.rank));
@@ -173,6 +174,7 @@ void open_storage(RunState& s) {
   d.io.backend = choice.backend->name();
   d.io.direct_io = choice.direct_io;
   d.io.sync_mode = c.sync_mode;
+  d.io.payload = c.payload;
   d.io.chunk_bytes = bo.chunk_bytes;
   d.io.io_depth = bo.io_depth;
   d.io.max_inflight_bytes = bo.max_inflight_bytes;
@@ -193,7 +195,9 @@ void open_storage(RunState& s) {
 void build_cache(RunState& s) {
   const EngineConfig& c = s.config();
   const YamlSettings& y = s.plan.yaml;
-  s.payload = std::make_unique<io::PayloadGenerator>(s.data.payload_seed);
+  s.payload = std::make_unique<io::PayloadGenerator>(
+      s.data.payload_seed,
+      c.payload == PayloadMode::kStamped ? io::PayloadMode::kStamped : io::PayloadMode::kFull);
   s.series = std::make_unique<metrics::TimeSeries>(static_cast<std::uint32_t>(c.duration) + 600);
   std::vector<std::unique_ptr<tier::Tier>> tiers;
   if (null_backends(s)) {
