@@ -13,6 +13,7 @@
 #include "orchestrator/submission/reportgen.hpp"
 #include "orchestrator/submission/run_summary.hpp"
 #include "orchestrator/submission/sequence_plan.hpp"
+#include "orchestrator/submission/sequence_report.hpp"
 #include "test_util.hpp"
 
 namespace sub = kv::orchestrator::submission;
@@ -644,6 +645,65 @@ TEST(Reportgen, OneRowPerRunAndPerOptionWithFlatMetrics) {
   const std::string header = csv.substr(0, csv.find('\n'));
   EXPECT_NE(header.find("metrics.aggregated_read_bandwidth_gbps"), std::string::npos) << header;
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
+}
+
+TEST(SequenceReports, WrittenFromTheRunDirectoryAlone) {
+  TempDir d;
+  const auto run = d.path / "dt";
+  orchtest::write_file(
+      run / "kv_cache_dt_metadata.json",
+      Json{{"run_datetime", "dt"},
+           {"status", "interrupted"},
+           {"verification", "OPEN"},
+           {"verification_issues", Json::array({{{"validation", "OPEN"},
+                                                 {"option", 1},
+                                                 {"trial", 1},
+                                                 {"parameter", "trials"},
+                                                 {"message", "trial-two-did-not-finish"}}})},
+           {"sequence",
+            {{"division", "open"},
+             {"trials", Json::array({{{"option", 1}, {"trial", 0}, {"status", "success"}},
+                                     {{"option", 1}, {"trial", 1}, {"status", "interrupted"}},
+                                     {{"option", 2}, {"trial", 0}, {"status", "pending"}}})}}}}
+          .dump());
+  const Json results = {{"summary", {{"total_requests", 3}, {"elapsed_time", 2.0}}},
+                        {"timeseries", Json::array({{{"t", 0}, {"storage_read_bytes", 1 << 30}},
+                                                    {{"t", 1}, {"storage_read_bytes", 1 << 29}}})}};
+  orchtest::write_file(run / "option_1" / "trial_0" / "kvcache_results_dt.json", results.dump());
+  orchtest::write_file(run / "option_1" / "trial_0" / "kvcache_trial_dt.json",
+                       Json{{"status", "success"}, {"command", "kv-cache --seed 42"}}.dump());
+  orchtest::write_file(run / "option_1" / "trial_1" / "kvcache_results_dt.json", "{");
+
+  // After option 2's trial 1 (no results): the sequence page, no trial report.
+  EXPECT_EQ(sub::write_sequence_reports(run, std::make_pair(2, 0)).trial_reports, 0);
+  EXPECT_FALSE(std::filesystem::exists(run / "option_1" / "trial_0" / "kvcache_report_dt.html"));
+  EXPECT_TRUE(std::filesystem::exists(run / "kvcache_sequence_report_dt.html"));
+  // After option 1's trial 1: its own report, and the sequence page.
+  auto r = sub::write_sequence_reports(run, std::make_pair(1, 0));
+  EXPECT_EQ(r.sequence_report, run / "kvcache_sequence_report_dt.html");
+  EXPECT_EQ(r.trial_reports, 1);
+  ASSERT_EQ(r.problems.size(), 1u);  // the unreadable results of trial 2, named
+  EXPECT_NE(r.problems[0].find("trial_1"), std::string::npos) << r.problems[0];
+  const std::string trial_page =
+      orchtest::slurp(run / "option_1" / "trial_0" / "kvcache_report_dt.html");
+  EXPECT_NE(trial_page.find("OPEN (the whole sequence&#39;s)"), std::string::npos);
+  EXPECT_NE(trial_page.find("kv-cache --seed 42"), std::string::npos);
+  EXPECT_EQ(trial_page.find("trial-two-did-not-finish"), std::string::npos);  // another trial's
+  const std::string page = orchtest::slurp(r.sequence_report);
+  EXPECT_NE(page.find("href=\"option_1/trial_0/kvcache_report_dt.html\""), std::string::npos);
+  EXPECT_NE(page.find("href=\"option_1/trial_0/kvcache_results_dt.json\""), std::string::npos);
+  EXPECT_EQ(page.find("option_1/trial_1/kvcache_report_dt.html"), std::string::npos);
+  EXPECT_NE(page.find("trial-two-did-not-finish"), std::string::npos);
+  EXPECT_NE(page.find("<td class=\"st-pending\">pending</td>"), std::string::npos);
+  EXPECT_NE(page.find("kv_cache_dt_metadata.json"), std::string::npos);  // files section
+  EXPECT_EQ(page.find("href=\"/"), std::string::npos);  // relative links: the tree may move
+
+  // Only trials with results get a report; without sequence metadata nothing is written.
+  EXPECT_EQ(sub::write_sequence_reports(run).trial_reports, 1);
+  auto none = sub::write_sequence_reports(run / "option_1");
+  EXPECT_TRUE(none.sequence_report.empty());
+  ASSERT_EQ(none.problems.size(), 1u);
+  EXPECT_NE(none.problems[0].find("no sequence metadata"), std::string::npos);
 }
 
 TEST(DatasizeMetadata, HasTheKeysOfEveryKvcacheRun) {
