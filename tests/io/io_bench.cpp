@@ -1,6 +1,7 @@
 // kv_io_bench: measures the io module on this machine (not a test; used by bench/ and for
 // docs/performance.md).
-//   kv_io_bench payload [--mib N] [--mode full|stamped]   payload generator GiB/s on one core
+//   kv_io_bench payload [--mib N] [--mode full|stamped] [--no-reuse]
+//                                                         payload generator GiB/s on one core
 //                                                         (8 MiB chunks into one reused buffer, as
 //                                                         the I/O path fills them)
 //   kv_io_bench probe --dir D [--engine posix|io_uring] [--direct] [--depth N] [--chunk-mib N]
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (mode == "payload") {
     const std::uint64_t mib = std::strtoull(arg(argc, argv, "--mib", "4096"), nullptr, 10);
     const std::string pm = arg(argc, argv, "--mode", "full");
+    const bool no_reuse = flag(argc, argv, "--no-reuse");
     kv::io::PayloadGenerator g(
         42, pm == "stamped" ? kv::io::PayloadMode::kStamped : kv::io::PayloadMode::kFull);
     auto* buf = static_cast<std::byte*>(::operator new (8ULL << 20, std::align_val_t{4096}));
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
     const double c0 = cpu_seconds();
     std::uint64_t done = 0;
     for (std::uint64_t i = 0; done < (mib << 20); ++i) {
+      if (no_reuse) memo.reset();  // as a fill into a fresh buffer (CPU/GPU tier scratch)
       g.fill_reusing(g.entry_seed("entry"), done, {buf, 8ULL << 20}, memo);
       done += 8ULL << 20;
     }
