@@ -553,6 +553,8 @@ TEST(Whatif, PrintsThePlanAndCreatesNothing) {
   EXPECT_NE(s.find("Option 3 trial 1:"), std::string::npos) << s;
   EXPECT_NE(s.find("expected wall:"), std::string::npos) << s;
   EXPECT_NE(s.find("disk needed:"), std::string::npos) << s;
+  EXPECT_NE(s.find("/kvcache_sequence_report_"), std::string::npos) << s;
+  EXPECT_NE(s.find("/option_3/trial_1/kvcache_report_"), std::string::npos) << s;
   EXPECT_NE(s.find("/whatif/Acme/results/sys/kv_cache/llama3.1-8b/run/"), std::string::npos) << s;
   // Nothing new except the history database of this invocation.
   auto after = tree(d.path);

@@ -11,6 +11,7 @@
 #include "model/model.hpp"
 #include "orchestrator/datasize.hpp"
 #include "orchestrator/mpi.hpp"
+#include "orchestrator/submission/sequence_report.hpp"
 #include "orchestrator/verify.hpp"
 
 namespace kv::orchestrator::submission {
@@ -232,6 +233,7 @@ SequencePlan build_sequence_plan(const Invocation& inv, const std::string& orgna
                                 datetime);
   p.metadata_file = p.run_dir / ("kv_cache_" + datetime + "_metadata.json");
   p.summary_file = p.run_dir / ("kvcache_run_summary_" + datetime + ".json");
+  p.report_file = p.run_dir / sequence_report_name(datetime);
   p.log_file = p.run_dir / ("mlpstorage_" + datetime + ".log");
   p.cluster_info_file = p.run_dir / "kv_cache_cluster_info.json";
   p.engine = resolve_engine(kv, env, &p.engine_found);
@@ -339,11 +341,13 @@ std::string render_plan(const SequencePlan& p) {
   s += fmt::format("  expected wall:  {:.0f} s (~{:.0f} min)\n", p.expected_wall_s, min);
   s += fmt::format("  summary:        {}\n", p.summary_file.string());
   s += fmt::format("  metadata:       {}\n", p.metadata_file.string());
+  s += fmt::format("  HTML report:    {}\n", p.report_file.string());
   for (const auto& t : p.trials) {
     s += fmt::format("Option {} trial {}: {}\n", t.option, t.trial,
                      kv::history::display_command(t.argv()));
     s += fmt::format("  results:  {}/rank_<N>/kvcache_results_{}.json\n", t.dir.string(),
                      p.datetime);
+    s += fmt::format("  report:   {}/{}\n", t.dir.string(), trial_report_name(p.datetime));
   }
   return s;
 }

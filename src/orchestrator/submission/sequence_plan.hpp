@@ -110,6 +110,7 @@ struct SequencePlan {
   std::filesystem::path run_dir;
   std::filesystem::path metadata_file;
   std::filesystem::path summary_file;
+  std::filesystem::path report_file;  // the sequence report (sequence_report.hpp)
   std::filesystem::path log_file;
   std::filesystem::path cluster_info_file;
   std::filesystem::path engine;

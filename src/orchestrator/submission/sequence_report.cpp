@@ -55,6 +55,13 @@ Json trial_metadata(const Json& md, const Json& record, int option, int trial) {
 
 }  // namespace
 
+std::string sequence_report_name(const std::string& datetime) {
+  return "kvcache_sequence_report_" + datetime + ".html";
+}
+std::string trial_report_name(const std::string& datetime) {
+  return "kvcache_report_" + datetime + ".html";
+}
+
 std::optional<Json> sequence_metadata(const stdfs::path& dir) {
   std::error_code ec;
   std::vector<stdfs::path> found;
@@ -94,7 +101,7 @@ SequenceReports write_sequence_reports(const stdfs::path& run_dir,
           std::string("kv_cache_cluster_info.json")}) {
       if (stdfs::exists(run_dir / name, ec)) s.files.emplace_back(name, name);
     }
-    const std::string report_name = "kvcache_report_" + dt + ".html";
+    const std::string report_name = trial_report_name(dt);
     const std::string results_name = "kvcache_results_" + dt + ".json";
     const Json& trials = (*md)["sequence"].value("trials", Json::array());
     for (const auto& tr : trials) {
@@ -134,7 +141,7 @@ SequenceReports write_sequence_reports(const stdfs::path& run_dir,
       if (stdfs::exists(dir / report_name, ec)) t.report_href = rel + "/" + report_name;
       s.trials.push_back(std::move(t));
     }
-    const stdfs::path page = run_dir / ("kvcache_sequence_report_" + dt + ".html");
+    const stdfs::path page = run_dir / sequence_report_name(dt);
     rh::write_html(page, rh::render_sequence(s));
     out.sequence_report = page;
   } catch (const std::exception& e) {

@@ -23,6 +23,11 @@
 
 namespace kv::orchestrator::submission {
 
+// File names: kvcache_sequence_report_<dt>.html (in the run directory) and
+// kvcache_report_<dt>.html (in each trial directory).
+std::string sequence_report_name(const std::string& datetime);
+std::string trial_report_name(const std::string& datetime);
+
 // The sequence metadata in `dir` (a *_metadata.json holding a `sequence` object), or nullopt.
 std::optional<Json> sequence_metadata(const std::filesystem::path& dir);
 
