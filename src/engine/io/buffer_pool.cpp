@@ -41,22 +41,37 @@ BufferPool::~BufferPool() {
   if (base_) ::munmap(base_, map_bytes_);
 }
 
-int BufferPool::acquire() {
-  std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return !free_.empty(); });
-  const int i = free_.back();
-  free_.pop_back();
+int BufferPool::take_locked(Use use) {
+  // Most recently released first (LIFO); the first buffer of the preferred kind among the last
+  // kScan wins (bounded: a pool may hold many small buffers).
+  constexpr std::size_t kScan = 64;
+  std::size_t pick = free_.size() - 1;
+  if (use != Use::kAny) {
+    const std::size_t stop = free_.size() > kScan ? free_.size() - kScan : 0;
+    for (std::size_t k = free_.size(); k-- > stop;) {
+      const bool holds_payload = memos_[static_cast<std::size_t>(free_[k])].source != 0;
+      if (holds_payload == (use == Use::kWrite)) {
+        pick = k;
+        break;
+      }
+    }
+  }
+  const int i = free_[pick];
+  free_.erase(free_.begin() + static_cast<std::ptrdiff_t>(pick));
   max_out_ = std::max(max_out_, ++out_);
   return i;
 }
 
-int BufferPool::try_acquire() {
+int BufferPool::acquire(Use use) {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return !free_.empty(); });
+  return take_locked(use);
+}
+
+int BufferPool::try_acquire(Use use) {
   std::lock_guard lk(mu_);
   if (free_.empty()) return -1;
-  const int i = free_.back();
-  free_.pop_back();
-  max_out_ = std::max(max_out_, ++out_);
-  return i;
+  return take_locked(use);
 }
 
 void BufferPool::release(int index) {

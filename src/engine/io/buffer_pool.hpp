@@ -4,7 +4,9 @@
 // every buffer is out; try_acquire() never blocks. Rule for callers that hold several buffers: only
 // block in acquire() while holding none (otherwise two holders could wait on each other).
 // Thread-safe. Buffer indices are stable, so a ring can register the whole pool once. Each buffer
-// has a FillMemo (what a payload fill left in it), used only by the buffer's current holder.
+// has a FillMemo (what a payload fill left in it), used only by the buffer's current holder; a
+// write prefers a free buffer whose memo says it holds payload, a read one whose memo is empty
+// (a read overwrites the buffer), so that reads do not wear out what writes can reuse.
 #pragma once
 
 #include <condition_variable>
@@ -20,6 +22,8 @@ namespace kv::io {
 
 class BufferPool {
  public:
+  enum class Use { kAny, kWrite, kRead };
+
   BufferPool(std::uint64_t buffer_bytes, std::uint64_t budget_bytes);
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
@@ -33,14 +37,16 @@ class BufferPool {
   std::span<std::byte> arena() const { return {base_, count_ * buffer_bytes_}; }
   FillMemo& memo(int index) { return memos_[static_cast<std::size_t>(index)]; }
 
-  int acquire();      // blocks until a buffer is free; returns its index
-  int try_acquire();  // -1 when none is free
+  int acquire(Use use = Use::kAny);      // blocks until a buffer is free; returns its index
+  int try_acquire(Use use = Use::kAny);  // -1 when none is free
   void release(int index);
 
   std::size_t outstanding() const;
   std::size_t max_outstanding() const;  // high-water mark since construction
 
  private:
+  int take_locked(Use use);  // a free buffer, the preferred kind first (mu_ held, free_ not empty)
+
   std::uint64_t buffer_bytes_;
   std::size_t count_;
   std::byte* base_ = nullptr;
@@ -57,7 +63,8 @@ class BufferPool {
 class BufferLease {
  public:
   BufferLease() = default;
-  explicit BufferLease(BufferPool& p) : pool_(&p), index_(p.acquire()) {}
+  explicit BufferLease(BufferPool& p, BufferPool::Use use = BufferPool::Use::kAny)
+      : pool_(&p), index_(p.acquire(use)) {}
   ~BufferLease() { reset(); }
   BufferLease(const BufferLease&) = delete;
   BufferLease& operator=(const BufferLease&) = delete;

@@ -57,7 +57,7 @@ class PosixBackend final : public StorageBackend {
       return r;
     }
 
-    BufferLease buf(pool_);
+    BufferLease buf(pool_, BufferPool::Use::kWrite);
     const std::size_t hdr = write_npy_header({buf.data(), chunk}, spec.shape, align, spec.dtype);
     buf.memo().overwritten(buf.data(), hdr);
     if (hdr == 0) {
@@ -140,7 +140,7 @@ class PosixBackend final : public StorageBackend {
       return r;
     }
 
-    BufferLease buf(pool_);
+    BufferLease buf(pool_, BufferPool::Use::kRead);
     buf.memo().reset();  // the reads overwrite it
     std::int64_t device_ns = 0;
     std::uint64_t file_bytes = 0, hdr = 0;

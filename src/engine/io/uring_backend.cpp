@@ -306,7 +306,8 @@ class UringBackend final : public StorageBackend {
           Slot* s = idle_slot(depth);
           if (!s) break;
           if (s->buf < 0) {
-            s->buf = held == 0 ? be.pool_.acquire() : be.pool_.try_acquire();
+            const auto use = is_write ? BufferPool::Use::kWrite : BufferPool::Use::kRead;
+            s->buf = held == 0 ? be.pool_.acquire(use) : be.pool_.try_acquire(use);
             if (s->buf < 0) break;
             ++held;
           }
