@@ -87,7 +87,7 @@ std::string trial_name(int trial) {
 std::string option_name(const Sequence& s, int option) {
   const Json& o = at(at(at(s.metadata, "parameters"), "options"), std::to_string(option).c_str());
   const std::string name = str_at(o, "name");
-  return fmt::format("Option {}", option) + (name.empty() ? "" : " (" + name + ")");
+  return fmt::format("Option {}", option) + (name.empty() ? "" : " — " + name);
 }
 
 std::vector<const SequenceTrial*> trials_of(const Sequence& s, int option) {

@@ -197,7 +197,7 @@ TEST(SequenceReport, PageHoldsTableLinksVerificationAndCharts) {
   EXPECT_NE(html.find("Verification: INVALID"), std::string::npos);
   EXPECT_NE(html.find("<a href=\"#verification\">1 reason(s)</a>"), std::string::npos);
   EXPECT_NE(html.find("duration &lt; 30 s"), std::string::npos);
-  EXPECT_NE(html.find("Option 1 (Max Storage Stress): trials overlaid"), std::string::npos);
+  EXPECT_NE(html.find("Option 1 — Max Storage Stress: trials overlaid"), std::string::npos);
   // The table: 4 trial rows, 2 aggregate and 2 spread rows, one cell per column each.
   EXPECT_EQ(count_of(html, "<tr class=\"trial\""), 4);
   EXPECT_EQ(count_of(html, "<tr class=\"aggregate\""), 2);
