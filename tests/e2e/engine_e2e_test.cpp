@@ -1,6 +1,7 @@
 // kv-cache end to end on tiny-1b in temp dirs: the JSON against the files and bytes really written;
-// the ownership rules across runs; same seed ⇒ same keys and bytes; --max-requests; SIGINT ⇒ exit 8
-// with valid JSON marked interrupted; usage errors exit 2 naming the flag or key.
+// the ownership rules across runs; same seed ⇒ same keys and bytes; --payload stamped;
+// --max-requests; SIGINT ⇒ exit 8 with valid JSON marked interrupted; usage errors exit 2 naming
+// the flag or key.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -171,6 +172,33 @@ TEST(EngineE2E, SameSeedSameKeysAndBytes) {
   if (names[2].count(common)) {
     EXPECT_NE(slurp(t.path / "c0" / common), slurp(t.path / "c2" / common));
   }
+}
+
+// --payload stamped (docs/performance.md "Payload generator"): the run says so in its banner and
+// results, and writes the same objects (names, sizes) with other bytes than the default payload.
+TEST(EngineE2E, StampedPayloadSameObjectsOtherBytes) {
+  TempDir t;
+  std::vector<std::set<std::string>> names(2);
+  for (int i = 0; i < 2; ++i) {
+    const std::string c = "c" + std::to_string(i);
+    auto args = base_args(t.path / c, t.path / (c + ".json"), 60);
+    args.insert(args.end(), {"--keep-cache", "--max-requests", "2"});
+    if (i == 1) args.insert(args.end(), {"--payload", "stamped"});
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find("Payload:          stamped") != std::string::npos, i == 1) << r.out;
+    EXPECT_EQ(load_json(t.path / (c + ".json"))["io"]["payload"], i == 1 ? "stamped" : "full");
+    for (const auto& p : npy_files(t.path / c))
+      names[static_cast<std::size_t>(i)].insert(p.filename());
+  }
+  std::string common;  // every user's first request is conversation 0, turn 1
+  for (const auto& n : names[0])
+    if (names[1].count(n) && n.rfind("conv_user_", 0) == 0) common = n;
+  ASSERT_FALSE(common.empty());
+  const std::string full = slurp(t.path / "c0" / common), stamped = slurp(t.path / "c1" / common);
+  ASSERT_EQ(full.size(), stamped.size());
+  EXPECT_NE(full, stamped);
+  EXPECT_TRUE(inspect(t.path / "c1" / common).valid);
 }
 
 TEST(EngineE2E, MaxRequestsStopsEarlyWithExactlyThatMany) {
