@@ -38,8 +38,10 @@ inline bool chromium_required() {
 }
 
 // Loads `page` (a file in `dir`) in headless Chromium inside a probe page and returns what the
-// browser measured: {"loaded": true, "charts": [{"title", "nodata", "width", "paths", "bars"}],
-// "resources": N}. Failures are gtest failures (and an empty object).
+// browser measured: {"loaded": true, "charts": [{"title", "nodata", "width", "series", "paths",
+// "bars"}], "resources": N}: `series` counts every series path, `paths` those drawn longer than
+// one pixel (a one-point series is a dot), `bars` the bars with a non-empty box. Failures are
+// gtest failures (and an empty object).
 inline nlohmann::json measure_in_browser(const std::string& chromium,
                                          const std::filesystem::path& dir,
                                          const std::filesystem::path& page) {
@@ -54,6 +56,7 @@ document.getElementById('f').addEventListener('load', () => {
     title: s.getAttribute('aria-label'),
     nodata: s.querySelector('.nodata') !== null,
     width: s.getBoundingClientRect().width,
+    series: s.querySelectorAll('path.series').length,
     paths: [...s.querySelectorAll('path.series')].filter(p => p.getTotalLength() > 1).length,
     bars: [...s.querySelectorAll('rect.bar')].filter(r => {
       const b = r.getBBox(); return b.width > 0 && b.height > 0; }).length}));
@@ -81,12 +84,17 @@ document.getElementById('f').addEventListener('load', () => {
   }
 }
 
-// Drawn series paths of the chart titled `title` (-1, and a failure, when there is no such chart).
-inline int paths_of(const nlohmann::json& m, const std::string& title) {
+// `what` ("paths", "series", "bars") of the chart titled `title` (-1, and a failure, when there is
+// no such chart).
+inline int chart_count(const nlohmann::json& m, const std::string& title, const std::string& what) {
   for (const auto& c : m["charts"])
-    if (c["title"] == title) return c["paths"].get<int>();
+    if (c["title"] == title) return c[what].get<int>();
   ADD_FAILURE() << "no chart '" << title << "' in " << m.dump();
   return -1;
+}
+// Drawn series paths of the chart titled `title`.
+inline int paths_of(const nlohmann::json& m, const std::string& title) {
+  return chart_count(m, title, "paths");
 }
 
 }  // namespace kv::testsupport
