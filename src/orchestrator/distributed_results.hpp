@@ -3,8 +3,13 @@
 // the launcher-local collection in `system_info` and kv_cache_cluster_info.json), the rank/host
 // layout for the metadata, and whether some ranks failed (partial_failure → exit 6 with the
 // reason).
+//
+// When the job wrote no merged results (rank 0 died), the ranks that outlived it kept their own
+// results (docs/distributed.md, "Rank 0's liveness"): kept_rank_results() finds them, for the
+// metadata (`rank_results`) and for telling the user where they are.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,5 +38,35 @@ void set_requested_hosts(Json& cluster_info, const std::vector<std::string>& hos
 
 // "partial failure: rank 1 (h): …; rank 2 (h): …"
 std::string partial_failure_message(const DistributedResults& d);
+
+// One rank's own results, kept because rank 0 was gone.
+struct KeptRankFile {
+  int rank = -1;
+  std::string host{};         // empty when only the file was found (no line from the rank)
+  std::string path{};         // as the rank wrote it (a path on its own host); empty: nothing saved
+  std::string reason{};       // what the rank said of rank 0 (empty: only the file was found)
+  bool on_this_host = false;  // the file exists here (this host, or a shared filesystem)
+};
+struct KeptRankResults {
+  std::vector<KeptRankFile> files;  // in rank order
+  bool empty() const { return files.empty(); }
+};
+
+// After a job that wrote no merged results file: the ranks' lines
+//   "kv-cache: rank R (HOST): rank 0 (HOST0, pid P) REASON; this rank's results are in PATH"
+// in the engine's stderr (`engine_stderr`, any prefix before "kv-cache:" allowed), and the files
+// <results stem>_rank<r>.json (r = 1 … ranks-1) beside `results`.
+KeptRankResults kept_rank_results(const std::filesystem::path& results,
+                                  const std::string& engine_stderr, int ranks);
+// The metadata's `rank_results`: {reason, ranks: [r…], files: [{rank, host, path, on_this_host,
+// reason}]}; `reason` says why there are no merged results.
+Json kept_rank_results_json(const KeptRankResults& k);
+// "no merged results (rank 0 is gone); the ranks kept their own: rank 1 (h1): PATH; rank 2 (h2):
+// PATH (on that host)"
+std::string kept_rank_results_message(const KeptRankResults& k);
+// The same, one line per rank ("rank 1 (h1): PATH"), for the console.
+std::vector<std::string> kept_rank_results_lines(const KeptRankResults& k);
+// Reads the engine's stderr log (at most its last `cap` bytes); "" when it cannot be read.
+std::string read_engine_stderr(const std::filesystem::path& log, std::size_t cap = 8u << 20);
 
 }  // namespace kv::orchestrator

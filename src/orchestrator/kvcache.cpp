@@ -156,6 +156,19 @@ void apply_distributed(DistributedResults dr, const RunPlan& plan, RunRecord& re
   }
 }
 
+// A multi-rank job without merged results whose ranks kept their own (rank 0 died): the run
+// failed (an interrupted one stays interrupted); the metadata says where each rank's results are.
+void keep_rank_results(const KeptRankResults& kept, RunRecord& rec) {
+  rec.rank_results = kept_rank_results_json(kept);
+  if (rec.status != "interrupted") {
+    rec.status = "failed";
+    rec.exit_code = to_int(ExitCode::kFailure);
+  }
+  rec.error = kept_rank_results_message(kept);
+  logger().error("No merged results: rank 0 is gone. The other ranks kept their own results:");
+  for (const std::string& line : kept_rank_results_lines(kept)) logger().error("  {}", line);
+}
+
 void log_metrics(const Json& m) {
   auto show = [&](const char* label, const char* key, const char* unit) {
     if (auto it = m.find(key); it != m.end() && it->is_number_integer())
@@ -185,9 +198,9 @@ void log_metrics(const Json& m) {
     if (auto v = num(*it, "mean")) logger().info("Average latency: {:.2f} ms", *v);
     if (auto v = num(*it, "p99")) logger().info("P99 latency: {:.2f} ms", *v);
   }
-  for (const auto& [label, key] : {std::pair{"Storage read device P95", "storage_read_device_p95_ms"},
-                                   std::pair{"Storage write device P95",
-                                             "storage_write_device_p95_ms"}}) {
+  for (const auto& [label, key] :
+       {std::pair{"Storage read device P95", "storage_read_device_p95_ms"},
+        std::pair{"Storage write device P95", "storage_write_device_p95_ms"}}) {
     if (auto it = m.find(key); it != m.end() && it->is_null())
       logger().result("{}: — (no sample)", label);
     else
@@ -312,7 +325,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       // Open MPI's orted exports its hwloc topology into a shared-memory segment at a guessed
       // virtual-memory hole; that path crashed orted in hwloc_shmem_topology_write now and then.
       // "none" turns the export off (the ranks read the topology themselves). Reaches the daemons
-      // mpirun starts on this host; for remote hosts pass --mpi-params "--mca rtc_hwloc_vmhole none".
+      // mpirun starts on this host; for remote hosts pass --mpi-params "--mca rtc_hwloc_vmhole
+      // none".
       ::setenv("OMPI_MCA_rtc_hwloc_vmhole", "none", /*overwrite=*/0);
     }
     ChildResult cr = run_child(spec);
@@ -353,6 +367,10 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       } catch (const std::exception& e) {
         logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());
       }
+    } else if (auto kept = kept_rank_results(plan.results_json, read_engine_stderr(plan.stderr_log),
+                                             plan.num_processes);
+               !kept.empty()) {
+      keep_rank_results(kept, rec);
     } else if (oc.status == "success") {
       logger().warning("Results file not found: {}", plan.results_json.string());
     }

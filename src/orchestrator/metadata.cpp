@@ -100,6 +100,7 @@ Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verifi
   if (!kv.hosts.empty()) md["hosts"] = kv.hosts;
   if (rec.metrics) md["kvcache_metrics"] = *rec.metrics;
   if (rec.rank_layout) md["rank_layout"] = *rec.rank_layout;
+  if (rec.rank_results) md["rank_results"] = *rec.rank_results;
 
   md["schema_version"] = kMetadataSchemaVersion;
   md["mlpstorage_version"] = kVersion;

@@ -56,9 +56,10 @@ struct RunRecord {
   std::string start_time;  // ISO-8601 local
   std::string end_time;
   std::optional<Json> system_info;
-  std::optional<Json> metrics;      // kvcache_metrics
-  std::optional<Json> rank_layout;  // multi-rank runs: ranks per host (distributed_results.hpp)
-  bool logs_written = false;        // command_output_files only when the child ran
+  std::optional<Json> metrics;       // kvcache_metrics
+  std::optional<Json> rank_layout;   // multi-rank runs: ranks per host (distributed_results.hpp)
+  std::optional<Json> rank_results;  // no merged results: the ranks' own files (same header)
+  bool logs_written = false;         // command_output_files only when the child ran
 };
 
 Json build_run_metadata(const Invocation& inv, const RunPlan& plan, const Verification& v,

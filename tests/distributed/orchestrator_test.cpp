@@ -1,7 +1,8 @@
 // mlpstorage and multi-rank engine results (docs/distributed.md): the cluster information collected
 // inside the MPI job becomes `system_info` and kv_cache_cluster_info.json, the rank/host layout and
 // num_processes go to the metadata and the history (NP column), a partial failure makes the run
-// fail with exit 6 and the failed ranks' reasons; the graceful stop signal for MPI launches.
+// fail with exit 6 and the failed ranks' reasons; when rank 0 died, the ranks' own results files
+// are found and recorded and the run fails; the graceful stop signal for MPI launches.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -90,6 +91,23 @@ struct MlpstorageMultiRank : ::testing::Test {
                              "--output ] && out=\"$a\"; "
                              "prev=\"$a\"; done\ncp "
                           << json.string() << " \"$out\"\n";
+    fs::permissions(engine, fs::perms::owner_all);
+  }
+
+  // The engine job as it ends when rank 0 dies: no --output, rank 1's own file beside it and its
+  // line on stderr, rank 2's line naming a path on its own host; mpirun's exit 137.
+  void rank0_gone_engine() {
+    engine = tmp.path / "fake-kv-cache";
+    kv::testsupport::write_file(
+        engine,
+        "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'kv-cache 0.1.0'; exit 0; }\n"
+        "out=\"\"; prev=\"\"\nfor a in \"$@\"; do [ \"$prev\" = --output ] && "
+        "out=\"$a\"; prev=\"$a\"; done\nr1=\"${out%.json}_rank1.json\"\n"
+        "echo '{\"requests_completed\": 3}' > \"$r1\"\n"
+        "echo \"kv-cache: rank 1 (hostA): rank 0 (hostA, pid 42) is gone (its process exited); "
+        "this rank's results are in $r1\" >&2\n"
+        "echo \"kv-cache: rank 2 (hostB): rank 0 (hostA, pid 42) has sent nothing for 10.2 s; "
+        "this rank's results are in /far/r_rank2.json\" >&2\nexit 137\n");
     fs::permissions(engine, fs::perms::owner_all);
   }
 
@@ -218,4 +236,126 @@ TEST(SoftStop, FirstSignalIsTheSoftOneThenTerm) {
   EXPECT_LT(u, term);
   EXPECT_GE(r.runtime_s, 0.3);  // SIGTERM only after the soft grace
   clear_received_signal();
+}
+
+// Rank 0 died: no merged results, the other ranks kept their own (docs/distributed.md, "Rank 0's
+// liveness"). mlpstorage finds them by the ranks' lines and beside the results file.
+TEST(KeptRankResults, FoundByTheRanksLinesAndBesideTheResults) {
+  TempDir t;
+  const fs::path results = t.path / "kvcache_results_x.json";
+  const fs::path r1 = t.path / "kvcache_results_x_rank1.json";
+  const fs::path r3 = t.path / "kvcache_results_x_rank3.json";
+  kv::testsupport::write_file(r1, "{}");
+  kv::testsupport::write_file(r3, "{}");  // no line from rank 3: found beside the results
+  const std::string err =
+      "kv-cache progress: phase=window elapsed_s=1.0 rank=1\n"
+      "[1,1]<stderr>:kv-cache: rank 1 (hostA): rank 0 (hostA, pid 42) is gone (its process "
+      "exited); this rank's results are in " +
+      r1.string() +
+      "\n"
+      "kv-cache: rank 2 (hostB): rank 0 (hostA, pid 42) is unreachable while the launcher is "
+      "stopping the job: this rank's MPI communication has been stuck for 0.8 s and the last "
+      "message from it came 1.8 s ago (it sends one every 1 s); it is probably gone; this rank's "
+      "results are in /elsewhere/kvcache_results_x_rank2.json\r\n"
+      "kv-cache: rank 4 (hostC): rank 0 (hostA, pid 42) is gone (its process exited); this rank "
+      "has no results (it ended before its window did)\n"
+      "kv-cache: rank x (junk\n";
+  const KeptRankResults k = kept_rank_results(results, err, 5);
+  ASSERT_EQ(k.files.size(), 4u);
+  EXPECT_EQ(k.files[0].rank, 1);
+  EXPECT_EQ(k.files[0].host, "hostA");
+  EXPECT_EQ(k.files[0].path, r1.string());
+  EXPECT_EQ(k.files[0].reason, "is gone (its process exited)");
+  EXPECT_TRUE(k.files[0].on_this_host);
+  EXPECT_EQ(k.files[1].rank, 2);
+  EXPECT_EQ(k.files[1].path, "/elsewhere/kvcache_results_x_rank2.json");
+  EXPECT_NE(k.files[1].reason.find("; it is probably gone"), std::string::npos);
+  EXPECT_FALSE(k.files[1].on_this_host);  // a path on rank 2's host
+  EXPECT_EQ(k.files[2].rank, 3);
+  EXPECT_EQ(k.files[2].path, r3.string());
+  EXPECT_TRUE(k.files[2].host.empty());
+  EXPECT_EQ(k.files[3].rank, 4);
+  EXPECT_TRUE(k.files[3].path.empty());
+
+  const Json j = kept_rank_results_json(k);
+  EXPECT_EQ(j["ranks"], Json::array({1, 2, 3}));  // the ranks with results
+  EXPECT_EQ(j["files"][1]["on_this_host"], false);
+  EXPECT_TRUE(j["files"][3]["path"].is_null());
+  EXPECT_EQ(kept_rank_results_message(k),
+            "no merged results (rank 0 is gone); the ranks kept their own: rank 1 (hostA): " +
+                r1.string() +
+                "; rank 2 (hostB): /elsewhere/kvcache_results_x_rank2.json (on that host); rank "
+                "3: " +
+                r3.string() + "; rank 4 (hostC): nothing saved");
+}
+
+TEST(KeptRankResults, NothingWithoutLinesOrFiles) {
+  TempDir t;
+  EXPECT_TRUE(kept_rank_results(t.path / "r.json", "kv-cache: rank 1 (h): done\n", 3).empty());
+  EXPECT_TRUE(kept_rank_results(t.path / "r.json", "", 1).empty());
+}
+
+TEST_F(MlpstorageMultiRank, Rank0GoneFailsTheRunAndRecordsTheRanksOwnResults) {
+  rank0_gone_engine();
+  EXPECT_EQ(run({}), 6);
+  const Json md = metadata();
+  EXPECT_EQ(md["status"], "failed");
+  EXPECT_EQ(md["exit_code"], 6);
+  const fs::path r1 =
+      run_dir() / ("kvcache_results_" + run_dir().filename().string() + "_rank1.json");
+  ASSERT_TRUE(md.contains("rank_results")) << md.dump(2);
+  EXPECT_EQ(md["rank_results"]["ranks"], Json::array({1, 2}));
+  EXPECT_EQ(md["rank_results"]["files"][0]["path"], r1.string());
+  EXPECT_EQ(md["rank_results"]["files"][0]["on_this_host"], true);
+  EXPECT_EQ(md["rank_results"]["files"][1]["host"], "hostB");
+  EXPECT_EQ(md["rank_results"]["files"][1]["on_this_host"], false);
+  EXPECT_NE(md["error"].get<std::string>().find("rank 1 (hostA): " + r1.string()),
+            std::string::npos)
+      << md["error"];
+  EXPECT_NE(md["error"].get<std::string>().find("rank 2 (hostB): /far/r_rank2.json (on that host)"),
+            std::string::npos)
+      << md["error"];
+  kv::history::Db db(tmp.path / "h.db");
+  EXPECT_EQ(db.list()[0].status, "failed");
+}
+
+// The submission flow's trial gather: a trial whose rank 0 died fails, and its record says where
+// the other ranks' own results are (rank 1's, on this host, moved into rank_1/ like every rank
+// file; rank 2's on its own host).
+TEST_F(MlpstorageMultiRank, SequenceTrialWithoutRank0RecordsTheRanksOwnResults) {
+  ASSERT_EQ(run_cli({"mlpstorage", "init", "Acme", rd.string()}, env), 0);
+  rank0_gone_engine();
+  // Two ranks through a stand-in for mpirun that runs the engine command once.
+  const fs::path mpirun = tmp.path / "fake-mpirun";
+  kv::testsupport::write_file(mpirun, "#!/bin/sh\nwhile [ \"$1\" != \"" + engine.string() +
+                                          "\" ]; do shift; done\nexec \"$@\"\n");
+  fs::permissions(mpirun, fs::perms::owner_all);
+  env.plan.mpi.run_bin = mpirun.string();
+  // clang-format off
+  const std::vector<std::string> argv = {"mlpstorage", "open", "kvcache", "run", "--systemname",
+      "sys1", "--results-dir", rd.string(), "--cache-dir", (tmp.path / "cache").string(),
+      "--model", "tiny-1b", "--num-users", "2", "--duration", "2", "--trials", "1",
+      "--inter-option-delay", "0", "--settle", "0", "--gpu-mem-gb", "0", "--cpu-mem-gb", "0",
+      "--allow-invalid-params", "--kvcache-bin-path", engine.string(), "--hosts", "127.0.0.1",
+      "--npernode", "2"};
+  // clang-format on
+  const int code = run_cli(argv, env);
+  EXPECT_EQ(code, 6);
+  const fs::path base = rd / "open" / "Acme" / "results" / "sys1" / "kv_cache" / "tiny-1b" / "run";
+  const fs::path dir = fs::directory_iterator(base)->path();
+  const std::string dt = dir.filename().string();
+  const fs::path trial = dir / "option_1" / "trial_0";
+  const Json rec = Json::parse(slurp(trial / ("kvcache_trial_" + dt + ".json")));
+  EXPECT_EQ(rec["status"], "failed");
+  EXPECT_EQ(rec["exit_code"], 6);
+  ASSERT_TRUE(rec.contains("rank_results")) << rec.dump(2);
+  EXPECT_EQ(rec["rank_results"]["ranks"], Json::array({1, 2}));
+  const std::string moved = rec["rank_results"]["files"][0]["path"].get<std::string>();
+  EXPECT_TRUE(fs::exists(moved)) << moved;  // in rank_1/, where the trial's rank files go
+  EXPECT_NE(moved.find("rank_1"), std::string::npos) << moved;
+  EXPECT_EQ(rec["rank_results"]["files"][1]["on_this_host"], false);
+  EXPECT_NE(
+      rec["error"].get<std::string>().find("rank 2 (hostB): /far/r_rank2.json (on that host)"),
+      std::string::npos)
+      << rec["error"];
 }

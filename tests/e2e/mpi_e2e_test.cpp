@@ -120,10 +120,13 @@ pid_t rank_pid(const std::string& output, int r) {
 // Waits until every one of `ranks` ranks has reported completed requests in a progress record
 // (so each is in its window and has measured something); fails the test if the job ends first
 // or nothing is reported within a minute.
-void wait_until_every_rank_measured(Background& job, int ranks) {
+// `records`: where the progress records are, when not in the job's own output (mlpstorage keeps
+// them out of its console; its engine stderr log has them).
+void wait_until_every_rank_measured(Background& job, int ranks, const fs::path& records = {}) {
   const auto t0 = Clock::now();
   while (true) {
-    const std::string o = job.output();
+    const std::string o =
+        records.empty() ? job.output() : job.output() + (fs::exists(records) ? slurp(records) : "");
     bool all = true;
     for (int r = 0; r < ranks; ++r) all = all && progress_requests(o, r) > 0 && rank_pid(o, r) > 0;
     if (all) return;
@@ -627,4 +630,50 @@ TEST_F(MpiE2E, Rank0OnAnotherHostKilledLeavesRank1sResultsOnDisk) {
             std::string::npos)
       << line;
   EXPECT_EQ(k.rank1_code, "6\n") << k.out;  // documented: rank 0 gone -> exit 6
+}
+
+// Rank 0 killed under `mlpstorage kvcache run -np 2`: the job has no merged results; mlpstorage
+// finds rank 1's own results, records them in the metadata (rank_results), fails the run (exit 6)
+// and says where they are.
+TEST_F(MpiE2E, MlpstorageRecordsTheRanksOwnResultsWhenRank0Dies) {
+  const fs::path rd = t.path / "results";
+  const std::string db = "MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string();
+  Background job(mlpstorage_run_argv({.results_dir = rd,
+                                      .duration = 120,
+                                      .launch = kNp2,
+                                      .extra = {"--kvcache-params=--progress-interval 0.5"}}),
+                 t.path, {db});
+  // The run directory appears once mlpstorage starts the job; the engine's records are in its
+  // stderr log there.
+  const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
+  const auto t0 = Clock::now();
+  while (!fs::exists(parent) || fs::is_empty(parent)) {
+    ASSERT_LT(secs_since(t0), 60.0) << job.output();
+    ASSERT_FALSE(job.wait(0.1).has_value()) << job.output();
+  }
+  const fs::path dir = fs::directory_iterator(parent)->path();
+  const std::string dt = dir.filename().string();
+  wait_until_every_rank_measured(job, 2, dir / ("kvcache_" + dt + ".stderr.log"));
+  if (HasFatalFailure()) return;
+  std::printf("[ timing ] every rank measured %.1f s after the start\n", secs_since(t0));
+  ASSERT_EQ(::kill(rank_pid(job.output(), 0), SIGKILL), 0);
+  const auto killed = Clock::now();
+  const auto code = job.wait(60);
+  ASSERT_TRUE(code.has_value()) << "mlpstorage did not end\n" << job.output();
+  std::printf("[ timing ] mlpstorage ended %.1f s after rank 0 was killed\n", secs_since(killed));
+  std::fflush(stdout);
+  EXPECT_EQ(*code, 6) << job.output();
+  const fs::path own = dir / ("kvcache_results_" + dt + "_rank1.json");
+  ASSERT_TRUE(fs::exists(own)) << job.output();
+  EXPECT_GT(load(own)["requests_completed"].get<std::uint64_t>(), 0u);
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["status"], "failed");
+  EXPECT_EQ(md["exit_code"], 6);
+  EXPECT_EQ(md["rank_results"]["ranks"], Json::array({1})) << md["rank_results"];
+  EXPECT_EQ(md["rank_results"]["files"][0]["path"], own.string());
+  EXPECT_EQ(md["rank_results"]["files"][0]["on_this_host"], true);
+  const std::string out = job.output();
+  EXPECT_NE(out.find("No merged results: rank 0 is gone"), std::string::npos) << out;
+  EXPECT_NE(out.find("  rank 1 ("), std::string::npos) << out;
+  EXPECT_NE(out.find(own.string()), std::string::npos) << out;
 }

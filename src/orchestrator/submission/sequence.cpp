@@ -318,8 +318,26 @@ TrialOutcome SequenceRun::run_trial(const TrialPlan& t, std::size_t index) {
     error = cr.term_signal != 0 ? std::string("killed by signal ") + strsignal(cr.term_signal)
                                 : "exited with status " + std::to_string(cr.exit_code);
   }
+  // Rank 0 died: no merged results; the ranks that outlived it kept their own (found before
+  // place_rank_files moves those on this host into rank_<r>/).
+  KeptRankResults kept;
+  if (!stdfs::exists(t.merged_results))
+    kept = kept_rank_results(t.merged_results, read_engine_stderr(t.stderr_log), ranks);
   rec["rank_files"] = place_rank_files(t, ranks, dt);
-  if (auto merged = read_json(t.merged_results)) {
+  if (!kept.empty()) {
+    for (KeptRankFile& f : kept.files) {
+      std::error_code ec;
+      if (f.on_this_host && !stdfs::exists(f.path, ec) &&
+          stdfs::exists(t.rank_results(f.rank, dt), ec))
+        f.path = t.rank_results(f.rank, dt).string();
+    }
+    rec["rank_results"] = kept_rank_results_json(kept);
+    if (out.status != "interrupted") {
+      out.status = "failed";
+      out.exit_code = to_int(ExitCode::kFailure);
+    }
+    error = kept_rank_results_message(kept);
+  } else if (auto merged = read_json(t.merged_results)) {
     rec["results_file"] = t.merged_results.string();
     if (merged->value("interrupted", false) && out.status == "success") out.status = "interrupted";
     if (auto dr = distributed_results(*merged)) {
