@@ -56,6 +56,10 @@ constexpr double kRootBeatS = 1.0;
 // How long a rank whose launcher is tearing the job down waits for rank 0's receipt of its results
 // (the launcher's SIGKILL follows odls_base_sigkill_timeout, 1 s by default, after its SIGTERM).
 constexpr double kReceiptWaitS = 0.8;
+// How long a rank waits for its courier thread to end before MPI_Finalize. A thread that does not
+// end is stuck in MPI: the rank then leaves with _Exit instead, which the launcher counts as an
+// abnormal end, so the bound is generous (a loaded machine must not decide it).
+constexpr double kCourierStopS = 5.0;
 
 // What a rank other than 0 has received from rank 0 (the latest of each).
 struct Inbox {
@@ -454,7 +458,7 @@ struct DistributedRun::Impl {
     }
     if (done && !hard() && !root_reported) {
       courier->flush(1.0);
-      if (courier->stop(1.0)) {
+      if (courier->stop(kCourierStopS)) {
         ctx.finalize();
         return code;
       }
@@ -563,7 +567,7 @@ struct DistributedRun::Impl {
     phase.advance(Rank0Phase::kDone);
     courier->flush(hard() ? 0.2 : 2.0);
     const bool everyone = all_peers([](const Roster::Peer& p) { return p.final; });
-    if (everyone && !hard() && courier->stop(1.0)) {
+    if (everyone && !hard() && courier->stop(kCourierStopS)) {
       ctx.finalize();
       return code;
     }
