@@ -250,6 +250,12 @@ for rw, name, f, e in rows:
           f"{fmt(ecg):>13} {fmt(pct(ecg, f['gibps']), '{:.1%}'):>8} {fmt(fc):>13} {fmt(ec):>13} "
           f"{fmt(f['rss'] / 2**20 if f['rss'] else None, '{:.0f}'):>11} "
           f"{fmt(e['rss'] / 2**20 if e and e['rss'] else None, '{:.0f}'):>11}")
+for rw, name, f, e in rows:  # the figure issue 16 item 3 asks for (docs/performance.md)
+    if rw.startswith("write") and not name.startswith("fio layout") and e and f["gib"] and e["gib"] and e["cpu"] is not None:
+        print(f"{rw} vs {name}: engine {fmt(pct(e['gibps'], f['gibps']), '{:.1%}')} (chunk level "
+              f"{fmt(pct(e['chunk_gibps'], f['gibps']), '{:.1%}')}) of fio's bandwidth at "
+              f"{e['cpu'] / e['gib']:.3f} vs fio's {f['cpu'] / f['gib']:.3f} CPU s/GiB "
+              "(issue 16 target: >= 95 % at equal or lower CPU)")
 print(f"\nload average (1/5/15 min) before: {load_before}; after: {load_after}")
 print("engine GiB/s = whole objects completed in the window (the run's tier bandwidth); eng I/O GiB/s ="
       " chunk I/Os completed in the window (io.window_chunk_bytes, as fio counts).")
