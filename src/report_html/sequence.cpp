@@ -128,8 +128,9 @@ std::string rows_table(const Sequence& s) {
       case SequenceRow::Kind::kTrial:
         o += fmt::format(
             "<tr class=\"trial\" data-option=\"{0}\" data-trial=\"{1}\"><td>{0}</td>"
-            "<td>{2}</td><td class=\"st-{3}\">{3}</td>",
-            row.option, row.trial, row.trial + 1, escape(row.status));
+            "<td>{2}</td><td class=\"st-{3}\">{3}{4}</td>",
+            row.option, row.trial, row.trial + 1, escape(row.status),
+            row.counted ? "" : " <span class=\"info\">(not in the aggregate)</span>");
         break;
       case SequenceRow::Kind::kAggregate:
         o += fmt::format(
@@ -168,7 +169,7 @@ BarChart per_trial_bars(const Sequence& s, const std::string& title, std::size_t
   for (int o : sequence_options(s)) most = std::max(most, static_cast<int>(trials_of(s, o).size()));
   for (int t = 0; t < most; ++t) c.series_names.push_back(trial_name(t));
   for (const auto& row : sequence_rows(s)) {
-    if (row.kind != SequenceRow::Kind::kTrial) continue;
+    if (row.kind != SequenceRow::Kind::kTrial || !row.counted) continue;
     const std::string cat = fmt::format("option {}", row.option);
     if (c.groups.empty() || c.groups.back().category != cat)
       c.groups.push_back({cat, std::vector<double>(static_cast<std::size_t>(most), NAN)});
@@ -324,7 +325,10 @@ std::vector<SequenceRow> sequence_rows(const Sequence& s) {
       // A trial whose clients' files were all missing summed nothing: not a measured 0.
       const bool read = !e.is_null() && number_at(e, "ranks_read").value_or(1) > 0;
       const bool unmeasured = t->run && !measured(t->run->results);
-      any_read = any_read || read;
+      // Summaries before failed trials were left out of the reductions have no `counted`.
+      row.counted = e.is_null() ||
+                    (at(e, "counted").is_boolean() ? flag(e, "counted") : t->status == "success");
+      any_read = any_read || (read && row.counted);
       for (const auto& c : cols) {
         std::optional<double> v = read ? number_at(e, c.per_trial) : std::nullopt;
         if (c.latency && unmeasured) v.reset();
@@ -408,7 +412,9 @@ std::string render_sequence(const Sequence& s, const std::string& title_in) {
        "throughputs summed over the clients, device P95 the largest client P95 (a client's "
        "missing P95 reads 0, as in the reference); end-to-end P95 pooled over the clients. "
        "Aggregate: the mean of the trials' sums and the maximum of their P95s (the submission's "
-       "numbers). Spread: standard deviation / mean over the trials. — = not measured.</p>";
+       "numbers), over the successful trials only: a failed trial is shown with its own values "
+       "but left out. Spread: standard deviation / mean over those trials. — = not "
+       "measured.</p>";
   b += charts_div({render(per_trial_bars(s, "Storage read bandwidth per trial", 0)),
                    render(per_trial_bars(s, "Storage device read P95 per trial", 2))});
   for (int option : sequence_options(s)) {

@@ -61,15 +61,17 @@ struct SequenceRow {
   enum class Kind { kTrial, kAggregate, kSpread };
   Kind kind = Kind::kTrial;
   int option = 0;
-  int trial = -1;      // kTrial: 0-based trial
-  std::string status;  // kTrial: the trial's status
+  int trial = -1;       // kTrial: 0-based trial
+  std::string status;   // kTrial: the trial's status
+  bool counted = true;  // kTrial: in the option's aggregate (a failed trial is not; run summary)
   // One per sequence_columns(): kTrial the trial's value, kAggregate the option's aggregate,
   // kSpread the coefficient of variation over the trials (a fraction; nullopt below 2 trials).
   std::vector<std::optional<double>> values;
   std::string report_href;  // kTrial
 };
 // The rows of the options x trials table: for each option its trials, then its aggregate and its
-// spread rows (those two only when the summary holds the option).
+// spread rows (those two only when the summary holds the option). A failed trial keeps its own
+// values but is marked not counted: the run summary leaves it out of the aggregate.
 std::vector<SequenceRow> sequence_rows(const Sequence& s);
 
 // The option numbers of the sequence, in order.

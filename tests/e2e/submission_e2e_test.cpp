@@ -310,7 +310,8 @@ TEST_F(SubmissionE2E, CtrlCThenResumeGivesTheUninterruptedTree) {
   EXPECT_LT(md["sequence"]["trials_done"].get<int>(), 3 * kTrials);
   const Json partial = load_json(dir / ("kvcache_run_summary_" + dt + ".json"));
   int summarized = 0;
-  for (const auto& [k, o] : partial["options"].items()) summarized += o["trial_count"].get<int>();
+  for (const auto& [k, o] : partial["options"].items())  // successful + failed = finished
+    summarized += o["trial_count"].get<int>() + static_cast<int>(o["failed_trials"].size());
   EXPECT_EQ(summarized, md["sequence"]["trials_done"].get<int>());
   // The sequence report of the interrupted sequence says so and lists every planned trial (the
   // signal may land before any trial wrote results: no curves are required).

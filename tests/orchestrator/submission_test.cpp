@@ -317,8 +317,9 @@ TEST(RunSummary, MissingUnreadableAndCpuTierRanks) {
   const auto t0 = d.path / "trial_0";
   rank_file(t0, 0, 1.0, 1.0, 5.0, 5.0, 0);  // CPU tier: still counted
   orchtest::write_file(t0 / "rank_1" / "kvcache_results_x.json", "{ not json");
-  // rank_2: no directory at all
-  const Json o = sub::summarize_option(1, {{0, t0, "failed"}}, 3);
+  // rank_2: no directory at all. (The summary lists what it cannot read whatever the trial's
+  // status; the sequence records such a trial as failed, see FailedTrialIsListedNotAveraged.)
+  const Json o = sub::summarize_option(1, {{0, t0, "success"}}, 3);
   EXPECT_EQ(o["partial_failure"], true);
   ASSERT_EQ(o["missing_files"].size(), 2u);
   EXPECT_NE(o["missing_files"][0].get<std::string>().find("rank_1/kvcache_results_x.json"),
@@ -334,12 +335,49 @@ TEST(RunSummary, MissingUnreadableAndCpuTierRanks) {
   EXPECT_TRUE(s["options"].contains("1"));
 }
 
-TEST(RunSummary, NoFileReadGivesNullLatency) {
+TEST(RunSummary, NoFileReadGivesNullAggregates) {
   TempDir d;
-  const Json o = sub::summarize_option(3, {{0, d.path / "trial_0", "failed"}}, 1);
-  EXPECT_TRUE(o["aggregated_device_read_p95_ms"].is_null());
-  EXPECT_TRUE(o["aggregated_device_write_p95_ms"].is_null());
-  EXPECT_DOUBLE_EQ(o["aggregated_read_bandwidth_gbps"].get<double>(), 0.0);
+  for (const char* status : {"success", "failed"}) {
+    const Json o = sub::summarize_option(3, {{0, d.path / "trial_0", status}}, 1);
+    for (const char* k : {"aggregated_read_bandwidth_gbps", "aggregated_write_bandwidth_gbps",
+                          "aggregated_avg_throughput_tokens_per_sec",
+                          "aggregated_storage_throughput_tokens_per_sec",
+                          "aggregated_device_read_p95_ms", "aggregated_device_write_p95_ms"})
+      EXPECT_TRUE(o[k].is_null()) << status << " " << k << ": " << o[k];  // never a 0
+    EXPECT_EQ(o["partial_failure"], true);
+  }
+}
+
+TEST(RunSummary, FailedTrialIsListedNotAveraged) {
+  TempDir d;
+  const auto t0 = d.path / "trial_0", t1 = d.path / "trial_1", t2 = d.path / "trial_2";
+  rank_file(t0, 0, 3.0, 1.0, 4.0, 2.0, 10);
+  rank_file(t1, 0, 0.0, 0.0, 50.0, 60.0, 10);  // failed (e.g. no request completed)
+  rank_file(t2, 0, 5.0, 3.0, 6.0, 1.0, 10);
+  const Json o =
+      sub::summarize_option(1, {{0, t0, "success"}, {1, t1, "failed"}, {2, t2, "success"}}, 1);
+  EXPECT_DOUBLE_EQ(o["aggregated_read_bandwidth_gbps"].get<double>(), 4.0);  // not 8 / 3
+  EXPECT_DOUBLE_EQ(o["aggregated_write_bandwidth_gbps"].get<double>(), 2.0);
+  EXPECT_DOUBLE_EQ(o["aggregated_device_read_p95_ms"].get<double>(), 6.0);  // not 50
+  EXPECT_DOUBLE_EQ(o["aggregated_device_write_p95_ms"].get<double>(), 2.0);
+  EXPECT_EQ(o["trial_count"], 2);
+  EXPECT_EQ(o["failed_trials"], Json::array({1}));
+  EXPECT_EQ(o["partial_failure"], true);
+  EXPECT_TRUE(o["missing_files"].empty());
+  // The failed trial stays visible with its own values.
+  ASSERT_EQ(o["per_trial"].size(), 3u);
+  EXPECT_EQ(o["per_trial"][1]["status"], "failed");
+  EXPECT_EQ(o["per_trial"][1]["counted"], false);
+  EXPECT_DOUBLE_EQ(o["per_trial"][1]["device_read_p95_ms"].get<double>(), 50.0);
+  EXPECT_EQ(o["per_trial"][2]["counted"], true);
+  // The spread is over the two successful trials: reads 3 and 5 (sample stdev sqrt(2), mean 4).
+  EXPECT_NEAR(o["trial_spread"]["read_bandwidth_gbps"]["cv"].get<double>(), std::sqrt(2.0) / 4,
+              1e-12);
+  EXPECT_NEAR(o["trial_spread"]["device_read_p95_ms"]["mean"].get<double>(), 5.0, 1e-12);
+  // Flat metrics for the reference's report generator carry the counted trials.
+  const Json m = sub::flat_metrics(sub::build_run_summary({"dt", 1, 1, 1, 3}, {o}));
+  EXPECT_EQ(m["option_1_trial_count"], 2);
+  EXPECT_EQ(m["partial_failure"], true);
 }
 
 TEST(RunSummary, FlatMetricsForTheReferenceReportGenerator) {

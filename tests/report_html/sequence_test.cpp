@@ -82,6 +82,7 @@ rh::Sequence two_options() {
   Json missing = per_trial(0, 0.0, 0.0, 0.0);
   missing["ranks_read"] = 0;
   missing["status"] = "failed";
+  missing["counted"] = false;
   missing["pooled"] = Json::object();
   Json o2 = {{"option", 2},
              {"aggregated_read_bandwidth_gbps", 0.0},
@@ -135,12 +136,34 @@ TEST(SequenceReport, RowsAreTheRunSummarysValues) {
   EXPECT_FALSE(rows[3].values[column("write_bandwidth_gbps")]);  // absent key: —
   // Option 2 trial 1 read no client file: its 0.0 sums are not measurements; trial 2 pending.
   EXPECT_EQ(rows[4].status, "failed");
+  EXPECT_FALSE(rows[4].counted);
   for (const auto& v : rows[4].values) EXPECT_FALSE(v);
+  EXPECT_TRUE(rows[5].counted);  // pending: nothing to leave out yet
   EXPECT_EQ(rows[5].status, "pending");
   for (const auto& v : rows[5].values) EXPECT_FALSE(v);
   EXPECT_EQ(rows[6].kind, K::kAggregate);
   EXPECT_FALSE(rows[6].values[read]);  // no trial of the option read a file
   EXPECT_FALSE(rows[7].values[read]);  // CV null in the summary
+}
+
+TEST(SequenceReport, FailedTrialKeepsItsValuesButIsMarkedNotCounted) {
+  rh::Sequence s = two_options();
+  s.trials[1].status = "failed";
+  s.summary["options"]["1"]["per_trial"][1]["status"] = "failed";
+  s.summary["options"]["1"]["per_trial"][1]["counted"] = false;
+  const auto rows = rh::sequence_rows(s);
+  EXPECT_FALSE(rows[1].counted);
+  EXPECT_EQ(rows[1].values[column("read_bandwidth_gbps")], 2.0);
+  EXPECT_TRUE(rows[0].counted);
+  const std::string html = rh::render_sequence(s);
+  EXPECT_NE(html.find("<td class=\"st-failed\">failed <span class=\"info\">(not in the "
+                      "aggregate)</span></td>"),
+            std::string::npos);
+  // Bars only for the trials the aggregate counts: option 1's first trial (read and P95).
+  EXPECT_EQ(count_of(html, "<rect class=\"bar\""), 2);
+  // A summary written before `counted` existed: the trial's status decides.
+  s.summary["options"]["1"]["per_trial"][1].erase("counted");
+  EXPECT_FALSE(rh::sequence_rows(s)[1].counted);
 }
 
 TEST(SequenceReport, UnmeasuredTrialHasNoLatencies) {

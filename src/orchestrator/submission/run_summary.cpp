@@ -106,8 +106,13 @@ Json summarize_option(int option, const std::vector<TrialInput>& trials, int exp
   Json missing = Json::array();
   Json cpu_tier = Json::array();
   Json per_trial = Json::array();
-  bool any_read = false;
+  Json failed = Json::array();
+  bool any_read = false;  // a counted trial read a client file
   for (const TrialInput& t : trials) {
+    // Only successful trials count in the reductions: a failed trial (engine error, no request
+    // completed, a client's results missing) is listed, not averaged in as zeros.
+    const bool counted = t.status == "success";
+    if (!counted) failed.push_back(t.trial);
     double trial_sum[4] = {0, 0, 0, 0};
     double trial_max[2] = {0, 0};
     int ranks_read = 0;
@@ -140,18 +145,19 @@ Json summarize_option(int option, const std::vector<TrialInput>& trials, int exp
       trial_max[0] = ranks_read == 0 ? rp : std::max(trial_max[0], rp);
       trial_max[1] = ranks_read == 0 ? wp : std::max(trial_max[1], wp);
       ++ranks_read;
-      any_read = true;
+      any_read = any_read || counted;
     }
     Json pt = Json::object();
     pt["trial"] = t.trial;
     pt["status"] = t.status;
+    pt["counted"] = counted;
     pt["ranks_read"] = ranks_read;
     for (int i = 0; i < 4; ++i) {
-      sums[i].push_back(trial_sum[i]);
+      if (counted) sums[i].push_back(trial_sum[i]);
       pt[kSumKeys[i]] = trial_sum[i];
     }
     for (int i = 0; i < 2; ++i) {
-      maxima[i].push_back(trial_max[i]);
+      if (counted) maxima[i].push_back(trial_max[i]);
       pt[kMaxKeys[i]] = ranks_read > 0 ? Json(trial_max[i]) : Json(nullptr);
     }
     pt["pooled"] = pooled_of_trial(t.dir);
@@ -161,40 +167,49 @@ Json summarize_option(int option, const std::vector<TrialInput>& trials, int exp
     if (!any_read || v.empty()) return nullptr;
     return *std::max_element(v.begin(), v.end());
   };
+  auto mean_or_null = [&](const std::vector<double>& v) -> Json {
+    return any_read ? mean_json(v) : Json(nullptr);
+  };
   Json o = Json::object();
   o["option"] = option;
-  o["aggregated_read_bandwidth_gbps"] = mean_json(sums[0]);
-  o["aggregated_write_bandwidth_gbps"] = mean_json(sums[1]);
-  o["aggregated_avg_throughput_tokens_per_sec"] = mean_json(sums[2]);
-  o["aggregated_storage_throughput_tokens_per_sec"] = mean_json(sums[3]);
+  o["aggregated_read_bandwidth_gbps"] = mean_or_null(sums[0]);
+  o["aggregated_write_bandwidth_gbps"] = mean_or_null(sums[1]);
+  o["aggregated_avg_throughput_tokens_per_sec"] = mean_or_null(sums[2]);
+  o["aggregated_storage_throughput_tokens_per_sec"] = mean_or_null(sums[3]);
   o["aggregated_device_read_p95_ms"] = max_or_null(maxima[0]);
   o["aggregated_device_write_p95_ms"] = max_or_null(maxima[1]);
   o["rank_count"] = expected_ranks;
-  o["trial_count"] = static_cast<int>(trials.size());
-  o["partial_failure"] = !missing.empty();
+  o["trial_count"] = static_cast<int>(trials.size() - failed.size());
+  o["partial_failure"] = !missing.empty() || !failed.empty();
   o["missing_files"] = std::move(missing);
   o["cpu_tier_ranks"] = std::move(cpu_tier);
 
   // Ours.
+  o["failed_trials"] = std::move(failed);
   o["per_trial"] = per_trial;
   Json sp = Json::object();
   for (int i = 0; i < 4; ++i) sp[kSumKeys[i]] = spread(sums[i]);
   for (int i = 0; i < 2; ++i) {
     std::vector<double> v;
     for (const auto& pt : per_trial)
-      if (pt[kMaxKeys[i]].is_number()) v.push_back(pt[kMaxKeys[i]].get<double>());
+      if (pt["counted"].get<bool>() && pt[kMaxKeys[i]].is_number())
+        v.push_back(pt[kMaxKeys[i]].get<double>());
     sp[kMaxKeys[i]] = spread(v);
   }
   o["trial_spread"] = std::move(sp);
   Json pooled_mean = Json::object(), pooled_max = Json::object();
   std::vector<std::string> keys;
-  for (const auto& pt : per_trial)
+  for (const auto& pt : per_trial) {
+    if (!pt["counted"].get<bool>()) continue;
     for (auto it = pt["pooled"].begin(); it != pt["pooled"].end(); ++it)
       if (std::find(keys.begin(), keys.end(), it.key()) == keys.end()) keys.push_back(it.key());
+  }
   for (const auto& k : keys) {
     std::vector<double> v;
-    for (const auto& pt : per_trial)
+    for (const auto& pt : per_trial) {
+      if (!pt["counted"].get<bool>()) continue;
       if (auto it = pt["pooled"].find(k); it != pt["pooled"].end()) v.push_back(it->get<double>());
+    }
     pooled_mean[k] = mean_json(v);
     pooled_max[k] = *std::max_element(v.begin(), v.end());
   }

@@ -5,17 +5,22 @@
 //     summary.avg_throughput_tokens_per_sec, summary.storage_throughput_tokens_per_sec;
 //     MAX over ranks: summary.cache_stats.storage_{read,write}_device_p95_ms (a missing key reads
 //     0);
-//   across trials: arithmetic MEAN of the per-trial sums, MAX of the per-trial maxima
-//     (aggregated_device_*_p95_ms is null when no file was read);
+//   across trials: arithmetic MEAN of the per-trial sums, MAX of the per-trial maxima, over the
+//     SUCCESSFUL trials only (we differ from the reference here: a failed trial, i.e. an engine
+//     error, a trial that completed no request or one missing a client's results, is listed in
+//     failed_trials and per_trial but never averaged in as zeros; trial_count counts the
+//     successful trials, partial_failure is set); every aggregated_* is null when no successful
+//     trial read a file;
 //   a missing rank directory/file or an unparsable file goes to missing_files and sets
 //     partial_failure; a rank with summary.cache_stats.storage_entries == 0 is listed (by file) in
 //     cpu_tier_ranks and still contributes its values.
-// Our additions, under new keys of each option: per_trial (the per-trial values above plus the
-// trial's pooled percentiles from its merged results file), trial_spread ({mean, stdev, cv} of each
-// per-trial value over the trials; stdev is the sample standard deviation, null below 2 trials;
-// cv = stdev / mean, null when the mean is 0), pooled_percentiles ({mean, max} over trials of the
-// per-trial pooled values). Pooled values are cluster-wide within a trial (the engine merges the
-// ranks' histograms); across trials they are averaged, not re-pooled.
+// Our additions, under new keys of each option: failed_trials (0-based trial numbers), per_trial
+// (the per-trial values above, `counted`, plus the trial's pooled percentiles from its merged
+// results file), trial_spread ({mean, stdev, cv} of each
+// per-trial value over the successful trials; stdev is the sample standard deviation, null below 2
+// trials; cv = stdev / mean, null when the mean is 0), pooled_percentiles ({mean, max} over trials
+// of the per-trial pooled values). Pooled values are cluster-wide within a trial (the engine merges
+// the ranks' histograms); across trials they are averaged, not re-pooled.
 #pragma once
 
 #include <filesystem>

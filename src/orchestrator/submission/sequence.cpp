@@ -660,15 +660,24 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
   write_metadata();
   write_reports(std::nullopt);
   logger().status("Verification: {}", category_name(verdict_.category));
+  // An aggregate is null when no successful trial was read: "—", never 0.
+  auto number = [](const Json& o, const char* key) -> std::optional<double> {
+    auto it = o.find(key);
+    if (it == o.end() || !it->is_number()) return std::nullopt;
+    return it->get<double>();
+  };
+  auto text = [&](const Json& o, const char* key, const char* spec) {
+    const auto v = number(o, key);
+    return v ? fmt::format(fmt::runtime(spec), *v) : std::string("—");
+  };
   for (const auto& [key, value] : summary_["options"].items()) {
+    const std::size_t failed = value.value("failed_trials", Json::array()).size();
     logger().result(
-        "Option {}: read {:.3f} GiB/s, write {:.3f} GiB/s, device read P95 {} ms, {} trial(s)", key,
-        value.value("aggregated_read_bandwidth_gbps", 0.0),
-        value.value("aggregated_write_bandwidth_gbps", 0.0),
-        value["aggregated_device_read_p95_ms"].is_number()
-            ? fmt::format("{:.2f}", value["aggregated_device_read_p95_ms"].get<double>())
-            : std::string("-"),
-        value.value("trial_count", 0));
+        "Option {}: read {} GiB/s, write {} GiB/s, device read P95 {} ms, {} trial(s){}", key,
+        text(value, "aggregated_read_bandwidth_gbps", "{:.3f}"),
+        text(value, "aggregated_write_bandwidth_gbps", "{:.3f}"),
+        text(value, "aggregated_device_read_p95_ms", "{:.2f}"), value.value("trial_count", 0),
+        failed > 0 ? fmt::format(" ({} failed, not counted)", failed) : std::string());
   }
 
   BenchmarkResult res;
@@ -694,8 +703,8 @@ BenchmarkResult SequenceRun::run(const Verdict& configured) {
   res.metrics["sequence_progress"] = fmt::format("{}/{} trials{}", done, plan_.trials.size(),
                                                  where.empty() ? "" : ", next " + where);
   if (auto o1 = summary_["options"].find("1"); o1 != summary_["options"].end()) {
-    res.read_gibps = o1->value("aggregated_read_bandwidth_gbps", 0.0);
-    res.write_gibps = o1->value("aggregated_write_bandwidth_gbps", 0.0);
+    res.read_gibps = number(*o1, "aggregated_read_bandwidth_gbps");
+    res.write_gibps = number(*o1, "aggregated_write_bandwidth_gbps");
   }
   return res;
 }
