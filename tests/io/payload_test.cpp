@@ -81,6 +81,10 @@ TEST_P(PayloadModes, AnyChunkingGivesIdenticalBytes) {
   // A window at an arbitrary offset equals that slice of the whole.
   const auto mid = gen(g, "key", 5000, 9000);
   EXPECT_TRUE(std::equal(mid.begin(), mid.end(), whole.begin() + 5000));
+  // Also a large one (streaming stores) at an offset that is not a multiple of 16.
+  const auto big = gen(g, "key", 4099, 2 << 20);
+  const auto ref = gen(g, "key", 0, 4099 + (2 << 20));
+  EXPECT_TRUE(std::equal(big.begin(), big.end(), ref.begin() + 4099));
 }
 
 TEST_P(PayloadModes, FewerThanOnePercentDuplicateBlocksWithinAndAcrossEntries) {

@@ -164,8 +164,10 @@ void PayloadGenerator::fill(std::uint64_t entry_seed, std::uint64_t offset,
     }
   };
   std::byte* dst = out.data();
-  // Large aligned fills (I/O chunks) use streaming stores; small ones stay in cache.
-  const bool stream = out.size() >= kStreamMin && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0;
+  // Large aligned fills (I/O chunks) use streaming stores; small ones stay in cache. The blocks
+  // after a partial first one start 16-byte aligned only if the offset is a multiple of 16.
+  const bool stream = out.size() >= kStreamMin && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0 &&
+                      offset % 16 == 0;
   std::uint64_t left = out.size();
   std::uint64_t pos = offset;
   while (left > 0) {
