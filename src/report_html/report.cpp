@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "core/fs.hpp"
 #include "report_html/page.hpp"
@@ -127,26 +128,34 @@ std::vector<std::string> latency_charts(const std::vector<Run>& runs) {
   return out;
 }
 
-// Queue depth and tier occupancy over time: drawn when the time series carries the gauges.
+// Queue depth and tier occupancy over time: drawn when the time series carries the gauges
+// (sampled at the end of each second, so plotted at t + 1).
 std::vector<std::string> gauge_charts(const std::vector<Run>& runs) {
+  const std::pair<const char*, const char*> queue_gauges[] = {
+      {"queue_depth", "queued requests"},
+      {"requests_in_service", "requests in service"},
+      {"storage_ops_in_flight", "storage ops in flight"}};
   std::vector<std::string> out;
   LineChart q;
-  q.title = "Request queue depth";
+  q.title = "Queue depth and work in flight";
   q.x.label = "time in window (s)";
-  q.y.label = "queued requests";
+  q.y.label = "requests / operations";
   LineChart occ;
   occ.title = "Tier occupancy";
   occ.x.label = "time in window (s)";
   occ.y.label = "GiB used";
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const std::string prefix = runs.size() > 1 ? runs[i].label + " " : "";
-    Series s{prefix + "queue depth", timeseries_column(runs[i].results, "queue_depth"), palette(i),
-             i % 2 == 1, false};
-    if (!s.points.empty()) q.series.push_back(std::move(s));
+    for (std::size_t k = 0; k < std::size(queue_gauges); ++k) {
+      Series s{prefix + queue_gauges[k].second,
+               gauge_column(runs[i].results, queue_gauges[k].first),
+               palette(runs.size() > 2 ? i * std::size(queue_gauges) + k : k), i % 2 == 1, false};
+      if (!s.points.empty()) q.series.push_back(std::move(s));
+    }
     for (std::size_t t = 0; t < 3; ++t) {
       Series o{prefix + kTiers[t],
-               timeseries_column(runs[i].results, std::string(kTiers[t]) + "_used_bytes"),
-               palette(t), i % 2 == 1, false};
+               gauge_column(runs[i].results, std::string(kTiers[t]) + "_used_bytes"),
+               palette(runs.size() > 2 ? i * 3 + t : t), i % 2 == 1, false};
       for (auto& p : o.points) p.second /= 1024.0 * 1024.0 * 1024.0;
       if (!o.points.empty()) occ.series.push_back(std::move(o));
     }
@@ -368,7 +377,12 @@ std::string render_report(const Run& run, const std::string& title_in) {
   b += "<h2 id=\"occupancy\">Queue depth and tier occupancy</h2>";
   b += gauges.empty() ? "<p class=\"note\">Not recorded: this results file's time series has no "
                         "queue_depth or *_used_bytes columns.</p>"
-                      : charts_div(gauges);
+                      : charts_div(gauges) +
+                            "<p class=\"note\">Values sampled at the end of each second (the "
+                            "last point: at the stop), not averages. Queued = waiting in the "
+                            "request queue; in service = held by a worker; storage ops = object "
+                            "reads and writes inside the storage backend. Occupancy = bytes the "
+                            "cache accounts to the tier (entries + reservations).</p>";
   b += "<h2 id=\"qos\">QoS and storage health</h2>" + qos_table(r) + health_table(r);
   b += ranks_section(r);
   b += "<h2 id=\"config\">Configuration</h2><div class=\"charts\"><div>" +

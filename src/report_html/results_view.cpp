@@ -213,6 +213,14 @@ std::vector<std::pair<double, double>> timeseries_column(const Json& results,
   return out;
 }
 
+std::vector<std::pair<double, double>> gauge_column(const Json& results,
+                                                    const std::string& column) {
+  auto out = timeseries_column(results, column);
+  const double window = window_seconds(results);
+  for (auto& p : out) p.first = std::min(p.first + 1, std::max(window, p.first));
+  return out;
+}
+
 bool tier_has_traffic(const Json& results, const std::string& tier) {
   for (const auto& row : rows(results)) {
     for (const char* dir : {"_read_bytes", "_write_bytes"}) {

@@ -50,6 +50,10 @@ std::vector<std::pair<double, double>> per_second_gibps(const Json& results,
 // rows do not carry it.
 std::vector<std::pair<double, double>> timeseries_column(const Json& results,
                                                          const std::string& column);
+// A gauge column of the time-series rows (`queue_depth`, `<tier>_used_bytes`, ...: a value sampled
+// at the end of its row's second, docs/metrics.md) as (sample instant, value): x = t + 1, or the
+// window's end for the last, partial row. Rows whose value is null (no sample) are left out.
+std::vector<std::pair<double, double>> gauge_column(const Json& results, const std::string& column);
 // True when any row of the time series has a non-zero `<tier>_*_bytes`.
 bool tier_has_traffic(const Json& results, const std::string& tier);
 

@@ -524,3 +524,28 @@ TEST(MergeRules, HealthFromPooledPercentiles) {
   EXPECT_NEAR(h["criteria"][0]["actual"].get<double>(), pooled, pooled * 0.004);
   EXPECT_EQ(h["criteria"][1]["name"], "Storage Tier Read Device P95 < 200ms");
 }
+
+TEST(MergeRules, GaugesAreTheClusterTotalPerSecond) {
+  Job j = make_job(3);
+  EXPECT_FALSE(j.merged["timeseries"][0].contains("queue_depth"));  // not recorded: no column
+  // Rank r: queue depth r + 1 and (r + 1) GiB on storage in each of its rows; rank 2's window
+  // ended a second earlier (its last row unsampled).
+  const ojson m = remerge_with(j, "timeseries", [](int r) {
+    ojson rows = ojson::array();
+    for (int t = 0; t < 3; ++t) {
+      const bool sampled = !(r == 2 && t == 2);
+      ojson row = {{"t", t}, {"storage_write_bytes", 10}};
+      row["queue_depth"] = sampled ? ojson(r + 1) : ojson(nullptr);
+      row["storage_used_bytes"] =
+          sampled ? ojson((static_cast<std::uint64_t>(r) + 1) << 30) : ojson(nullptr);
+      rows.push_back(row);
+    }
+    return rows;
+  });
+  ASSERT_EQ(m["timeseries"].size(), 3u);
+  EXPECT_EQ(m["timeseries"][1]["queue_depth"].get<std::uint64_t>(), 1u + 2u + 3u);
+  EXPECT_EQ(m["timeseries"][1]["storage_used_bytes"].get<std::uint64_t>(), 6ULL << 30);
+  EXPECT_EQ(m["timeseries"][2]["queue_depth"].get<std::uint64_t>(), 1u + 2u);  // rank 2 gone
+  EXPECT_EQ(m["timeseries"][2]["storage_write_bytes"].get<std::uint64_t>(), 30u);
+  EXPECT_FALSE(m["timeseries"][1].contains("gpu_used_bytes"));  // no rank had the column
+}

@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -70,6 +72,47 @@ std::vector<fs::path> npy_files(const fs::path& dir) {
   return v;
 }
 
+// The gauges of the per-second rows (docs/metrics.md, "timeseries"): every row carries the
+// columns of the tiers in `tiers`, a non-null value wherever the second was sampled (always the
+// last row: sampled at the stop), counts of requests and storage operations bounded by the
+// workers (each worker does one request, and one storage operation of it, at a time). Returns the
+// largest `<tier>_used_bytes` per tier.
+std::map<std::string, std::uint64_t> expect_gauges(const json& j,
+                                                   const std::vector<std::string>& tiers) {
+  std::map<std::string, std::uint64_t> max_used;
+  const auto& rows = j["timeseries"];
+  const auto workers = j["workload"]["workers"].get<std::uint64_t>();
+  EXPECT_FALSE(rows.empty());
+  for (const char* t : {"gpu", "cpu", "storage"}) {
+    const bool present = std::find(tiers.begin(), tiers.end(), t) != tiers.end();
+    for (const auto& row : rows)
+      EXPECT_EQ(row.contains(std::string(t) + "_used_bytes"), present) << t << " " << row;
+  }
+  std::vector<std::string> columns = {"queue_depth", "requests_in_service",
+                                      "storage_ops_in_flight"};
+  for (const auto& t : tiers) columns.push_back(t + "_used_bytes");
+  for (const auto& row : rows) {
+    for (const auto& c : columns) {
+      EXPECT_TRUE(row.contains(c)) << c << " " << row;
+      if (!row.contains(c) || row[c].is_null()) continue;
+      EXPECT_TRUE(row[c].is_number_unsigned()) << c << " " << row;
+      if (!row[c].is_number_unsigned()) continue;
+      const auto v = row[c].get<std::uint64_t>();
+      if (c == "requests_in_service" || c == "storage_ops_in_flight") {
+        EXPECT_LE(v, workers) << c;
+      }
+      if (c.ends_with("_used_bytes")) {
+        auto& m = max_used[c.substr(0, c.size() - std::string("_used_bytes").size())];
+        m = std::max(m, v);
+      }
+    }
+  }
+  if (!rows.empty()) {
+    for (const auto& c : columns) EXPECT_FALSE(rows.back()[c].is_null()) << c << " at the stop";
+  }
+  return max_used;
+}
+
 }  // namespace
 
 TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
@@ -115,6 +158,8 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
             cs["tier_storage_kv_bytes_read_gb"].get<double>() * 0.999 * (1 << 30));
   EXPECT_GT(wcb["write"].get<double>(), 0.0);
   EXPECT_EQ(j["io"]["payload"], "full");  // the default: every byte generated per object
+  // Storage only: the gauges without GPU/CPU columns; the run wrote to storage before its stop.
+  EXPECT_GT(expect_gauges(j, {"storage"})["storage"], 0u);
 
   // Files on disk == what the JSON says is stored.
   std::uint64_t payload = 0, ours = 0;
@@ -230,6 +275,8 @@ TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
             0);
   EXPECT_TRUE(j["config"]["gpu_tier"].get<bool>());
   EXPECT_EQ(j["config"]["gpu_backend"], "simulated");
+  // An entry admitted to the GPU tier stays there until a newer one takes its place.
+  EXPECT_GT(expect_gauges(j, {"gpu", "cpu", "storage"})["gpu"], 0u);
 }
 
 TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {

@@ -211,6 +211,10 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   // The run directory's HTML report, with the verification from the metadata (docs/reports.md).
   const std::string report = slurp(dir / ("kvcache_report_" + dt + ".html"));
   EXPECT_NE(report.find("<svg class=\"chart\""), std::string::npos);
+  // The engine's gauges made it through the MPI merge (one rank) into the run report.
+  EXPECT_TRUE(results["timeseries"].back().contains("storage_used_bytes"));
+  EXPECT_NE(report.find("Queue depth and work in flight"), std::string::npos);
+  EXPECT_NE(report.find("Tier occupancy"), std::string::npos);
   EXPECT_NE(report.find(md["verification"].get<std::string>()), std::string::npos);
 
   auto list = run({bin("mlpstorage"), "history", "list"}, env);

@@ -1,9 +1,9 @@
-// The HTML reports in a real browser: a 3 s run of the real engine, `mlpstorage reports html` and
-// `reports compare` on its results, then headless Chromium loads each page in an iframe of a probe
-// page and reports, from the browser's own layout, how long every drawn series path is and how
-// large every bar is, and how many sub-resources the report fetched (must be none: the report is
-// self-contained). The harness is tests/support/browser.hpp (also used for the sequence report in
-// submission_e2e_test.cpp).
+// The HTML reports in a real browser: a 3 s run of the real engine (its own --html-report, with
+// the gauge charts), `mlpstorage reports html` and `reports compare` on its results, then headless
+// Chromium loads each page in an iframe of a probe page and reports, from the browser's own
+// layout, how long every drawn series path is and how large every bar is, and how many
+// sub-resources the report fetched (must be none: the report is self-contained). The harness is
+// tests/support/browser.hpp (also used for the sequence report in submission_e2e_test.cpp).
 //
 // Without chromium on $PATH the test is skipped, unless KV_REQUIRE_CHROMIUM=1 (set by
 // scripts/run-tests.sh, so CI fails instead of skipping).
@@ -41,6 +41,10 @@ TEST(ReportHtmlE2E, ChartsAreDrawnByARealBrowser) {
   ASSERT_TRUE(me.value("loaded", false)) << me.dump();
   EXPECT_EQ(me["resources"], 0);
   EXPECT_EQ(paths_of(me, "storage tier bandwidth per second"), 2);
+  // The gauges of a real run (docs/metrics.md "timeseries"), sampled at the end of each second and
+  // at the stop: queued, in service and storage-ops lines; storage occupancy (no GPU/CPU tier).
+  EXPECT_EQ(paths_of(me, "Queue depth and work in flight"), 3);
+  EXPECT_EQ(paths_of(me, "Tier occupancy"), 1);
 
   const fs::path report = tmp.path / "report.html";
   auto h = run({bin("mlpstorage"), "reports", "html", results.string(), "-o", report.string()});

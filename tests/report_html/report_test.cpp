@@ -49,8 +49,11 @@ TEST(Report, GaugeColumnsAndRanksAreDrawnWhenPresent) {
   r["ranks"] = Json::array({rank, rank});
   r["ranks"][1]["rank"] = 1;
   const std::string html = rh::render_report(run_of(r, "mpi"));
-  EXPECT_NE(html.find("Request queue depth"), std::string::npos);
+  EXPECT_NE(html.find("Queue depth and work in flight"), std::string::npos);
   EXPECT_NE(html.find("Tier occupancy"), std::string::npos);
+  EXPECT_EQ(html.find("no queue_depth"), std::string::npos);
+  // The 5 series of the fixture (see above) + queue depth + storage occupancy.
+  EXPECT_EQ(count(html, "<path class=\"series\""), 7);
   EXPECT_NE(html.find("Per-rank comparison"), std::string::npos);
   // Two ranks x (read, write) bandwidth bars + two ranks x read device P95; the write device P95
   // (0.0 written for "no sample") gets no bar.

@@ -61,6 +61,18 @@ TEST(ResultsView, PerSecondBandwidthScalesThePartialLastSecond) {
   EXPECT_FALSE(rh::tier_has_traffic(r, "cpu"));
 }
 
+TEST(ResultsView, GaugeIsPlottedAtTheEndOfItsSecondAndNullsAreLeftOut) {
+  Json r = rhtest::measured_run();  // 4 rows, elapsed 3.5 s
+  const Json depth[] = {2, nullptr, 5, 1};
+  for (int t = 0; t < 4; ++t) r["timeseries"][t]["queue_depth"] = depth[t];
+  const auto pts = rh::gauge_column(r, "queue_depth");
+  ASSERT_EQ(pts.size(), 3u);
+  EXPECT_EQ(pts[0], std::make_pair(1.0, 2.0));
+  EXPECT_EQ(pts[1], std::make_pair(3.0, 5.0));
+  EXPECT_EQ(pts[2], std::make_pair(3.5, 1.0));  // the partial last row: at the stop
+  EXPECT_TRUE(rh::gauge_column(r, "storage_used_bytes").empty());
+}
+
 TEST(ResultsView, CdfFromTheEngineHistogramIsMonotoneAndEndsAtOne) {
   const Json r = rhtest::measured_run();
   auto cdf = rh::latency_cdf_ms(r, "storage_read_device");

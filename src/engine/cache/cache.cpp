@@ -776,6 +776,15 @@ CacheStats MultiTierCache::stats() const {
   return s;
 }
 
+std::array<std::optional<std::uint64_t>, 3> MultiTierCache::usage_now() const {
+  auto& m = *impl_;
+  std::array<std::optional<std::uint64_t>, 3> out{};
+  std::lock_guard lk(m.usage_mu);
+  for (std::size_t i = 0; i < m.tiers.size(); ++i)
+    out[static_cast<std::size_t>(m.ids[i])] = m.usage[i];
+  return out;
+}
+
 const CacheLatencies& MultiTierCache::latencies() const {
   return impl_->lat;
 }

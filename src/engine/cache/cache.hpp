@@ -134,6 +134,10 @@ class MultiTierCache {
   std::vector<std::string> keys() const;
 
   CacheStats stats() const;
+  // Bytes each tier holds now (indexed by TierId; nullopt for an absent tier), the same figure as
+  // stats().tiers[t].usage_bytes (entries + in-flight reservations), read under the usage lock
+  // alone: cheap enough for the once-a-second occupancy gauge.
+  std::array<std::optional<std::uint64_t>, 3> usage_now() const;
   const CacheLatencies& latencies() const;
   // Zeroes counters and latencies; keeps entries and usage (as the reference's reset_stats()).
   void reset_stats();

@@ -29,11 +29,27 @@ std::string counter_key(int tier, int dir, bool ops) {
   return std::string(tier_name(tier)) + "_" + dir_name(dir) + (ops ? "_ops" : "_bytes");
 }
 
+constexpr std::int64_t kSecondNs = 1'000'000'000;
+
 }  // namespace
+
+const char* gauge_key(Gauge g) {
+  static const char* const keys[kGaugeCount] = {"queue_depth",           "requests_in_service",
+                                                "storage_ops_in_flight", "gpu_used_bytes",
+                                                "cpu_used_bytes",        "storage_used_bytes"};
+  return keys[static_cast<int>(g)];
+}
+
+std::uint32_t rows_for(std::int64_t elapsed_ns) {
+  if (elapsed_ns <= 0) return 0;
+  return static_cast<std::uint32_t>((elapsed_ns + kSecondNs - 1) / kSecondNs);
+}
 
 struct TimeSeries::Impl {
   struct Slot {
     std::array<std::atomic<std::uint64_t>, kCounters> c{};
+    std::array<std::atomic<std::uint64_t>, kGaugeCount> g{};
+    std::atomic<std::uint32_t> sampled{0};  // bit i: gauge i has a value in this row
   };
   struct Block {
     std::array<Slot, kBlockSeconds> slots{};
@@ -71,6 +87,21 @@ struct TimeSeries::Impl {
   std::atomic<std::int64_t> t0{0};
   std::atomic<bool> started{false};
   std::atomic<std::uint32_t> used{0};  // highest touched second + 1
+  std::atomic<std::uint32_t> gauge_columns{0};  // bit i: gauge i was ever set (its column exists)
+
+  void touch(std::uint32_t s) {
+    std::uint32_t prev = used.load(std::memory_order_relaxed);
+    while (prev < s + 1 && !used.compare_exchange_weak(prev, s + 1, std::memory_order_relaxed)) {
+    }
+  }
+  // Adds `v` to gauge i of row s (set_gauges on a fresh row, merge_json across ranks).
+  void add_gauge(std::uint32_t s, int i, std::uint64_t v) {
+    auto& sl = slot(s);
+    sl.g[static_cast<std::size_t>(i)].fetch_add(v, std::memory_order_relaxed);
+    sl.sampled.fetch_or(1u << i, std::memory_order_relaxed);
+    gauge_columns.fetch_or(1u << i, std::memory_order_relaxed);
+    touch(s);
+  }
 };
 
 TimeSeries::TimeSeries(std::uint32_t max_seconds) : impl_(std::make_shared<Impl>(max_seconds)) {}
@@ -92,8 +123,18 @@ void TimeSeries::add(SeriesTier tier, SeriesDir dir, std::uint64_t bytes, std::i
   auto& slot = im.slot(sec);
   slot.c[counter_index(t, d, false)].fetch_add(bytes, std::memory_order_relaxed);
   slot.c[counter_index(t, d, true)].fetch_add(1, std::memory_order_relaxed);
-  std::uint32_t prev = im.used.load(std::memory_order_relaxed);
-  while (prev < sec + 1 && !im.used.compare_exchange_weak(prev, sec + 1, std::memory_order_relaxed)) {
+  im.touch(sec);
+}
+
+void TimeSeries::set_gauges(std::uint32_t second, const GaugeValues& values) {
+  Impl& im = *impl_;
+  if (second >= im.max_seconds) return;
+  for (int i = 0; i < kGaugeCount; ++i) {
+    const auto& v = values[static_cast<std::size_t>(i)];
+    if (!v) continue;
+    auto& g = im.slot(second).g[static_cast<std::size_t>(i)];
+    g.store(0, std::memory_order_relaxed);  // a sample replaces, never adds to, an earlier one
+    im.add_gauge(second, i, *v);
   }
 }
 
@@ -111,6 +152,16 @@ nlohmann::json TimeSeries::to_json(std::uint32_t seconds) const {
               slot ? slot->c[counter_index(t, d, ops)].load(std::memory_order_relaxed) : 0;
           row[counter_key(t, d, ops)] = v;
         }
+    const std::uint32_t columns = impl_->gauge_columns.load(std::memory_order_relaxed);
+    const std::uint32_t sampled = slot ? slot->sampled.load(std::memory_order_relaxed) : 0;
+    for (int i = 0; i < kGaugeCount; ++i) {
+      if ((columns & (1u << i)) == 0) continue;
+      const char* key = gauge_key(static_cast<Gauge>(i));
+      if ((sampled & (1u << i)) != 0)
+        row[key] = slot->g[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
+      else
+        row[key] = nullptr;
+    }
     out.push_back(std::move(row));
   }
   return out;
@@ -133,6 +184,13 @@ void TimeSeries::merge_json(const nlohmann::json& other) {
         for (int d = 0; d < kDirs && !any; ++d)
           for (bool ops : {false, true})
             if (row.value(counter_key(t, d, ops), std::uint64_t{0}) != 0) any = true;
+      for (int i = 0; i < kGaugeCount; ++i) {  // a rank's gauge sample: added to the row's
+        auto it = row.find(gauge_key(static_cast<Gauge>(i)));
+        if (it == row.end() || it->is_null()) continue;
+        if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<std::int64_t>() < 0))
+          throw bad(it.key() + ": expected a count or null");
+        im.add_gauge(s, i, it->get<std::uint64_t>());
+      }
       if (!any) continue;  // don't allocate blocks for empty rows
       auto& slot = im.slot(s);
       for (int t = 0; t < kTiers; ++t)
@@ -141,13 +199,41 @@ void TimeSeries::merge_json(const nlohmann::json& other) {
             const auto v = row.value(counter_key(t, d, ops), std::uint64_t{0});
             slot.c[counter_index(t, d, ops)].fetch_add(v, std::memory_order_relaxed);
           }
-      std::uint32_t prev = im.used.load(std::memory_order_relaxed);
-      while (prev < s + 1 && !im.used.compare_exchange_weak(prev, s + 1, std::memory_order_relaxed)) {
-      }
+      im.touch(s);
     }
   } catch (const nlohmann::json::exception& e) {
     throw bad(e.what());
   }
+}
+
+void GaugeSampler::start(std::int64_t t0_ns) {
+  t0_ = t0_ns;
+  started_ = true;
+  next_ = 0;
+}
+
+std::optional<std::uint32_t> GaugeSampler::tick(std::int64_t now_ns) {
+  if (!started_ || now_ns < t0_) return std::nullopt;
+  const std::int64_t ended = (now_ns - t0_) / kSecondNs;  // seconds of the window that ended
+  if (ended <= static_cast<std::int64_t>(next_)) return std::nullopt;
+  const auto row = static_cast<std::uint32_t>(ended - 1);
+  series_.set_gauges(row, read_());
+  next_ = row + 1;
+  return row;
+}
+
+std::optional<std::uint32_t> GaugeSampler::stop(std::int64_t stop_ns) {
+  if (!started_ || stop_ns < t0_) return std::nullopt;
+  const std::uint32_t rows = rows_for(stop_ns - t0_);
+  if (rows == 0 || rows - 1 < next_) return std::nullopt;
+  const GaugeValues v = read_();
+  // The latest whole second that ended since the last sample (the run loop stops at the deadline
+  // before its tick there), then the partial last row.
+  const auto ended = static_cast<std::uint32_t>((stop_ns - t0_) / kSecondNs);
+  if (ended > next_) series_.set_gauges(ended - 1, v);
+  series_.set_gauges(rows - 1, v);
+  next_ = rows;
+  return rows - 1;
 }
 
 }  // namespace kv::metrics

@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "core/units.hpp"
 #include "engine/run/features.hpp"
+#include "engine/run/gauges.hpp"
 #include "engine/run/html_report.hpp"
 #include "engine/run/progress.hpp"
 #include "engine/run/reference_accounting.hpp"
@@ -93,6 +94,7 @@ void add_features(RunState& s) {
   }
   s.own_observers.push_back(std::make_unique<StatusLine>(stderr_is_tty() && !c.quiet, c.duration));
   s.own_observers.push_back(std::make_unique<ReferenceAccounting>());
+  s.own_observers.push_back(std::make_unique<Gauges>());
   if (!c.html_report.empty())
     s.own_observers.push_back(std::make_unique<HtmlReport>(c.html_report));
   if (!stderr_is_tty() && c.progress_interval > 0)
@@ -205,7 +207,9 @@ void build_cache(RunState& s) {
   } else {
     if (s.gpu_limit > 0) tiers.push_back(s.gpu.make_tier(*s.payload));
     if (s.cpu_limit > 0) tiers.push_back(tier::make_cpu_tier(*s.payload));
-    tiers.push_back(tier::make_storage_tier(s.dir->wrap(std::move(s.backend))));
+    tiers.push_back(tier::make_storage_tier(
+        s.dir->wrap(count_in_flight(std::move(s.backend), s.storage_ops_in_flight))));
+    s.storage_ops_counted = true;
   }
   if (s.io_trace != nullptr) s.io_trace->wrap_tiers(tiers);
   cache::CacheConfig cc;

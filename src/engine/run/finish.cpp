@@ -1,5 +1,4 @@
 // Phase 4 of a run (run/run.hpp): results, clean-up, output, exit code.
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,7 +39,7 @@ void collect(RunState& s) {
   d.multi_turn_misses = s.processor->multi_turn_misses();
   d.conversations_started = s.conversations->started();
   d.interrupted_requests += s.recorder->after_stop();
-  d.timeseries = s.series->to_json(static_cast<std::uint32_t>(std::ceil(d.elapsed_s)));
+  d.timeseries = s.series->to_json(metrics::rows_for(s.stop_ns - s.t0_ns));  // one per second
   for (RunObserver* o : s.observers) o->on_finish(s);
   d.io.peak_inflight_bytes = s.raw_backend->peak_inflight_bytes();
   d.io.chunk_read = s.chunk_latency.read();

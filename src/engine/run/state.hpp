@@ -67,6 +67,7 @@ struct WorkerPool {
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<unsigned> done{0};
+  std::atomic<unsigned> busy{0};  // workers holding a request (dequeued, not yet recorded)
 };
 
 struct RunState {
@@ -99,6 +100,10 @@ struct RunState {
   std::uint64_t gpu_limit = 0, cpu_limit = 0, storage_limit = 0;
   std::unique_ptr<io::PayloadGenerator> payload;
   std::unique_ptr<metrics::TimeSeries> series;
+  // Object reads + writes inside the storage backend now (run/gauges.hpp count_in_flight), the
+  // storage_ops_in_flight gauge; counted only when the storage tier does real I/O.
+  std::atomic<std::uint32_t> storage_ops_in_flight{0};
+  bool storage_ops_counted = false;
   std::unique_ptr<cache::MultiTierCache> cache;
   std::unique_ptr<CacheStore> store;
   workload::KvStore* request_store = nullptr;  // what requests and RAG ingestion write through

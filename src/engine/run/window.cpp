@@ -40,9 +40,11 @@ void worker_loop(RunState* s) {
       continue;
     }
     if (s->stop.stopped()) continue;
+    s->workers.busy.fetch_add(1, std::memory_order_relaxed);  // the requests_in_service gauge
     const std::int64_t dequeue = s->clock.now_ns();
     workload::RequestOutcome o = s->processor->process(*req, scratch);
     s->recorder->record(*req, o, dequeue, s->clock.now_ns());
+    s->workers.busy.fetch_sub(1, std::memory_order_relaxed);
     const bool completed = o.status == workload::OutcomeStatus::kCompleted;
     for (RunObserver* obs : s->observers) obs->on_request_done(*req, completed);
   }
