@@ -139,10 +139,12 @@ std::vector<std::string> gauge_charts(const std::vector<Run>& runs) {
   LineChart q;
   q.title = "Queue depth and work in flight";
   q.x.label = "time in window (s)";
+  q.x.min = 0;  // aligned with the bandwidth charts (the first sample is at 1 s)
   q.y.label = "requests / operations";
   LineChart occ;
   occ.title = "Tier occupancy";
   occ.x.label = "time in window (s)";
+  occ.x.min = 0;
   occ.y.label = "GiB used";
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const std::string prefix = runs.size() > 1 ? runs[i].label + " " : "";
