@@ -10,6 +10,7 @@
 #include "core/version.hpp"
 #include "engine/metrics/latency.hpp"
 #include "engine/summary_format.hpp"
+#include "engine_cli/outcome.hpp"
 
 namespace kv::engine {
 
@@ -78,7 +79,8 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
   }
   o += fmt::format("CPU tier:         {}\n",
                    d.cpu_tier ? fmt::format("{} GiB", c.cpu_mem_gb) : std::string("disabled"));
-  o += fmt::format("Storage tier:     {} ({})\n", d.cache_dir, d.io.backend);
+  o += console::path_lines("Storage tier:     ", d.cache_dir, fmt::format(" ({})", d.io.backend),
+                           fmt::format("Storage tier:     {}, in", d.io.backend));
   o += fmt::format("Storage capacity: {}\n",
                    d.storage_capacity_bytes
                        ? fmt::format("{:.1f} GiB", bytes_to_gib(d.storage_capacity_bytes))
@@ -130,6 +132,14 @@ std::string banner_text(const RunData& d, const std::vector<workload::UserProfil
       "Memory: I/O buffers bounded by {} MiB in flight{}\n", d.io.max_inflight_bytes / kMiB,
       d.cpu_tier ? fmt::format(", CPU tier up to {} GiB", c.cpu_mem_gb) : std::string());
   return o;
+}
+
+std::string running_line(const EngineConfig& c, unsigned workers, int ranks) {
+  return console::wrap(
+      fmt::format("Running for {} s with {} workers{}{}...", c.duration, workers,
+                  ranks > 1 ? fmt::format(" on each of {} ranks", ranks) : std::string(),
+                  c.max_requests > 0 ? " (or until --max-requests)" : ""),
+      "", "  ");
 }
 
 std::optional<PerSecondSpread> per_second_spread(const ojson& timeseries,
@@ -351,14 +361,11 @@ std::string results_text(const ojson& j, const RunData& d) {
   o += "\n" + rule();
   o += fmt::format("BENCHMARK RESULTS{}\n", d.interrupted ? " (INTERRUPTED)" : "");
   o += rule();
-  if (nothing_completed)
-    o += console::wrap(
-        fmt::format("no request completed in the {:.1f} s window ({} in flight and {} queued at "
-                    "the stop, {} failed): nothing was measured. Latencies print \"{}\" here and "
-                    "null in the results JSON; this run is not a benchmark result.",
-                    num(s, "elapsed_time"), count(s, "interrupted_requests"),
-                    count(s, "dropped_queued_requests"), count(s, "failed_requests"), kUnmeasured),
-        "WARNING: ", "         ");
+  if (const auto why = engine_cli::nothing_measured(j))  // the same text as the exit-6 ERROR line
+    o += console::wrap(fmt::format("{}. Nothing was measured: latencies print \"{}\" here and null "
+                                   "in the results JSON; this run is not a benchmark result.",
+                                   *why, kUnmeasured),
+                       "WARNING: ", "         ");
   o += fmt::format(
       "Bytes per token:  {} ({} per TP rank)\n", d.model.bytes_per_token(),
       d.model.bytes_per_token() / static_cast<std::uint64_t>(std::max(1, c.tensor_parallel)));

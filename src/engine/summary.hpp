@@ -22,6 +22,9 @@
 namespace kv::engine {
 
 std::string banner_text(const RunData& d, const std::vector<workload::UserProfile>& users);
+// "Running for 60 s with 100 workers..." (", on each of N ranks" in an MPI job, whose rank 0 alone
+// prints it, once every rank has been told to start).
+std::string running_line(const EngineConfig& c, unsigned workers, int ranks);
 std::string results_text(const nlohmann::ordered_json& results, const RunData& d);
 
 // The spread of a per-second series of the results' `timeseries` (bytes per second, e.g.

@@ -1,5 +1,6 @@
-// Cells of the engine's console text (engine/summary.*): every line fits kConsoleColumns, a value
-// that was never measured (absent or null in the results JSON) prints as kUnmeasured, never as 0.
+// Cells of the engine's console text (engine/summary.*): every line fits kConsoleColumns (a path
+// longer than that stands alone on its line: path_lines), a value that was never measured (absent
+// or null in the results JSON) prints as kUnmeasured, never as 0.
 // Widths count UTF-8 code points (kUnmeasured is one column, three bytes).
 #pragma once
 
@@ -82,6 +83,24 @@ inline std::string wrap(std::string_view text, std::string_view first, std::stri
     empty = false;
   }
   return out + line + "\n";
+}
+
+// A line that names a path (docs/engine.md "Console output"): `head` + `path` + `tail` when that
+// fits kConsoleColumns; else `alone` (default: `head` without its trailing spaces, then `tail`),
+// wrapped, and the path on a line of its own, indented two spaces, or from column 0 when it is
+// longer than that: a path is never broken, so that it can be copied whole; a path longer than
+// the width is the only thing past column 79.
+inline std::string path_lines(std::string_view head, std::string_view path,
+                              std::string_view tail = "", std::string_view alone = "") {
+  const std::string one = std::string(head) + std::string(path) + std::string(tail);
+  if (columns(one) <= kConsoleColumns) return one + "\n";
+  std::string first(alone);
+  if (first.empty()) {
+    first = std::string(head.substr(0, head.find_last_not_of(' ') + 1)) + std::string(tail);
+  }
+  const bool indented = 2 + columns(path) <= kConsoleColumns;
+  return (columns(first) <= kConsoleColumns ? first + "\n" : wrap(first, "", "  ")) +
+         (indented ? "  " : "") + std::string(path) + "\n";
 }
 
 }  // namespace kv::engine::console

@@ -325,8 +325,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
       // Open MPI's orted exports its hwloc topology into a shared-memory segment at a guessed
       // virtual-memory hole; that path crashed orted in hwloc_shmem_topology_write now and then.
       // "none" turns the export off (the ranks read the topology themselves). Reaches the daemons
-      // mpirun starts on this host; for remote hosts pass --mpi-params "--mca rtc_hwloc_vmhole
-      // none".
+      // mpirun starts on this host; remote hosts need
+      // --mpi-params "--mca rtc_hwloc_vmhole none".
       ::setenv("OMPI_MCA_rtc_hwloc_vmhole", "none", /*overwrite=*/0);
     }
     ChildResult cr = run_child(spec);
@@ -363,6 +363,8 @@ BenchmarkResult kvcache_run_once(const Invocation& inv, const std::string& datet
         (*rec.metrics)["num_processes"] = plan.num_processes;
         if (auto dr = distributed_results(results)) apply_distributed(*dr, plan, rec, inv.kv.hosts);
         log_metrics(*rec.metrics);
+        if (apply_nothing_measured_rule(results, rec.status, rec.exit_code, rec.error))
+          logger().error("Run failed: {}", rec.error);
         closed_failure_rule(results, inv.uni.closed, rec);
       } catch (const std::exception& e) {
         logger().warning("Failed to process results {}: {}", plan.results_json.string(), e.what());

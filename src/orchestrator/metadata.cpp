@@ -5,7 +5,9 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/error.hpp"
 #include "core/version.hpp"
+#include "engine_cli/outcome.hpp"
 
 namespace kv::orchestrator {
 
@@ -24,6 +26,20 @@ bool results_measured(const Json& results) {
   if (s == results.end() || !s->is_object()) return false;
   auto n = s->find("total_requests");
   return n != s->end() && n->is_number() && n->get<double>() > 0;
+}
+
+bool apply_nothing_measured_rule(const Json& results, std::string& status, int& exit_code,
+                                 std::string& error) {
+  const int failure = to_int(ExitCode::kFailure);
+  if (!(status == "success" || status == "failed") || (exit_code != 0 && exit_code != failure))
+    return false;
+  if (results.is_object() && results.value("partial_failure", false)) return false;
+  const std::optional<std::string> why = engine_cli::nothing_measured(results);
+  if (!why) return false;
+  status = "failed";
+  exit_code = failure;
+  error = *why;
+  return true;
 }
 
 Json extract_metrics(const Json& results) {

@@ -45,6 +45,13 @@ inline constexpr int kMetadataSchemaVersion = 1;
 Json extract_metrics(const Json& engine_results);
 // True when summary.total_requests > 0 (the zero-requests rule, docs/metrics.md).
 bool results_measured(const Json& engine_results);
+// The rule for a run that measured nothing (docs/safety.md), on mlpstorage's record of a finished
+// engine run: when `engine_results` completed no request, `status` was "success" or "failed" with
+// the engine's exit 0 or 6, and no rank failed (a partial failure has its own error), the run
+// failed: status "failed", exit_code 6, error the engine's cause (engine_cli/outcome.hpp). An
+// engine that exited 0 without a completed request fails the same way. Returns true when it did.
+bool apply_nothing_measured_rule(const Json& engine_results, std::string& status, int& exit_code,
+                                 std::string& error);
 
 struct RunRecord {
   std::string status;  // success | failed | interrupted | error

@@ -1,11 +1,14 @@
 // The engine's console as a user sees it (engine/summary.hpp), from the real binary:
 //  * a short run: every stdout line fits 79 columns; the per-chunk P95 and the per-second
-//    bandwidth spread are printed and are the results JSON's;
+//    bandwidth spread are printed and are the results JSON's; one "Running for" line;
+//  * paths of ~150 characters: each alone and whole on its line, every other line within 79;
 //  * a run that cannot complete a request (every request generates >= 1 token at 60 s a token,
 //    the window is 2 s): a WARNING, "—" for the latencies, no verdict, null percentiles in the
-//    JSON;
-//  * an MPI job of 2 ranks under a real mpirun: one banner, one line per rank, the MLPerf
-//    aggregates beside the pooled figures (skipped without OpenMPI's mpirun).
+//    JSON, and the run fails: exit 6 with an ERROR line naming the cause (docs/safety.md); through
+//    mlpstorage the run is `failed` in its metadata and in the history;
+//  * an MPI job of 2 ranks under a real mpirun: one banner, one line per rank, one "Running for"
+//    line (rank 0's), the MLPerf aggregates beside the pooled figures (skipped without OpenMPI's
+//    mpirun).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,9 +16,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "support/argv.hpp"
+#include "support/files.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -45,13 +50,6 @@ std::vector<std::string> engine_args(const fs::path& dir, const std::string& dur
           (dir / "cache").string(),
           "--output",
           (dir / "out.json").string()};
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
 }
 
 std::size_t columns(const std::string& s) {
@@ -90,6 +88,12 @@ Json load(const fs::path& p) {
   return Json::parse(slurp(p));
 }
 
+// Flags that make every request outlast a short window: each generates >= 1 token at 60 s a token.
+std::vector<std::string> slow_generation(const fs::path& dir) {
+  std::ofstream(dir / "slow.yaml") << "generation_timing:\n  realistic: 60\n";
+  return {"--generation-mode", "realistic", "--config", (dir / "slow.yaml").string()};
+}
+
 bool have_openmpi() {
   auto r = run({"/bin/sh", "-c", "mpirun --version"});
   return r.exit_code == 0 && (r.out + r.err).find("Open MPI") != std::string::npos;
@@ -102,8 +106,9 @@ TEST(ConsoleE2E, ShortRunFitsSeventyNineColumnsAndPrintsChunkP95AndSpread) {
   auto args = engine_args(t.path, "2");
   args.insert(args.end(), {"--generation-mode", "none"});
   const auto r = run(args, {"KV_DIST_NO_MPI=1"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(ran_to_the_end(r, t.path / "out.json"));  // the layout holds either way
   expect_every_line_fits(r.out);
+  EXPECT_EQ(occurrences(r.out, "Running for 2 s with 3 workers..."), 1u) << r.out;
   const Json j = load(t.path / "out.json");
   const Json& chunk = j["io"]["chunk_latency_ms"];
   const auto write = row(r.out, "write", "Storage P95 (ms)");
@@ -126,16 +131,48 @@ TEST(ConsoleE2E, ShortRunFitsSeventyNineColumnsAndPrintsChunkP95AndSpread) {
   EXPECT_EQ(occurrences(r.out, "MLPerf Storage KV-cache benchmark"), 1u);
 }
 
-TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
+// Paths of about 150 characters (cache dir, results file, HTML report): every line fits 79
+// columns except a line that is exactly one of those paths, whole (docs/engine.md, "Console
+// output"); each path is printed whole.
+TEST(ConsoleE2E, LongPathsStandAloneOnTheirLinesAndEveryOtherLineFits) {
   TempDir t;
-  { std::ofstream(t.path / "slow.yaml") << "generation_timing:\n  realistic: 60\n"; }
-  auto args = engine_args(t.path, "2");
-  args.insert(args.end(),
-              {"--generation-mode", "realistic", "--config", (t.path / "slow.yaml").string()});
+  const fs::path deep = t.path / std::string(60, 'd') / std::string(60, 'e');
+  fs::create_directories(deep);
+  const std::string cache = (deep / "cache").string(), out = (deep / "out.json").string(),
+                    html = (deep / "report.html").string();
+  ASSERT_GE(cache.size(), 140u);
+  auto args = until_requests(engine_args(t.path, "2"), 1);
+  args.insert(args.end(), {"--generation-mode", "none", "--cache-dir", cache, "--output", out,
+                           "--html-report", html, "--keep-cache"});
   const auto r = run(args, {"KV_DIST_NO_MPI=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const Json j = load(t.path / "out.json");
+  std::set<std::string> alone;
+  for (const auto& l : lines_of(r.out)) {
+    if (columns(l) <= 79) continue;
+    EXPECT_TRUE(l == cache || l == out || l == html) << "[" << l << "]";
+    alone.insert(l);
+  }
+  // The banner's storage tier, "Results written to", "HTML report written to", "Cache files kept".
+  EXPECT_EQ(alone, (std::set<std::string>{cache, out, html})) << r.out;
+  EXPECT_NE(r.out.find("Storage tier:     posix, in\n" + cache + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Results written to\n" + out + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("HTML report written to\n" + html + "\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Cache files kept (--keep-cache) in\n" + cache + "\n"), std::string::npos)
+      << r.out;
+}
+
+TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNullsAndTheRunFails) {
+  TempDir t;
+  const auto r =
+      run(concat(engine_args(t.path, "2"), slow_generation(t.path)), {"KV_DIST_NO_MPI=1"});
+  ASSERT_EQ(r.exit_code, 6) << r.err;
+  // One ERROR line on stderr that says why (the cause depends on how far the requests got).
+  const std::regex error(R"(ERROR: no request completed in the 2\.[0-9] s window: .+; a run that )"
+                         R"(measured nothing failed \(exit 6)");
+  EXPECT_TRUE(std::regex_search(r.err, error)) << r.err;
+  const Json j = load(t.path / "out.json");  // still written, valid
   ASSERT_EQ(j["requests_completed"], 0);
+  EXPECT_FALSE(j["interrupted"].get<bool>());
   for (const char* block :
        {"end_to_end_latency_ms", "storage_io_latency_ms", "generation_latency_ms", "ttft_proxy_ms"})
     for (const auto& [k, v] : j["summary"][block].items())
@@ -157,16 +194,23 @@ TEST(ConsoleE2E, NoCompletedRequestIsAWarningWithDashesAndNulls) {
 TEST(ConsoleE2E, MpiJobPrintsOneBannerOneLinePerRankAndTheAggregates) {
   if (!have_openmpi()) GTEST_SKIP() << "OpenMPI mpirun not found";
   TempDir t;
-  std::vector<std::string> args = mpirun_args(2);
-  const auto engine = engine_args(t.path, "2");
-  args.insert(args.end(), engine.begin(), engine.end());
-  args.insert(args.end(), {"--generation-mode", "none", "--rank-timeout", "30"});
-  const auto r = run(args);
+  // Enough work whatever the load (a job that completes no request fails): 2 requests a rank.
+  auto engine = until_requests(engine_args(t.path, "2"), 2);
+  engine.insert(engine.end(), {"--generation-mode", "none", "--rank-timeout", "30"});
+  const auto r = run(concat(mpirun_args(2), engine));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const Json m = load(t.path / "out.json");
   ASSERT_EQ(m["rank_count"], 2);
   EXPECT_EQ(occurrences(r.out, "MLPerf Storage KV-cache benchmark"), 1u) << r.out;
   EXPECT_EQ(occurrences(r.out, "BENCHMARK RESULTS"), 1u) << r.out;
+  // One line per rank at start, and one "Running for" line for the job (rank 0's).
+  for (const char* rank : {"Rank 0/2 on ", "Rank 1/2 on "}) EXPECT_EQ(occurrences(r.out, rank), 1u);
+  EXPECT_EQ(occurrences(r.out, "Running for"), 1u) << r.out;
+  EXPECT_EQ(occurrences(r.out,
+                        "Running for 60 s with 3 workers on each of 2 ranks (or until "
+                        "--max-requests)..."),
+            1u)
+      << r.out;
   for (const auto& rank : m["ranks"]) {
     const int n = rank["rank"].get<int>();
     const auto cells = row(r.out, std::to_string(n) + " ", "### RANKS");
@@ -189,4 +233,36 @@ TEST(ConsoleE2E, MpiJobPrintsOneBannerOneLinePerRankAndTheAggregates) {
   else
     EXPECT_EQ(p95[4], kDash);
   expect_every_line_fits(r.out);
+}
+
+TEST(ConsoleE2E, MlpstorageRecordsARunThatMeasuredNothingAsFailed) {
+  TempDir t;
+  const fs::path rd = t.path / "results";
+  const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
+  std::string engine_flags = "--kvcache-params=";
+  for (const auto& f : slow_generation(t.path)) engine_flags += f + " ";
+  const auto r =
+      run(mlpstorage_run_argv({.results_dir = rd,
+                               .duration = 2,
+                               .launch = {"--exec-type", "docker"},  // the engine as a child
+                               .extra = {engine_flags}}),
+          env);
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.err.find("Run failed: no request completed in the 2."), std::string::npos) << r.err;
+  const fs::path parent = rd / "kv_cache" / "tiny-1b" / "run";
+  ASSERT_TRUE(fs::exists(parent)) << r.err;
+  const fs::path dir = fs::directory_iterator(parent)->path();
+  const std::string dt = dir.filename().string();
+  const Json results = load(dir / ("kvcache_results_" + dt + ".json"));
+  EXPECT_EQ(results["requests_completed"], 0);
+  const Json md = load(dir / ("kv_cache_" + dt + "_metadata.json"));
+  EXPECT_EQ(md["status"], "failed");
+  EXPECT_EQ(md["exit_code"], 6);
+  EXPECT_EQ(md["child_exit_code"], 6);
+  EXPECT_EQ(md["error"].get<std::string>().rfind("no request completed in the 2.", 0), 0u)
+      << md["error"];
+  EXPECT_EQ(md["kvcache_metrics"]["measured"], false);
+  const auto list = run({bin("mlpstorage"), "history", "list"}, env);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("failed (6)"), std::string::npos) << list.out;
 }

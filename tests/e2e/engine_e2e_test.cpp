@@ -145,7 +145,8 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   // Per-chunk device latency (issue #6): every chunk of every object write/read is observed, so
   // there are at least as many chunk samples as storage operations, and they are positive.
   const auto& chunk = j["io"]["chunk_latency_ms"];
-  EXPECT_GE(chunk["write"]["count"].get<std::uint64_t>(), cs["offloads_storage"].get<std::uint64_t>());
+  EXPECT_GE(chunk["write"]["count"].get<std::uint64_t>(),
+            cs["offloads_storage"].get<std::uint64_t>());
   EXPECT_GT(chunk["read"]["count"].get<std::uint64_t>(), 0u);
   EXPECT_GT(chunk["write"]["p95"].get<double>(), 0.0);
   EXPECT_TRUE(j["latency_histograms"].contains("storage_write_chunk"));
@@ -183,7 +184,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   // Second run without --keep-cache: removes the first run's files at start, its own at the end,
   // and never touches the foreign file.
   const fs::path out2 = t.path / "r2.json";
-  auto r2 = run(base_args(cache, out2, 3));
+  auto r2 = run(until_requests(base_args(cache, out2), 2));
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   const json j2 = load_json(out2);
   EXPECT_EQ(j2["cache_dir"]["stale_files_removed_at_start"].get<std::uint64_t>(), ours);
@@ -200,8 +201,10 @@ TEST(EngineE2E, SameSeedSameKeysAndBytes) {
   TempDir t;
   std::vector<std::set<std::string>> names(3);
   for (int i = 0; i < 3; ++i) {
-    auto args = base_args(t.path / ("c" + std::to_string(i)),
-                          t.path / ("r" + std::to_string(i) + ".json"), 3, i == 2 ? "8" : "7");
+    auto args = until_requests(
+        base_args(t.path / ("c" + std::to_string(i)), t.path / ("r" + std::to_string(i) + ".json"),
+                  3, i == 2 ? "8" : "7"),
+        6);
     args.push_back("--keep-cache");
     auto r = run(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -261,7 +264,7 @@ TEST(EngineE2E, MaxRequestsStopsEarlyWithExactlyThatMany) {
 
 TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
   TempDir t;
-  auto args = base_args(t.path / "c", t.path / "r.json", 4);
+  auto args = until_requests(base_args(t.path / "c", t.path / "r.json"), 4);
   args.insert(args.end(),
               {"--gpu-backend", "simulated", "--gpu-mem-gb", "0.1", "--cpu-mem-gb", "0.2"});
   // later flags win: replaces the earlier --gpu-mem-gb 0 / --cpu-mem-gb 0
@@ -281,7 +284,7 @@ TEST(EngineE2E, SimulatedGpuAndCpuTiersCascadeIntoStorage) {
 
 TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
   TempDir t;
-  auto d = base_args(t.path / "d", t.path / "d.json", 3);
+  auto d = until_requests(base_args(t.path / "d", t.path / "d.json"), 2);
   d.insert(d.end(), {"--num-users", "1", "--decode-only"});
   auto r = run(d);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -293,7 +296,7 @@ TEST(EngineE2E, DecodeOnlyReadsWithoutWritesAndPrefillOnlyWritesWithoutReads) {
   EXPECT_GT(dc["total_read_bytes"].get<double>(), 0);
   EXPECT_GE(dc["storage_entries"].get<int>(), 10);  // 1 user × 10 pre-populated entries
 
-  auto p = base_args(t.path / "p", t.path / "p.json", 3);
+  auto p = until_requests(base_args(t.path / "p", t.path / "p.json"), 2);
   p.insert(p.end(), {"--prefill-only", "--disable-multi-turn", "--disable-prefix-caching"});
   r = run(p);
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -44,7 +44,7 @@ TEST(FidelityE2E, ListUsersPrintsTheReferencePopulationWithoutTouchingStorage) {
 
 TEST(FidelityE2E, ReferenceAccountingCountsAtLeastTheWindowAndEqualsItWithNothingInFlight) {
   TempDir t;
-  const auto r = run(args(t.path, "4", "7", {"--disable-prefix-caching"}));
+  const auto r = run(until_requests(args(t.path, "4", "7", {"--disable-prefix-caching"}), 4));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json j = load_json(t.path / "r.json");
   const json& cs = j["summary"]["cache_stats"];

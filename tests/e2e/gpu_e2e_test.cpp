@@ -22,12 +22,13 @@ const std::string kFakeEnv = std::string("KVCACHE_LIBCUDA=") + KV_FAKE_CUDA_LIB;
 
 std::vector<std::string> args(const fs::path& dir, const std::string& backend,
                               const std::string& gpu_gb) {
-  return engine_argv({.cache = dir / "c",
-                      .output = dir / "r.json",
-                      .seed = "5",
-                      .gpu_mem_gb = gpu_gb,
-                      .cpu_mem_gb = "0.2",
-                      .extra = {"--gpu-backend", backend}});
+  return until_requests(engine_argv({.cache = dir / "c",
+                                     .output = dir / "r.json",
+                                     .seed = "5",
+                                     .gpu_mem_gb = gpu_gb,
+                                     .cpu_mem_gb = "0.2",
+                                     .extra = {"--gpu-backend", backend}}),
+                        4);
 }
 
 void expect_cascade_through_gpu(const json& j, const std::string& backend) {

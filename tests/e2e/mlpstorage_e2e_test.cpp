@@ -179,7 +179,12 @@ TEST(MlpstorageE2E, RealRunThroughMpirunAndHistory) {
   TempDir t;
   const fs::path rd = t.path / "results";
   const std::vector<std::string> env = {"MLPSTORAGE_HISTORY_DB=" + (t.path / "h.db").string()};
-  auto r = run(mlpstorage_run_argv({.results_dir = rd, .duration = 3}), env);
+  // Enough work whatever the load (a run that completes no request fails): 3 requests, 60 s at
+  // most.
+  auto r =
+      run(mlpstorage_run_argv(
+              {.results_dir = rd, .duration = 60, .extra = {"--kvcache-params=--max-requests 3"}}),
+          env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   const fs::path dir = only_run_dir(rd, "tiny-1b");

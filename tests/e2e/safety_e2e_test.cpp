@@ -65,7 +65,7 @@ TEST(SafetyE2E, NonUtf8PathDoesNotLoseTheResults) {
   TempDir t;
   const fs::path cache = t.path / "cache-\xff\xfe";
   const fs::path out = t.path / "out.json";
-  const auto r = run(engine_args(cache.string(), out.string(), "1"));
+  const auto r = run(until_requests(engine_args(cache.string(), out.string()), 1));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(slurp(out));
   EXPECT_TRUE(j["summary"].is_object());

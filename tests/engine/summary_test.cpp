@@ -298,3 +298,52 @@ TEST(Summary, WrapBreaksAtSpacesWithinTheWidth) {
   EXPECT_EQ(console::millis(std::nullopt), kDash);
   EXPECT_EQ(console::millis(0.0123), "0.012");
 }
+
+// A path that does not fit after its label goes on a line of its own (indented when it fits so);
+// a path longer than the width is never broken and is then the only thing on its line.
+TEST(Summary, PathLinesPutALongPathOnALineOfItsOwnAndNeverBreakIt) {
+  EXPECT_EQ(console::path_lines("Results written to ", "/tmp/r.json"),
+            "Results written to /tmp/r.json\n");
+  const std::string mid = "/" + std::string(60, 'm') + "/r.json";  // 68 columns
+  EXPECT_EQ(console::path_lines("Results written to ", mid), "Results written to\n  " + mid + "\n");
+  const std::string mid_path = "/" + std::string(77, 'm');  // 78: too long for the indent
+  EXPECT_EQ(console::path_lines("Results written to ", mid_path),
+            "Results written to\n" + mid_path + "\n");
+  std::string longest;
+  for (int i = 0; i < 10; ++i) longest += "/directory" + std::to_string(i) + "-abcd";
+  ASSERT_EQ(longest.size(), 160u);
+  const std::string kept = console::path_lines("Cache files kept in ", longest, " (--keep-cache)",
+                                               "Cache files kept (--keep-cache) in");
+  EXPECT_EQ(kept, "Cache files kept (--keep-cache) in\n" + longest + "\n");
+  // The label alone is wrapped like any text (a word longer than the width stays whole).
+  const std::string label(100, 'w');
+  const std::string wrapped = console::path_lines(label + " in ", longest);
+  EXPECT_EQ(wrapped, label + "\n  in\n" + longest + "\n");
+}
+
+TEST(Summary, BannerPutsALongCacheDirOnItsOwnLine) {
+  RunData d = base_run();
+  d.io.backend = "posix";
+  d.cache_dir = "/mnt/" + std::string(140, 'c');
+  const std::string b = banner_text(d, {});
+  EXPECT_NE(b.find("Storage tier:     posix, in\n" + d.cache_dir + "\n"), std::string::npos) << b;
+  for (const auto& l : lines_of(b)) {
+    if (l == d.cache_dir) continue;  // the path alone on its line
+    EXPECT_LE(console::columns(l), console::kConsoleColumns) << l;
+  }
+  d.cache_dir = "/mnt/kv";
+  EXPECT_NE(banner_text(d, {}).find("Storage tier:     /mnt/kv (posix)\n"), std::string::npos);
+}
+
+// The "Running for" line: once per MPI job, so it names the ranks the workers run on.
+TEST(Summary, RunningLineNamesTheRanksOfAnMpiJob) {
+  EngineConfig c;
+  c.duration = 60;
+  EXPECT_EQ(running_line(c, 8, 1), "Running for 60 s with 8 workers...\n");
+  c.max_requests = 5;
+  EXPECT_EQ(running_line(c, 8, 4),
+            "Running for 60 s with 8 workers on each of 4 ranks (or until --max-requests)...\n");
+  c.duration = 86400;
+  for (const auto& l : lines_of(running_line(c, 500, 4096)))
+    EXPECT_LE(console::columns(l), console::kConsoleColumns) << l;
+}

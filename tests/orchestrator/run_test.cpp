@@ -413,19 +413,39 @@ TEST_F(KvcacheRun, HistoryListShowRerunImport) {
   EXPECT_EQ(history().list().size(), 3u);
 }
 
-TEST_F(KvcacheRun, ZeroCompletedRequestsIsNotMeasuredAndNeverPassed) {
+// A run that completed no request failed (docs/safety.md): the engine exits 6 and says why; an
+// engine that exits 0 without a completed request fails the same way.
+TEST_F(KvcacheRun, ZeroCompletedRequestsIsNotMeasuredNeverPassedAndFailed) {
   orchtest::ScopedEnv zero("FAKE_KV_ZERO_REQUESTS", "1");
-  ASSERT_EQ(run(base()), 0);
-  const fs::path dir = only_run_dir();
-  const std::string log = orchtest::slurp(dir / ("mlpstorage_" + dir.filename().string() + ".log"));
-  EXPECT_EQ(log.find("passed"), std::string::npos) << log;
-  EXPECT_NE(log.find("NOT MEASURED (0 requests completed)"), std::string::npos) << log;
-  EXPECT_NE(log.find("WARNING"), std::string::npos) << log;
-  EXPECT_NE(log.find("Storage read device P95: — (no sample)"), std::string::npos) << log;
-  const Json m = metadata_of(dir)["kvcache_metrics"];
-  EXPECT_EQ(m["measured"], false);
-  EXPECT_EQ(m["overall_passed"], false);  // storage_health said PASS: informational only
-  EXPECT_EQ(history().list()[0].metrics["measured"], false);
+  for (const char* engine_exit : {"6", "0"}) {
+    orchtest::ScopedEnv code("FAKE_KV_EXIT", engine_exit);
+    ASSERT_EQ(run(base()), 6) << engine_exit;
+    const fs::path dir = only_run_dir();
+    const std::string log =
+        orchtest::slurp(dir / ("mlpstorage_" + dir.filename().string() + ".log"));
+    EXPECT_EQ(log.find("passed"), std::string::npos) << log;
+    EXPECT_NE(log.find("NOT MEASURED (0 requests completed)"), std::string::npos) << log;
+    EXPECT_NE(log.find("WARNING"), std::string::npos) << log;
+    EXPECT_NE(log.find("Storage read device P95: — (no sample)"), std::string::npos) << log;
+    EXPECT_NE(log.find("ERROR: Run failed: no request completed in the 3.0 s window: no request "
+                       "was issued"),
+              std::string::npos)
+        << log;
+    const Json md = metadata_of(dir);
+    EXPECT_EQ(md["status"], "failed");
+    EXPECT_EQ(md["exit_code"], 6);
+    EXPECT_EQ(md["child_exit_code"], std::stoi(engine_exit));
+    EXPECT_EQ(md["error"].get<std::string>().rfind("no request completed in the 3.0 s window", 0),
+              0u);
+    const Json m = md["kvcache_metrics"];
+    EXPECT_EQ(m["measured"], false);
+    EXPECT_EQ(m["overall_passed"], false);  // storage_health said PASS: informational only
+    const auto rows = history().list();
+    EXPECT_EQ(rows[0].status, "failed");
+    EXPECT_EQ(rows[0].exit_code.value_or(-1), 6);
+    EXPECT_EQ(rows[0].metrics["measured"], false);
+    fs::remove_all(dir);
+  }
 }
 
 TEST_F(KvcacheRun, MeasuredRunLabelsStorageHealthInformational) {

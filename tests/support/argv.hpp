@@ -5,7 +5,11 @@
 // (-Wmissing-field-initializers).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -67,6 +71,29 @@ inline std::vector<std::string> mlpstorage_run_argv(const SmallMlpstorageRun& r)
                      "--generation-mode", "none", "--results-dir", r.results_dir.string()});
   a.insert(a.end(), r.extra.begin(), r.extra.end());
   return a;
+}
+
+// A run that completes no request fails (exit 6, docs/safety.md), so a test that needs a completed
+// run must not count on a short window being long enough on a loaded machine: `a` (an engine argv)
+// then stops after `n` completed requests, with a window long enough for them (later flags win).
+inline std::vector<std::string> until_requests(std::vector<std::string> a, int n,
+                                               int window_s = 60) {
+  a.insert(a.end(), {"--duration", std::to_string(window_s), "--max-requests", std::to_string(n)});
+  return a;
+}
+
+// For a test whose subject is not the measurement (console layout, progress records) and that
+// needs a fixed window: the run went to its end, with exit 0, or with exit 6 because no request
+// completed in the window on a loaded machine (its results file says so).
+inline ::testing::AssertionResult ran_to_the_end(const ProcessResult& r,
+                                                 const std::filesystem::path& results) {
+  if (r.exit_code == 0) return ::testing::AssertionSuccess();
+  std::ifstream in(results);
+  const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (r.exit_code == 6 && j.is_object() && j.value("requests_completed", -1) == 0 &&
+      r.err.find("no request completed in the") != std::string::npos)
+    return ::testing::AssertionSuccess() << "no request completed (exit 6)";
+  return ::testing::AssertionFailure() << "exit " << r.exit_code << "\n" << r.err;
 }
 
 // `a` followed by `b`.

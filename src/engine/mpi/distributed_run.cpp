@@ -31,9 +31,11 @@
 #include "engine/results.hpp"
 #include "engine/results_merge.hpp"
 #include "engine/run/progress.hpp"
+#include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
 #include "engine/summary.hpp"
+#include "engine/summary_format.hpp"
 
 namespace kv::engine::mpi {
 
@@ -293,11 +295,11 @@ struct DistributedRun::Impl {
     if (run_data != nullptr) std::fputs(results_text(m, *run_data).c_str(), stdout);
     std::fprintf(stdout, "Cluster: %d ranks on %zu host(s)%s\n", size,
                  m.value("host_count", std::size_t{0}), partial ? ", PARTIAL FAILURE" : "");
-    std::fprintf(stdout, "Results written to %s\n", output.c_str());
+    std::fputs(console::path_lines("Results written to ", output).c_str(), stdout);
     std::fflush(stdout);
     if (partial) return to_int(ExitCode::kFailure);
     if (m.value("interrupted", false)) return to_int(ExitCode::kInterrupted);
-    return code;
+    return run::fail_if_nothing_measured(m, code);  // the job measured nothing: exit 6
   }
 
   // ---- start-up (prepare) ----
@@ -618,6 +620,7 @@ void DistributedRun::prepare(run::RunPlan& plan) {
   m.per_rank_output = c.per_rank_output;
   m.given_output = c.output;
   plan.rank = m.rank;
+  plan.ranks = m.size;
   if (m.rank == 0 && c.output.empty())
     c.output = "benchmark_results_" + kv::local_time_string("%Y%m%d_%H%M%S") + ".json";
   m.output = m.rank == 0 ? c.output : std::string();

@@ -11,6 +11,8 @@
 #include "engine/run/run.hpp"
 #include "engine/run/state.hpp"
 #include "engine/summary.hpp"
+#include "engine/summary_format.hpp"
+#include "engine_cli/outcome.hpp"
 
 namespace kv::engine::run {
 
@@ -75,15 +77,20 @@ void write_output(RunState& s, const nlohmann::ordered_json& results) {
              static_cast<double>(s.clock.now_ns() - s.stop_ns) * 1e-9);
   std::fputs(results_text(results, s.data).c_str(), stdout);
   for (const RunObserver* o : s.observers) std::fputs(o->console_text(results).c_str(), stdout);
-  std::fprintf(stdout, "Results written to %s\n", s.output.string().c_str());
+  std::fputs(console::path_lines("Results written to ", s.output.string()).c_str(), stdout);
 }
 
 // The failure rule (docs/safety.md): a run whose failed requests exceed kMaxFailedShare of the
 // requests that finished (completed + failed) in the window failed, even when others completed.
 constexpr double kMaxFailedShare = 0.01;
 
-int exit_code(const RunData& d) {
+// `whole_run`: these results are the whole run's (an MPI rank's are not: rank 0 applies the
+// nothing-measured rule to the merged results).
+int exit_code(const RunData& d, const nlohmann::ordered_json& results, bool whole_run) {
   if (d.interrupted) return to_int(ExitCode::kInterrupted);
+  if (whole_run) {
+    if (const int code = fail_if_nothing_measured(results, 0); code != 0) return code;
+  }
   const std::uint64_t finished = d.requests_completed + d.failed_requests;
   if (d.failed_requests > 0 &&
       static_cast<double>(d.failed_requests) > kMaxFailedShare * static_cast<double>(finished)) {
@@ -117,10 +124,13 @@ int finish_run(RunState& s) {
   if (!owned) write_output(s, results);
   for (RunObserver* o : s.observers) o->after_output(results, d, /*wrote_summary=*/!owned);
   if (cleanup.kept)
-    std::fprintf(stdout, "Cache files kept in %s (--keep-cache)\n", d.cache_dir.c_str());
+    std::fputs(console::path_lines("Cache files kept in ", d.cache_dir, " (--keep-cache)",
+                                   "Cache files kept (--keep-cache) in")
+                   .c_str(),
+               stdout);
   std::fflush(stdout);
 
-  int code = exit_code(d);
+  int code = exit_code(d, results, /*whole_run=*/!owned);
   for (RunObserver* o : s.observers) code = o->on_results(results, d, code);  // MPI: rank 0 merges
   return code;
 }
@@ -145,6 +155,14 @@ int finish_run(RunState& s) {
 }
 
 }  // namespace
+
+int fail_if_nothing_measured(const nlohmann::ordered_json& results, int code) {
+  if (code != 0) return code;
+  const std::optional<std::string> why = engine_cli::nothing_measured(results);
+  if (!why) return code;
+  log::error("{}; a run that measured nothing failed (exit 6, docs/safety.md)", *why);
+  return to_int(ExitCode::kFailure);
+}
 
 int Run::Windowed::finish() && {
   if (!s_->workers_joined) finish_abandoned(std::move(s_));

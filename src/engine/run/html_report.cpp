@@ -1,6 +1,9 @@
 #include "engine/run/html_report.hpp"
 
+#include <cstdio>
+
 #include "core/log.hpp"
+#include "engine/summary_format.hpp"
 #include "report_html/report.hpp"
 
 namespace kv::engine::run {
@@ -19,7 +22,7 @@ void HtmlReport::after_output(const nlohmann::ordered_json& results, const RunDa
     run.label = std::filesystem::path(path_).stem().string();
     run.source = "kv-cache --html-report";
     report_html::write_html(path_, report_html::render_report(run));
-    std::fprintf(stdout, "HTML report written to %s\n", path_.c_str());
+    std::fputs(console::path_lines("HTML report written to ", path_).c_str(), stdout);
   } catch (const std::exception& e) {
     log::warn("--html-report: {}", e.what());
   }

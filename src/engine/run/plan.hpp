@@ -19,6 +19,7 @@ struct RunPlan {
   model::ModelConfig model;
   std::vector<RunObserver*> observers;  // not owned; outlive the run
   int rank = 0;                         // MPI rank (0 in a single-process run)
+  int ranks = 1;                        // MPI ranks in the job (1 in a single-process run)
   const Clock* clock = &real_clock();
 };
 

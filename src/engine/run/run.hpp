@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 
 #include "engine/run/plan.hpp"
 
@@ -74,8 +75,9 @@ class Run::Prepared : public RunPhase {
 
 class Run::Windowed : public RunPhase {
  public:
-  // Returns the process exit code (0; 6 when nothing completed and operations failed; 8 when
-  // interrupted; or what an observer's on_results makes of it).
+  // Returns the process exit code (docs/safety.md): 8 when interrupted; 6 when no request
+  // completed or more than 1 % of the requests failed; else 0; or what an observer's on_results
+  // makes of it (an MPI rank: rank 0 applies the rules to the merged results).
   int finish() &&;
 
  private:
@@ -85,6 +87,11 @@ class Run::Windowed : public RunPhase {
 
 // assemble -> prepare -> window -> finish.
 int run_benchmark(const RunPlan& plan);
+
+// The rule for a run that measured nothing (docs/safety.md), on a whole run's results (a single
+// process's, or an MPI job's merged ones): `code` unless it is 0 and no request completed; then
+// an ERROR line with the likely cause (engine_cli/outcome.hpp) and 6.
+int fail_if_nothing_measured(const nlohmann::ordered_json& results, int code);
 
 // --list-users: prints the synthetic user population the plan would simulate (JSON array, one
 // object per user in the reference's field names) to stdout and returns 0. No storage is touched.

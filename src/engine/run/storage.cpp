@@ -14,6 +14,7 @@
 #include "engine/cache/cache.hpp"
 #include "engine/cache_dir.hpp"
 #include "engine/run/progress.hpp"
+#include "engine/summary_format.hpp"
 
 namespace kv::engine::run {
 
@@ -62,12 +63,18 @@ io::ProbeResult probe_device(const EngineConfig& c, int rank, const io::BackendO
                              const std::string& detail) {
   // Each stream moves whole objects and checks the clock between them, so every stream writes and
   // reads at least one object: on a slow device the probe takes longer than kProbeSeconds.
-  std::fprintf(stdout,
-               "Probing the storage device in %s%s: about %.0f s of writes, then %.0f s of reads "
-               "(%u streams, each writing and reading at least one %llu MiB object, so longer "
-               "on a slow device), then the probe files are removed\n",
-               bo.dir.c_str(), detail.c_str(), kProbeSeconds / 2, kProbeSeconds / 2, kProbeThreads,
-               static_cast<unsigned long long>(kProbeFileBytes / kMiB));
+  const std::string dir = bo.dir.string();
+  std::fputs((console::path_lines("Probing the storage device in ", dir, detail + ":",
+                                  "Probing the storage device" + detail + " in") +
+              console::wrap(fmt::format("about {:.0f} s of writes, then {:.0f} s of reads ({} "
+                                        "streams, each writing and reading at least one {} MiB "
+                                        "object, so longer on a slow device), then the probe "
+                                        "files are removed",
+                                        kProbeSeconds / 2, kProbeSeconds / 2, kProbeThreads,
+                                        kProbeFileBytes / kMiB),
+                            "  ", "  "))
+                 .c_str(),
+             stdout);
   std::fflush(stdout);
   // Bytes per chunk as the backend moves them (an object is 256 MiB: whole-object counts would
   // stand still for seconds on a slow device). Reads start once the writes are done.

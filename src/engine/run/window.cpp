@@ -9,6 +9,7 @@
 #include "engine/run/run.hpp"
 #include "engine/run/signals.hpp"
 #include "engine/run/state.hpp"
+#include "engine/summary.hpp"
 
 namespace kv::engine::run {
 
@@ -85,7 +86,7 @@ void stop_window(RunState& s, StopReason reason) {
   // The backends run on the monotonic clock, not on s.clock (which tests may replace).
   s.io_stop.stop_at(mono_ns() + (by_signal ? 0 : static_cast<std::int64_t>(kDrainS * 1e9)));
   s.stop_ns = stop_ns;
-  d.stats = s.cache->stats();  // traffic counters at the stop instant
+  d.stats = s.cache->stats();          // traffic counters at the stop instant
   s.chunk_latency.mark_window_stop();  // after: every object counted above has its chunks in
   d.elapsed_s = static_cast<double>(stop_ns - s.t0_ns) * 1e-9;
   d.stop_reason = stop_reason;
@@ -136,10 +137,11 @@ void join_workers(RunState& s) {
 Run::Windowed Run::Prepared::window() && {
   RunState& s = *s_;
   const EngineConfig& c = s.config();
-  std::fprintf(stdout, "Running for %d s with %u workers%s...\n", c.duration, s.data.workers,
-               c.max_requests > 0 ? " (or until --max-requests)" : "");
-  std::fflush(stdout);
   for (RunObserver* o : s.observers) o->before_window(s);  // MPI: aligned start
+  if (s.plan.rank == 0) {  // once per MPI job, after the aligned start: every rank is going
+    std::fputs(running_line(c, s.data.workers, s.plan.ranks).c_str(), stdout);
+    std::fflush(stdout);
+  }
   s.t0_ns = s.clock.now_ns();
   s.chunk_latency.mark_window_start();
   s.series->start(s.t0_ns);

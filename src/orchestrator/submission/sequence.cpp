@@ -358,6 +358,7 @@ TrialOutcome SequenceRun::run_trial(const TrialPlan& t, std::size_t index) {
         error = partial_failure_message(*dr);
       }
     }
+    apply_nothing_measured_rule(*merged, out.status, out.exit_code, error);  // failed, with why
   } else if (out.status == "success") {
     out.status = "failed";
     out.exit_code = to_int(ExitCode::kFailure);

@@ -1,9 +1,12 @@
 // --io-trace-log as a run feature (docs/workload-modes.md "I/O trace").
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "engine/modes/trace_tiers.hpp"
 #include "engine/run/features.hpp"
 #include "engine/run/state.hpp"
+#include "engine/summary_format.hpp"
 
 namespace kv::engine::run::features {
 
@@ -50,9 +53,11 @@ void IoTrace::on_finish(RunState& s) {
 
 void IoTrace::after_output(const nlohmann::ordered_json&, const RunData&, bool) {
   trace_->close();
-  std::fprintf(stdout, "I/O trace (%llu rows%s) written to %s\n",
-               static_cast<unsigned long long>(trace_->rows()),
-               real_io_ ? ", real I/O" : ", no real I/O", trace_->path().string().c_str());
+  std::fputs(console::path_lines(fmt::format("I/O trace ({} rows, {}) written to ", trace_->rows(),
+                                             real_io_ ? "real I/O" : "no real I/O"),
+                                 trace_->path().string())
+                 .c_str(),
+             stdout);
   std::fflush(stdout);
 }
 

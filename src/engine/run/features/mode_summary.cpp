@@ -9,6 +9,7 @@
 #include "engine/export/summary_export.hpp"
 #include "engine/run/features.hpp"
 #include "engine/run/state.hpp"
+#include "engine/summary_format.hpp"
 
 namespace kv::engine::run::features {
 
@@ -194,7 +195,7 @@ void ModeSummary::after_output(const nlohmann::ordered_json& results, const RunD
   const std::string& xlsx = s_.config().xlsx_output;
   if (!wrote_summary || xlsx.empty()) return;
   const auto path = exporter::write_summary(xlsx, results, run_parameters(d));
-  std::fprintf(stdout, "Summary exported to %s\n", path.string().c_str());
+  std::fputs(console::path_lines("Summary exported to ", path.string()).c_str(), stdout);
   std::fflush(stdout);
 }
 
