@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "orchestrator/logger.hpp"
 #include "orchestrator/plan.hpp"
+#include "orchestrator/submission/sequence_report.hpp"
 #include "report_html/report.hpp"
 
 namespace kv::orchestrator {
@@ -48,6 +49,22 @@ int reports_command(const Invocation& inv, const Environment& env) {
     return 0;
   }
   if (inv.command == "html") {
+    // A submission sequence's run directory: its reports are (re)written in place, where their
+    // relative links work (docs/mlpstorage.md, "Reports of a sequence").
+    if (submission::sequence_metadata(r.runs.at(0))) {
+      if (!r.output.empty())
+        throw usage_error("--output", "a sequence's reports are written in its run directory " +
+                                          r.runs[0] + " (their links are relative to it)");
+      const auto rep = submission::write_sequence_reports(r.runs[0]);
+      for (const auto& p : rep.problems) logger().warning("HTML report: {}", p);
+      if (rep.sequence_report.empty())
+        throw Error(ExitCode::kPermissionDenied,
+                    "sequence report of " + r.runs[0] + " not written" +
+                        (rep.problems.empty() ? std::string() : ": " + rep.problems.front()));
+      *env.out << "HTML report written to " << rep.sequence_report.string() << " ("
+               << rep.trial_reports << " trial report(s))\n";
+      return 0;
+    }
     rh::Run run = rh::load_run(r.runs.at(0), label_for(r.runs[0]));
     std::error_code ec;
     stdfs::path out = r.output;

@@ -9,7 +9,10 @@
 //                                          curves overlaid to FILE (default
 //                                          ./kvcache_compare_<datetime>.html); exit 0.
 //   reports html RUN [-o FILE]             the single-run report (default: <run dir>/
-//                                          kvcache_report.html, or <results stem>.html).
+//                                          kvcache_report.html, or <results stem>.html); for
+//                                          the run directory of a submission sequence its
+//                                          sequence and trial reports, rewritten in place (no
+//                                          -o: their links are relative).
 // Errors: a missing path → exit 3; a file that is not a kv-cache results JSON → exit 2.
 #pragma once
 

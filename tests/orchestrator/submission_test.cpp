@@ -687,9 +687,10 @@ TEST(Reportgen, OneRowPerRunAndPerOptionWithFlatMetrics) {
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4);
 }
 
-TEST(SequenceReports, WrittenFromTheRunDirectoryAlone) {
-  TempDir d;
-  const auto run = d.path / "dt";
+namespace {
+// A sequence run directory `run` (datetime "dt"): trial 0 of option 1 with results, trial 1
+// with unreadable results, option 2's trial still pending.
+void sequence_tree(const std::filesystem::path& run) {
   orchtest::write_file(
       run / "kv_cache_dt_metadata.json",
       Json{{"run_datetime", "dt"},
@@ -713,7 +714,13 @@ TEST(SequenceReports, WrittenFromTheRunDirectoryAlone) {
   orchtest::write_file(run / "option_1" / "trial_0" / "kvcache_trial_dt.json",
                        Json{{"status", "success"}, {"command", "kv-cache --seed 42"}}.dump());
   orchtest::write_file(run / "option_1" / "trial_1" / "kvcache_results_dt.json", "{");
+}
+}  // namespace
 
+TEST(SequenceReports, WrittenFromTheRunDirectoryAlone) {
+  TempDir d;
+  const auto run = d.path / "dt";
+  sequence_tree(run);
   // After option 2's trial 1 (no results): the sequence page, no trial report.
   EXPECT_EQ(sub::write_sequence_reports(run, std::make_pair(2, 0)).trial_reports, 0);
   EXPECT_FALSE(std::filesystem::exists(run / "option_1" / "trial_0" / "kvcache_report_dt.html"));
@@ -744,6 +751,27 @@ TEST(SequenceReports, WrittenFromTheRunDirectoryAlone) {
   EXPECT_TRUE(none.sequence_report.empty());
   ASSERT_EQ(none.problems.size(), 1u);
   EXPECT_NE(none.problems[0].find("no sequence metadata"), std::string::npos);
+}
+
+TEST(SequenceReports, ReportsHtmlOfASequenceDirectoryRewritesThemInPlace) {
+  TempDir d;
+  const auto run = d.path / "dt";
+  sequence_tree(run);
+  std::ostringstream out;
+  kv::orchestrator::Environment env;
+  env.out = &out;
+  EXPECT_EQ(kv::orchestrator::run_cli({"mlpstorage", "reports", "html", run.string()}, env), 0);
+  EXPECT_NE(
+      out.str().find("HTML report written to " +
+                     (run / "kvcache_sequence_report_dt.html").string() + " (1 trial report(s))"),
+      std::string::npos)
+      << out.str();
+  EXPECT_TRUE(std::filesystem::exists(run / "option_1" / "trial_0" / "kvcache_report_dt.html"));
+  // -o elsewhere would break the page's relative links: a usage error naming the flag.
+  const int rc = kv::orchestrator::run_cli(
+      {"mlpstorage", "reports", "html", run.string(), "-o", (d.path / "x.html").string()}, env);
+  EXPECT_EQ(rc, 2);
+  EXPECT_FALSE(std::filesystem::exists(d.path / "x.html"));
 }
 
 TEST(DatasizeMetadata, HasTheKeysOfEveryKvcacheRun) {
