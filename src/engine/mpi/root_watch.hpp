@@ -9,7 +9,7 @@
 //     beat does not wait for rank 0's run.
 // When the launcher is tearing the job down there is no time to wait that long (its SIGKILL
 // follows in about a second): the rank saves its results first and then says what it knows
-// (describe()).
+// (unanswered()).
 #pragma once
 
 #include <fmt/format.h>
