@@ -28,7 +28,7 @@ std::vector<std::string> args(const fs::path& dir, const std::string& backend,
                                      .gpu_mem_gb = gpu_gb,
                                      .cpu_mem_gb = "0.2",
                                      .extra = {"--gpu-backend", backend}}),
-                        4);
+                        12);  // enough requests to overflow the GPU tier
 }
 
 void expect_cascade_through_gpu(const json& j, const std::string& backend) {
