@@ -28,6 +28,10 @@ if(KV_SANITIZE)
     target_compile_options(kv_build_flags INTERFACE -Wno-maybe-uninitialized)
   endif()
   target_link_options(kv_build_flags INTERFACE -fsanitize=${KV_SANITIZE})
+  # Processes launched by mpirun skip LeakSanitizer's exit check (Open MPI's own leaks; see the file).
+  if("address" IN_LIST _kv_san_list)
+    target_sources(kv_build_flags INTERFACE ${PROJECT_SOURCE_DIR}/cmake/lsan_options.cpp)
+  endif()
 endif()
 
 # kv_add_module(<name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
