@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -163,7 +164,8 @@ TEST(History, ProcessesFinishingAtOnceLoseNothing) {
           c.result_dir = "/r/" + std::to_string(p) + "/" + std::to_string(i);
           db.record_finish(id, c);
         }
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child %d: %s\n", p, e.what());  // the failure's cause in the log
         rc = 1;
       }
       ::_exit(rc);
