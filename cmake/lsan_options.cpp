@@ -1,5 +1,5 @@
-// Compiled into every target of a KV_SANITIZE build that includes `address` (cmake/KvHelpers.cmake);
-// never part of a normal build. Why: docs/safety.md "Sanitizer builds".
+// Compiled into every target of a KV_SANITIZE build that includes `address`
+// (cmake/KvHelpers.cmake); never part of a normal build. Why: docs/safety.md "Sanitizer builds".
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -50,6 +50,7 @@ __attribute__((no_sanitize("address", "undefined"))) bool launched_by_mpirun() {
 // plugins before the exit-time check, so the reports carry no library name that a suppression
 // could match. A process started by Open MPI's launcher therefore skips the leak check; ASan's
 // memory-error checks and UBSan stay on there, and every other process keeps the leak check.
-extern "C" __attribute__((no_sanitize("address", "undefined"))) const char* __asan_default_options() {
+extern "C" __attribute__((no_sanitize("address", "undefined"))) const char*
+__asan_default_options() {
   return launched_by_mpirun() ? "detect_leaks=0" : "";
 }
