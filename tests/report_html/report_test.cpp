@@ -3,16 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "fixture.hpp"
+#include "support/files.hpp"
 
 namespace rh = kv::report_html;
+using kv::testsupport::count_of;
 using rhtest::Json;
 
 namespace {
-int count(const std::string& s, const std::string& needle) {
-  int n = 0;
-  for (auto p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
-  return n;
-}
 rh::Run run_of(Json results, std::string label) {
   rh::Run r;
   r.results = std::move(results);
@@ -33,7 +30,7 @@ TEST(Report, SelfContainedPageWithChartsAndNoExternalResource) {
   EXPECT_NE(html.find("r&lt;1&gt;"), std::string::npos);
   // storage bandwidth read+write, device CDF (read only: write has no sample), request CDF
   // (end-to-end), QoS (batch).
-  EXPECT_EQ(count(html, "<path class=\"series\""), 5);
+  EXPECT_EQ(count_of(html, "<path class=\"series\""), 5);
   EXPECT_NE(html.find("Measured: 4 requests"), std::string::npos);
   EXPECT_EQ(html.find("not-measured"), std::string::npos);
   EXPECT_NE(html.find("no queue_depth"), std::string::npos);  // gauges absent from this fixture
@@ -53,11 +50,11 @@ TEST(Report, GaugeColumnsAndRanksAreDrawnWhenPresent) {
   EXPECT_NE(html.find("Tier occupancy"), std::string::npos);
   EXPECT_EQ(html.find("no queue_depth"), std::string::npos);
   // The 5 series of the fixture (see above) + queue depth + storage occupancy.
-  EXPECT_EQ(count(html, "<path class=\"series\""), 7);
+  EXPECT_EQ(count_of(html, "<path class=\"series\""), 7);
   EXPECT_NE(html.find("Per-rank comparison"), std::string::npos);
   // Two ranks x (read, write) bandwidth bars + two ranks x read device P95; the write device P95
   // (0.0 written for "no sample") gets no bar.
-  EXPECT_EQ(count(html, "<rect class=\"bar\""), 6);
+  EXPECT_EQ(count_of(html, "<rect class=\"bar\""), 6);
 }
 
 TEST(Report, UnmeasuredRunSaysSoAndPrintsDashes) {

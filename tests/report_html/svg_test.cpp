@@ -5,15 +5,10 @@
 #include <cmath>
 #include <regex>
 
-namespace rh = kv::report_html;
+#include "support/files.hpp"
 
-namespace {
-int count(const std::string& s, const std::string& needle) {
-  int n = 0;
-  for (auto p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
-  return n;
-}
-}  // namespace
+namespace rh = kv::report_html;
+using kv::testsupport::count_of;
 
 TEST(Svg, NiceTicksUseOneTwoFiveStepsAndCoverTheRange) {
   auto t = rh::nice_ticks(0, 0.42, 5);
@@ -53,8 +48,8 @@ TEST(Svg, LineChartDrawsOnePathPerNonEmptySeriesInsideThePlot) {
   c.series.push_back({"empty", {}, "", false, false});
   c.series.push_back({"write", {{0, 0.1}, {1, NAN}, {2, 0.3}}, "", true, true});
   const std::string svg = rh::render(c);
-  EXPECT_EQ(count(svg, "<path class=\"series\""), 2);
-  EXPECT_EQ(count(svg, "stroke-dasharray=\"6 4\""), 1);
+  EXPECT_EQ(count_of(svg, "<path class=\"series\""), 2);
+  EXPECT_EQ(count_of(svg, "stroke-dasharray=\"6 4\""), 1);
   EXPECT_NE(svg.find("t &lt;x&gt;"), std::string::npos);
   // Every coordinate of every path lies inside the viewBox.
   std::regex num(R"re(([0-9.]+) ([0-9.]+))re");
@@ -77,7 +72,7 @@ TEST(Svg, LogAxisSkipsNonPositivePointsAndEmptyChartSaysNoData) {
   c.x.log = true;
   c.series.push_back({"only zero", {{0, 0.5}}, "", false, false});
   const std::string svg = rh::render(c);
-  EXPECT_EQ(count(svg, "<path class=\"series\""), 0);
+  EXPECT_EQ(count_of(svg, "<path class=\"series\""), 0);
   EXPECT_NE(svg.find("no data recorded"), std::string::npos);
 }
 
@@ -86,6 +81,6 @@ TEST(Svg, BarChartDrawsOneBarPerFiniteValue) {
   b.series_names = {"read", "write"};
   b.groups = {{"rank 0", {1.0, 2.0}}, {"rank 1", {NAN, 0.5}}};
   const std::string svg = rh::render(b);
-  EXPECT_EQ(count(svg, "<rect class=\"bar\""), 3);
+  EXPECT_EQ(count_of(svg, "<rect class=\"bar\""), 3);
   EXPECT_NE(svg.find("rank 1"), std::string::npos);
 }
