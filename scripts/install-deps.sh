@@ -13,6 +13,9 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin openssh-client
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev fio python3 procps
+  # numpy loads our .npy files in tests/io/npy_test.cpp (and runs the reference engine for
+  # bench/vs-reference.sh with python3-yaml)
+  python3-numpy python3-yaml
   # the HTML report's browser test (headless; tests/e2e/report_html_e2e_test.cpp) and tmux for the
   # terminal tests
   chromium tmux

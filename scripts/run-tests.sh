@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 BUILD_DIR=$(scripts/build.sh | tail -n 1)
 cd "$BUILD_DIR"
-# install-deps.sh installed chromium: its browser test must run here, not skip.
-export KV_REQUIRE_CHROMIUM=1
+# install-deps.sh installed chromium and numpy: the browser and numpy checks must run here, not
+# skip.
+export KV_REQUIRE_CHROMIUM=1 KV_REQUIRE_NUMPY=1
 ctest --output-on-failure -j "${CTEST_JOBS:-2}" --timeout 600

@@ -95,7 +95,9 @@ TEST(Npy, HeaderCarriesTheModelsDtypeAtTheSameSize) {
   EXPECT_EQ(kv::io::npy_itemsize(NpyDtype::kInt8), 1U);
 }
 
-// A python3 that has numpy ("" when none; the numpy tests then skip). numpy is not a dependency.
+// A python3 that has numpy ("" when none; the numpy loads then skip, or fail under
+// KV_REQUIRE_NUMPY=1, which scripts/run-tests.sh sets: scripts/install-deps.sh installs
+// python3-numpy, so a missing numpy there is a broken set-up, not a reason to skip).
 std::string python_with_numpy() {
   for (const char* py : {"python3", "/usr/bin/python3"}) {
     const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
@@ -104,10 +106,22 @@ std::string python_with_numpy() {
   return {};
 }
 
+bool numpy_required() {
+  const char* req = std::getenv("KV_REQUIRE_NUMPY");
+  return req != nullptr && std::string(req) == "1";
+}
+
+// Skips the rest of the test without numpy, or fails it when numpy is required.
+#define NUMPY_OR_SKIP(py, what)                                        \
+  if ((py).empty()) {                                                  \
+    if (numpy_required()) FAIL() << what << " and KV_REQUIRE_NUMPY=1"; \
+    GTEST_SKIP() << what;                                              \
+  }
+
 // A standard reader accepts both layouts.
 TEST(Npy, NumpyLoadsBothLayouts) {
   const std::string py = python_with_numpy();
-  if (py.empty()) GTEST_SKIP() << "numpy not installed";
+  NUMPY_OR_SKIP(py, "numpy not installed");
   const std::string dir = ::testing::TempDir();
   for (std::size_t align : {64UL, 4096UL}) {
     const std::string path = dir + "/kv_npy_" + std::to_string(align) + ".npy";
@@ -167,7 +181,7 @@ TEST(Npy, EveryDtypeRoundTripsAndNumpyLoadsIt) {
       }
     }
   }
-  if (py.empty()) GTEST_SKIP() << "numpy not installed: round trips checked, numpy loads skipped";
+  NUMPY_OR_SKIP(py, "numpy not installed: round trips checked, numpy loads skipped");
   const auto script = dir.path / "check.py";
   std::ofstream(script) << "import numpy as np\n" << checks;
   EXPECT_EQ(std::system((py + " " + script.string()).c_str()), 0);
@@ -176,7 +190,7 @@ TEST(Npy, EveryDtypeRoundTripsAndNumpyLoadsIt) {
 // Our 64-aligned header is byte for byte the one numpy writes (same padding rules).
 TEST(Npy, HeaderMatchesNumpysBytes) {
   const std::string py = python_with_numpy();
-  if (py.empty()) GTEST_SKIP() << "numpy not installed";
+  NUMPY_OR_SKIP(py, "numpy not installed");
   const std::string path = ::testing::TempDir() + "/kv_npy_hdr.bin";
   for (const std::vector<std::uint64_t>& shape :
        {std::vector<std::uint64_t>{32, 2, 1000, 8, 128}, {80, 2, 123457, 8, 128}, {5}, {2, 3}}) {
