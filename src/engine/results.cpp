@@ -264,6 +264,7 @@ ojson build_results(const RunData& d) {
   j["engine_version"] = kVersion;
   j["interrupted"] = d.interrupted;
   j["stop_reason"] = to_text(d.stop_reason);
+  j["workers_abandoned_at_stop"] = d.workers_abandoned;
 
   const auto& c = d.config;
   ojson cfg;

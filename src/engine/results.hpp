@@ -51,6 +51,10 @@ struct RunData {
   bool interrupted = false;
   StopReason stop_reason = StopReason::kDuration;
   std::uint32_t workers = 0;
+  // Workers still inside an I/O operation after the drain and the cancel grace, left running
+  // (run/window.cpp join_workers): their requests and cache entries are not counted, though an
+  // object they were writing may be on disk (kept with --keep-cache).
+  std::uint64_t workers_abandoned = 0;
 
   // Requests (only those completed before the stop instant count).
   std::uint64_t requests_completed = 0;

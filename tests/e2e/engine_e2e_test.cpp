@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -162,19 +163,41 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   // Storage only: the gauges without GPU/CPU columns; the run wrote to storage before its stop.
   EXPECT_GT(expect_gauges(j, {"storage"})["storage"], 0u);
 
-  // Files on disk == what the JSON says is stored.
-  std::uint64_t payload = 0, ours = 0;
+  // Files on disk == what the JSON says is stored. A worker abandoned at the stop (a slow disk:
+  // still in fsync after the drain and the grace; workers_abandoned_at_stop, docs/metrics.md) may
+  // leave the object it was writing, whole or in part and not counted: at most one file each.
+  const auto abandoned = j["workers_abandoned_at_stop"].get<std::uint64_t>();
+  const auto entries = cs["storage_entries"].get<std::uint64_t>();
+  const double used = cs["storage_used_gb"].get<double>() * 1073741824.0;
+  std::uint64_t payload = 0, ours = 0, partial = 0;
   for (const auto& p : npy_files(cache)) {
     if (p.filename() == "foreign.npy") continue;
     const NpyFile f = inspect(p);
-    EXPECT_TRUE(f.valid) << p;
+    if (!f.valid) {
+      ++partial;
+      continue;
+    }
     EXPECT_EQ(f.header, 128u) << p;  // the reference layout for these shapes
     payload += f.payload;
     ++ours;
   }
-  EXPECT_EQ(ours, cs["storage_entries"].get<std::uint64_t>());
-  EXPECT_NEAR(static_cast<double>(payload), cs["storage_used_gb"].get<double>() * 1073741824.0,
-              4096.0);
+  if (abandoned == 0) {
+    EXPECT_EQ(partial, 0u);
+    EXPECT_EQ(ours, entries) << r.err;
+    EXPECT_NEAR(static_cast<double>(payload), used, 4096.0);
+  } else {
+    std::printf(
+        "[ note ] %llu worker(s) abandoned at the stop: %llu whole + %llu partial files "
+        "for %llu entries\n",
+        static_cast<unsigned long long>(abandoned), static_cast<unsigned long long>(ours),
+        static_cast<unsigned long long>(partial), static_cast<unsigned long long>(entries));
+    EXPECT_NE(r.err.find(std::to_string(abandoned) + " worker(s) still in an I/O operation"),
+              std::string::npos)
+        << r.err;
+    EXPECT_GE(ours, entries);
+    EXPECT_LE(ours + partial, entries + abandoned) << r.err;
+    EXPECT_GE(static_cast<double>(payload) + 4096.0, used);
+  }
   // Everything stored was written (nothing evicted here: unlimited capacity in practice).
   EXPECT_EQ(cs["storage_evictions"].get<int>(), 0);
   EXPECT_GT(payload, 0u);
@@ -187,7 +210,7 @@ TEST(EngineE2E, JsonMatchesTheFilesReallyWrittenAndOwnershipHoldsAcrossRuns) {
   auto r2 = run(until_requests(base_args(cache, out2), 2));
   ASSERT_EQ(r2.exit_code, 0) << r2.err;
   const json j2 = load_json(out2);
-  EXPECT_EQ(j2["cache_dir"]["stale_files_removed_at_start"].get<std::uint64_t>(), ours);
+  EXPECT_EQ(j2["cache_dir"]["stale_files_removed_at_start"].get<std::uint64_t>(), ours + partial);
   EXPECT_EQ(j2["cache_dir"]["foreign_npy_files_left_untouched"].get<int>(), 1);
   EXPECT_FALSE(j2["cache_dir"]["kept"].get<bool>());
   const auto left = npy_files(cache);

@@ -49,9 +49,7 @@ void ReferenceAccounting::on_finish(RunState& s) {
   // Requests being processed at the stop instant: those recorded after it, plus one per worker
   // still inside an operation when it was abandoned (it never records its request; a worker takes
   // no request after the stop, so that one was dequeued before it).
-  const std::size_t abandoned =
-      s.workers_joined ? 0 : s.workers.threads.size() - s.workers.done.load();
-  in.in_flight_at_stop = s.recorder->after_stop() + abandoned;
+  in.in_flight_at_stop = s.recorder->after_stop() + d.workers_abandoned;
   in.after_drain = traffic(d.end_stats);
   d.mode_results["reference_accounting"] = metrics::reference_accounting_json(in);
 }

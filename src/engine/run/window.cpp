@@ -123,13 +123,13 @@ void join_workers(RunState& s) {
     return;
   }
   // Stragglers keep running until the process exits: nothing they use is destroyed (run.hpp).
+  s.data.workers_abandoned = w.threads.size() - w.done.load();
   for (auto& t : w.threads) t.detach();
   s.dir->seal();  // stragglers can no longer create files
   log::warn(
       "{} worker(s) still in an I/O operation {:.1f} s after stop: not waiting for them (their "
-      "requests "
-      "are not counted)",
-      w.threads.size() - w.done.load(), drain_s + kCancelGraceS);
+      "requests are not counted)",
+      s.data.workers_abandoned, drain_s + kCancelGraceS);
 }
 
 }  // namespace
