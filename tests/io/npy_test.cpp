@@ -7,6 +7,7 @@
 
 #include "engine/io/backend.hpp"
 #include "engine/io/payload.hpp"
+#include "support/required.hpp"
 #include "test_util.hpp"
 
 namespace {
@@ -96,8 +97,7 @@ TEST(Npy, HeaderCarriesTheModelsDtypeAtTheSameSize) {
 }
 
 // A python3 that has numpy ("" when none; the numpy loads then skip, or fail under
-// KV_REQUIRE_NUMPY=1, which scripts/run-tests.sh sets: scripts/install-deps.sh installs
-// python3-numpy, so a missing numpy there is a broken set-up, not a reason to skip).
+// KV_REQUIRE_NUMPY=1: tests/support/required.hpp).
 std::string python_with_numpy() {
   for (const char* py : {"python3", "/usr/bin/python3"}) {
     const std::string cmd = std::string(py) + " -c 'import numpy' >/dev/null 2>&1";
@@ -106,16 +106,12 @@ std::string python_with_numpy() {
   return {};
 }
 
-bool numpy_required() {
-  const char* req = std::getenv("KV_REQUIRE_NUMPY");
-  return req != nullptr && std::string(req) == "1";
-}
-
 // Skips the rest of the test without numpy, or fails it when numpy is required.
-#define NUMPY_OR_SKIP(py, what)                                        \
-  if ((py).empty()) {                                                  \
-    if (numpy_required()) FAIL() << what << " and KV_REQUIRE_NUMPY=1"; \
-    GTEST_SKIP() << what;                                              \
+#define NUMPY_OR_SKIP(py, what)                             \
+  if ((py).empty()) {                                       \
+    if (kv::testsupport::tool_required("KV_REQUIRE_NUMPY")) \
+      FAIL() << what << " and KV_REQUIRE_NUMPY=1";          \
+    GTEST_SKIP() << what;                                   \
   }
 
 // A standard reader accepts both layouts.

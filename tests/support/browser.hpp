@@ -18,6 +18,7 @@
 #include <string>
 
 #include "support/process.hpp"
+#include "support/required.hpp"
 
 namespace kv::testsupport {
 
@@ -33,8 +34,7 @@ inline std::string find_chromium(std::string& why) {
 
 // KV_REQUIRE_CHROMIUM=1: a missing browser is a failure, not a skip.
 inline bool chromium_required() {
-  const char* req = std::getenv("KV_REQUIRE_CHROMIUM");
-  return req && std::string(req) == "1";
+  return tool_required("KV_REQUIRE_CHROMIUM");
 }
 
 // Loads `page` (a file in `dir`) in headless Chromium inside a probe page and returns what the
